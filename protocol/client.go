@@ -1,0 +1,296 @@
+package protocol
+
+import (
+	"fmt"
+
+	"github.com/verishake/verishake/fsm"
+)
+
+// ClientState is the client's control state, named after the message it awaits.
+type ClientState uint8
+
+// Client control states.
+const (
+	ClientIdle      ClientState = iota // no handshake yet
+	AwaitValidation                    // Hello sent
+	AwaitConfirm2                      // Confirm1 sent
+	ClientVerified                     // Confirm2 accepted: commands under Ts are the server's
+	ClientFailed                       // retries or lifetime used up
+)
+
+var clientStateNames = [...]string{"Idle", "AwaitValidation", "AwaitConfirm2", "Verified", "Failed"}
+
+func (s ClientState) String() string {
+	if int(s) < len(clientStateNames) {
+		return clientStateNames[s]
+	}
+	return fmt.Sprintf("ClientState(%d)", uint8(s))
+}
+
+// ClientEvent is what moves the client: an input that passed its checks.
+type ClientEvent uint8
+
+// Client events.
+const (
+	Start           ClientEvent = iota // the app starts a handshake: send Hello
+	OnValidation                       // Validation with our pending Tc: send Confirm1
+	OnDupValidation                    // the same Validation again: re-send Confirm1
+	OnConfirm2                         // Confirm2 with our Ts: verified
+	OnCommand                          // Command under our Ts, in sequence: execute
+	Retry                              // timer, retries left: re-send
+	GiveUp                             // timer, retries or lifetime used up
+)
+
+var clientEventNames = [...]string{"Start", "Validation", "DupValidation", "Confirm2", "Command", "Retry", "GiveUp"}
+
+func (e ClientEvent) String() string {
+	if int(e) < len(clientEventNames) {
+		return clientEventNames[e]
+	}
+	return fmt.Sprintf("ClientEvent(%d)", uint8(e))
+}
+
+type clientMachine = fsm.Machine[ClientState, ClientEvent]
+
+// ClientSpec is the client's transition table under p. Rows exist only for
+// what the profile can do: a client without timers has no Retry, GiveUp or
+// Failed.
+func ClientSpec(p Profile) fsm.Spec[ClientState, ClientEvent] {
+	type row = fsm.Transition[ClientState, ClientEvent]
+	sp := fsm.Spec[ClientState, ClientEvent]{
+		Name:    "client",
+		Initial: ClientIdle,
+		States:  []ClientState{ClientIdle, AwaitValidation, AwaitConfirm2, ClientVerified},
+		Events:  []ClientEvent{Start, OnValidation, OnDupValidation, OnConfirm2, OnCommand},
+		Transitions: []row{
+			{From: ClientIdle, Event: Start, To: AwaitValidation},
+			{From: AwaitValidation, Event: OnValidation, To: AwaitConfirm2},
+			{From: AwaitConfirm2, Event: OnDupValidation, To: AwaitConfirm2},
+			{From: AwaitConfirm2, Event: OnConfirm2, To: ClientVerified},
+			{From: ClientVerified, Event: OnCommand, To: ClientVerified},
+			{From: ClientVerified, Event: Start, To: AwaitValidation},
+		},
+	}
+	if p.Retries > 0 {
+		sp.Events = append(sp.Events, Retry)
+		sp.Transitions = append(sp.Transitions,
+			row{From: AwaitValidation, Event: Retry, To: AwaitValidation},
+			row{From: AwaitConfirm2, Event: Retry, To: AwaitConfirm2})
+	}
+	if p.Retries > 0 || p.Lifetime > 0 {
+		sp.States = append(sp.States, ClientFailed)
+		sp.Events = append(sp.Events, GiveUp)
+		sp.Transitions = append(sp.Transitions,
+			row{From: AwaitValidation, Event: GiveUp, To: ClientFailed},
+			row{From: AwaitConfirm2, Event: GiveUp, To: ClientFailed},
+			row{From: ClientFailed, Event: Start, To: AwaitValidation})
+	}
+	return sp
+}
+
+func compileClient(p Profile) (*clientMachine, error) { return fsm.Compile(ClientSpec(p)) }
+
+// Client is one device's side of the handshake: a small value with no
+// pointers, so a world of clients copies and hashes cheaply. Create it with
+// NewClient; drive it with Start, Handle and Timeout.
+type Client struct {
+	RegID RegID
+	State ClientState
+	Tc    Token // the pending or current handshake's client token
+	Ts    Token // the server token accepted from Validation
+	// Tries counts the sends of the message whose answer is awaited.
+	Tries uint8
+	// Deadline is when Timeout is next due; Never when none is.
+	Deadline Time
+	// Expires ends the handshake's lifetime; Never without one.
+	Expires Time
+	// LastSeq is the highest command sequence number executed in this session.
+	LastSeq uint32
+}
+
+// NewClient returns an idle client for the device registered as id.
+func NewClient(id RegID) Client {
+	return Client{RegID: id, Deadline: Never, Expires: Never}
+}
+
+// Start begins a new handshake: a fresh Tc (unless the profile reuses it)
+// in a Hello. Allowed when idle, verified (re-keying) or failed.
+func (c *Client) Start(h *Handshake, now Time, tokens TokenSource) Output {
+	to, ok := c.next(h, Start)
+	if !ok {
+		return c.reject(ErrUnexpected)
+	}
+	if !h.profile.ReuseClientToken || c.Tc.IsZero() {
+		c.Tc = h.newToken(tokens)
+	}
+	c.State, c.Ts, c.LastSeq, c.Tries = to, Token{}, 0, 1
+	c.Expires = now.Add(h.profile.Lifetime)
+	c.arm(h, now)
+	return c.send(Message{Kind: Hello, RegID: c.RegID, Tc: c.Tc})
+}
+
+// Handle processes a push message delivered to this device.
+func (c *Client) Handle(h *Handshake, now Time, m Message) Output {
+	if m.Kind.Upstream() || !m.Kind.Valid() {
+		return c.reject(ErrWrongRole)
+	}
+	if m.RegID != c.RegID {
+		// The platform routes by RegID; anything else is a driver's mistake.
+		return c.reject(ErrWrongRegID)
+	}
+	if c.awaiting() && now >= c.Expires {
+		// Too late: the lifetime is over and the timer will give up.
+		return c.reject(ErrExpired)
+	}
+	switch m.Kind {
+	case Validation:
+		return c.onValidation(h, now, m)
+	case Confirm2:
+		return c.onConfirm2(h, m)
+	default:
+		return c.onCommand(h, m)
+	}
+}
+
+func (c *Client) onValidation(h *Handshake, now Time, m Message) Output {
+	// The Tc echo is what makes the Validation an answer to our Hello rather
+	// than a push anyone could have sent to our RegID.
+	tcOK := h.profile.SkipClientTokenCheck || m.Tc.Equal(c.Tc)
+	switch c.State {
+	case AwaitValidation:
+		if !tcOK {
+			return c.reject(ErrWrongTc)
+		}
+		if m.Ts.IsZero() {
+			// A zero Ts would let any message "match" an unset field.
+			return c.reject(ErrZeroToken)
+		}
+		to, ok := c.next(h, OnValidation)
+		if !ok {
+			return c.reject(ErrUnexpected)
+		}
+		c.State, c.Ts, c.Tries = to, m.Ts, 1
+		c.arm(h, now)
+		out := c.send(Message{Kind: Confirm1, RegID: c.RegID, Ts: c.Ts})
+		out.claim(Claim{Kind: Running, Role: RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
+		return out
+	case AwaitConfirm2, ClientVerified:
+		if !tcOK {
+			return c.reject(ErrWrongTc)
+		}
+		if !m.Ts.Equal(c.Ts) {
+			// Same Tc, other Ts: the server opened another session for our
+			// Hello (a replayed Hello under the patent). We hold to the
+			// first one; switching would let replays steer us.
+			return c.reject(ErrWrongTs)
+		}
+		if c.State == ClientVerified {
+			return c.reject(ErrDuplicate)
+		}
+		// Our Confirm1 may have been lost; answering again is what lets
+		// the server finish.
+		if _, ok := c.next(h, OnDupValidation); !ok {
+			return c.reject(ErrUnexpected)
+		}
+		return c.send(Message{Kind: Confirm1, RegID: c.RegID, Ts: c.Ts})
+	}
+	return c.reject(ErrUnexpected)
+}
+
+func (c *Client) onConfirm2(h *Handshake, m Message) Output {
+	if c.State != AwaitConfirm2 && c.State != ClientVerified {
+		return c.reject(ErrUnexpected)
+	}
+	if !m.Ts.Equal(c.Ts) {
+		return c.reject(ErrWrongTs)
+	}
+	if c.State == ClientVerified {
+		return c.reject(ErrDuplicate)
+	}
+	to, ok := c.next(h, OnConfirm2)
+	if !ok {
+		return c.reject(ErrUnexpected)
+	}
+	c.State, c.Deadline = to, Never
+	out := c.send(Message{})
+	out.claim(Claim{Kind: Commit, Role: RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
+	return out
+}
+
+func (c *Client) onCommand(h *Handshake, m Message) Output {
+	if c.State != ClientVerified {
+		return c.reject(ErrNotVerified)
+	}
+	// Ts is the only thing that marks a push as the server's.
+	if !m.Ts.Equal(c.Ts) {
+		return c.reject(ErrWrongTs)
+	}
+	if h.profile.CommandSeq {
+		// A number at or below the last one is a duplicate or a replay.
+		if m.Seq <= c.LastSeq {
+			return c.reject(ErrRepeatedSeq)
+		}
+		c.LastSeq = m.Seq
+	}
+	if _, ok := c.next(h, OnCommand); !ok {
+		return c.reject(ErrUnexpected)
+	}
+	out := c.send(Message{})
+	out.claim(Claim{Kind: Executed, Role: RoleClient, RegID: c.RegID, Ts: c.Ts, Seq: m.Seq})
+	return out
+}
+
+// Timeout fires the client's timer: re-send what is unanswered, or give up
+// once the retries or the lifetime are used. Before Deadline it does nothing
+// and answers ErrNotDue, so a driver may keep stale timer entries.
+func (c *Client) Timeout(h *Handshake, now Time, tokens TokenSource) Output {
+	if !c.awaiting() {
+		return c.reject(ErrUnexpected)
+	}
+	if now < c.Deadline {
+		return c.reject(ErrNotDue)
+	}
+	if now >= c.Expires || int(c.Tries) > h.profile.Retries {
+		to, ok := c.next(h, GiveUp)
+		if !ok {
+			return c.reject(ErrUnexpected)
+		}
+		c.State, c.Deadline = to, Never
+		return c.send(Message{})
+	}
+	if _, ok := c.next(h, Retry); !ok {
+		return c.reject(ErrUnexpected)
+	}
+	c.Tries++
+	c.arm(h, now)
+	if c.State == AwaitConfirm2 {
+		return c.send(Message{Kind: Confirm1, RegID: c.RegID, Ts: c.Ts})
+	}
+	if h.profile.NewTokenOnRetry && !h.profile.ReuseClientToken {
+		c.Tc = h.newToken(tokens)
+	}
+	return c.send(Message{Kind: Hello, RegID: c.RegID, Tc: c.Tc})
+}
+
+// Awaiting reports whether a handshake is in progress.
+func (c *Client) awaiting() bool { return c.State == AwaitValidation || c.State == AwaitConfirm2 }
+
+// arm sets the deadline for the message just sent: its retransmission
+// timeout (Backoff doubled per earlier try), capped by the lifetime.
+func (c *Client) arm(h *Handshake, now Time) {
+	p := h.profile
+	c.Deadline = c.Expires
+	if p.Retries > 0 {
+		c.Deadline = min(c.Deadline, now.Add(p.Backoff<<(c.Tries-1)))
+	}
+}
+
+// next looks ev up in the table from the current state. The checks before
+// it decide the event; the table decides whether the event is allowed here.
+func (c *Client) next(h *Handshake, ev ClientEvent) (ClientState, bool) {
+	return h.client.Lookup(c.State, ev)
+}
+
+func (c *Client) send(m Message) Output { return Output{Send: m, Deadline: c.Deadline} }
+
+func (c *Client) reject(err error) Output { return Output{Deadline: c.Deadline, Err: err} }

@@ -1,0 +1,235 @@
+package protocol_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	. "github.com/verishake/verishake/protocol"
+)
+
+// verifiedPair runs one clean handshake for RegID 7 and returns both sides.
+func verifiedPair(t *testing.T, p Profile) *transcript {
+	t.Helper()
+	tr := newTranscript(t, p)
+	c, s, h := &tr.client, tr.server, tr.h
+	v := s.Handle(h, 0, c.Start(h, 0, tr.tokens).Send, tr.tokens).Send
+	c1 := c.Handle(h, 0, v).Send
+	c2 := s.Handle(h, 0, c1, tr.tokens).Send
+	require.NoError(t, c.Handle(h, 0, c2).Err)
+	require.Equal(t, ClientVerified, c.State)
+	return tr
+}
+
+func TestClientRejects(t *testing.T) {
+	h := Hardened().MustCompile()
+	started := func() (Client, *SymbolicTokens) {
+		tok := &SymbolicTokens{}
+		c := NewClient(7)
+		c.Start(h, 0, tok) // Tc = #1
+		return c, tok
+	}
+	t.Run("Validation with another Tc", func(t *testing.T) {
+		c, _ := started()
+		before := c
+		out := c.Handle(h, 1, Message{Kind: Validation, RegID: 7, Tc: Symbolic(99), Ts: Symbolic(2)})
+		require.ErrorIs(t, out.Err, ErrWrongTc)
+		require.Equal(t, before, c, "a rejection leaves the machine unchanged")
+	})
+	t.Run("Validation for our Tc but another session's Ts", func(t *testing.T) {
+		c, _ := started()
+		require.NoError(t, c.Handle(h, 1, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: ts}).Err)
+		out := c.Handle(h, 2, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: Symbolic(3)})
+		require.ErrorIs(t, out.Err, ErrWrongTs)
+	})
+	t.Run("duplicate Validation before verification re-sends Confirm1, claims nothing", func(t *testing.T) {
+		c, _ := started()
+		v := Message{Kind: Validation, RegID: 7, Tc: tc, Ts: ts}
+		first := c.Handle(h, 1, v)
+		require.Len(t, first.ClaimList(), 1)
+		out := c.Handle(h, 2, v)
+		require.NoError(t, out.Err)
+		require.Equal(t, Message{Kind: Confirm1, RegID: 7, Ts: ts}, out.Send)
+		require.Empty(t, out.ClaimList())
+	})
+	t.Run("Confirm2 with another Ts", func(t *testing.T) {
+		c, _ := started()
+		c.Handle(h, 1, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: ts})
+		require.ErrorIs(t, c.Handle(h, 2, Message{Kind: Confirm2, RegID: 7, Ts: Symbolic(5)}).Err, ErrWrongTs)
+		require.Equal(t, AwaitConfirm2, c.State)
+	})
+	t.Run("Confirm2 before any Validation", func(t *testing.T) {
+		c, _ := started()
+		require.ErrorIs(t, c.Handle(h, 1, Message{Kind: Confirm2, RegID: 7, Ts: ts}).Err, ErrUnexpected)
+	})
+	t.Run("duplicates after verification", func(t *testing.T) {
+		tr := verifiedPair(t, Hardened())
+		c := &tr.client
+		require.ErrorIs(t, c.Handle(tr.h, 1, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: ts}).Err, ErrDuplicate)
+		require.ErrorIs(t, c.Handle(tr.h, 1, Message{Kind: Confirm2, RegID: 7, Ts: ts}).Err, ErrDuplicate)
+	})
+	t.Run("Command with a wrong Ts", func(t *testing.T) {
+		tr := verifiedPair(t, Hardened())
+		out := tr.client.Handle(tr.h, 1, Message{Kind: Command, RegID: 7, Ts: Symbolic(9), Seq: 1})
+		require.ErrorIs(t, out.Err, ErrWrongTs)
+	})
+	t.Run("Command with a repeated Seq under hardened", func(t *testing.T) {
+		tr := verifiedPair(t, Hardened())
+		cmd := Message{Kind: Command, RegID: 7, Ts: ts, Seq: 2}
+		require.NoError(t, tr.client.Handle(tr.h, 1, cmd).Err)
+		require.ErrorIs(t, tr.client.Handle(tr.h, 2, cmd).Err, ErrRepeatedSeq)
+		cmd.Seq = 1 // an older command delivered late is a repeat too
+		require.ErrorIs(t, tr.client.Handle(tr.h, 3, cmd).Err, ErrRepeatedSeq)
+	})
+	t.Run("Command before verification", func(t *testing.T) {
+		c, _ := started()
+		require.ErrorIs(t, c.Handle(h, 1, Message{Kind: Command, RegID: 7, Ts: ts, Seq: 1}).Err, ErrNotVerified)
+	})
+	t.Run("stale Validation from an earlier handshake", func(t *testing.T) {
+		tr := verifiedPair(t, Hardened())
+		c := &tr.client
+		require.NoError(t, c.Start(tr.h, 10, tr.tokens).Err) // new Tc #3
+		out := c.Handle(tr.h, 11, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: ts})
+		require.ErrorIs(t, out.Err, ErrWrongTc)
+	})
+	t.Run("message after the handshake's lifetime", func(t *testing.T) {
+		c, _ := started()
+		late := Time(0).Add(Hardened().Lifetime)
+		require.ErrorIs(t, c.Handle(h, late, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: ts}).Err, ErrExpired)
+	})
+	t.Run("wrong direction and wrong RegID", func(t *testing.T) {
+		c, _ := started()
+		require.ErrorIs(t, c.Handle(h, 1, Message{Kind: Hello, RegID: 7, Tc: tc}).Err, ErrWrongRole)
+		require.ErrorIs(t, c.Handle(h, 1, Message{Kind: Validation, RegID: 8, Tc: tc, Ts: ts}).Err, ErrWrongRegID)
+		require.ErrorIs(t, c.Handle(h, 1, Message{Kind: 0}).Err, ErrWrongRole)
+	})
+	t.Run("Start in the middle of a handshake", func(t *testing.T) {
+		c, tok := started()
+		require.ErrorIs(t, c.Start(h, 1, tok).Err, ErrUnexpected)
+	})
+}
+
+func TestClientRetransmitsThenGivesUp(t *testing.T) {
+	p := Hardened()
+	h := p.MustCompile()
+	tok := &SymbolicTokens{}
+	c := NewClient(7)
+	hello := c.Start(h, 0, tok).Send
+	require.ErrorIs(t, c.Timeout(h, c.Deadline-1, tok).Err, ErrNotDue)
+	wait := p.Backoff
+	for try := 1; try <= p.Retries; try++ {
+		require.Equal(t, min(Time(wait), c.Expires), c.Deadline-Time(0), "try %d", try)
+		now := c.Deadline
+		out := c.Timeout(h, now, tok)
+		require.NoError(t, out.Err)
+		require.Equal(t, hello, out.Send, "the same Tc is re-sent")
+		wait = time.Duration(now) + p.Backoff<<try
+	}
+	out := c.Timeout(h, c.Deadline, tok)
+	require.NoError(t, out.Err)
+	require.Zero(t, out.Send)
+	require.Equal(t, ClientFailed, c.State)
+	require.Equal(t, Never, c.Deadline)
+}
+
+func TestServerRejects(t *testing.T) {
+	hello := Message{Kind: Hello, RegID: 7, Tc: tc}
+	t.Run("Confirm1 with a wrong Ts", func(t *testing.T) {
+		tr := newTranscript(t, Hardened())
+		tr.server.Handle(tr.h, 0, hello, tr.tokens) // Ts = #1
+		tr.reject(tr.server.Handle(tr.h, 1, Message{Kind: Confirm1, RegID: 7, Ts: Symbolic(9)}, tr.tokens), ErrWrongTs)
+		sl, _ := tr.server.Slot(7)
+		require.Equal(t, AwaitConfirm1, sl.State)
+	})
+	t.Run("Confirm1 for an unknown RegID", func(t *testing.T) {
+		tr := newTranscript(t, Hardened())
+		tr.reject(tr.server.Handle(tr.h, 1, Message{Kind: Confirm1, RegID: 8, Ts: ts}, tr.tokens), ErrUnknownRegID)
+		require.Zero(t, tr.server.Len(), "nothing is kept for a rejected message")
+	})
+	t.Run("Confirm1 with a stale Ts from an earlier session", func(t *testing.T) {
+		tr := verifiedPair(t, Hardened()) // session #1/#2
+		c, s, h := &tr.client, tr.server, tr.h
+		v := s.Handle(h, 5, c.Start(h, 5, tr.tokens).Send, tr.tokens).Send
+		s.Handle(h, 6, c.Handle(h, 6, v).Send, tr.tokens) // now verified on #4
+		tr.reject(s.Handle(h, 7, Message{Kind: Confirm1, RegID: 7, Ts: ts}, tr.tokens), ErrWrongTs)
+	})
+	t.Run("Confirm1 after the session expired", func(t *testing.T) {
+		tr := newTranscript(t, Hardened())
+		v := tr.server.Handle(tr.h, 0, hello, tr.tokens).Send
+		late := Time(0).Add(Hardened().Lifetime)
+		tr.reject(tr.server.Handle(tr.h, late, Message{Kind: Confirm1, RegID: 7, Ts: v.Ts}, tr.tokens), ErrExpired)
+		require.Zero(t, tr.server.HalfOpen())
+	})
+	t.Run("duplicate Hello before verification re-sends the same Validation", func(t *testing.T) {
+		tr := newTranscript(t, Hardened())
+		first := tr.server.Handle(tr.h, 0, hello, tr.tokens)
+		again := tr.server.Handle(tr.h, 1, hello, tr.tokens)
+		require.NoError(t, again.Err)
+		require.Equal(t, first.Send, again.Send)
+		require.Equal(t, 1, tr.server.HalfOpen())
+	})
+	t.Run("duplicate Hello after verification is dropped", func(t *testing.T) {
+		tr := verifiedPair(t, Hardened())
+		tr.reject(tr.server.Handle(tr.h, 1, hello, tr.tokens), ErrDuplicate)
+	})
+	t.Run("duplicate Confirm1 after verification re-answers without claims", func(t *testing.T) {
+		tr := verifiedPair(t, Hardened())
+		out := tr.server.Handle(tr.h, 1, Message{Kind: Confirm1, RegID: 7, Ts: ts}, tr.tokens)
+		tr.expect(out, Message{Kind: Confirm2, RegID: 7, Ts: ts})
+	})
+	t.Run("patent: duplicate Confirm1 verifies again", func(t *testing.T) {
+		tr := verifiedPair(t, Patent())
+		out := tr.server.Handle(tr.h, 1, Message{Kind: Confirm1, RegID: 7, Ts: ts}, tr.tokens)
+		require.Len(t, out.ClaimList(), 2, "no 'already verified' mark: the replay is claimed again")
+	})
+	t.Run("patent: duplicate Hello replaces the verified session", func(t *testing.T) {
+		tr := verifiedPair(t, Patent())
+		out := tr.server.Handle(tr.h, 1, hello, tr.tokens)
+		require.NoError(t, out.Err)
+		require.NotEqual(t, ts, out.Send.Ts)
+		sl, _ := tr.server.Slot(7)
+		require.Equal(t, AwaitConfirm1, sl.State)
+		require.ErrorIs(t, tr.server.Issue(tr.h, 2, 7, "").Err, ErrNotVerified)
+	})
+	t.Run("hardened keeps the verified session while re-keying", func(t *testing.T) {
+		tr := verifiedPair(t, Hardened())
+		require.NoError(t, tr.server.Handle(tr.h, 1, Message{Kind: Hello, RegID: 7, Tc: Symbolic(50)}, tr.tokens).Err)
+		sl, _ := tr.server.Slot(7)
+		require.Equal(t, Rekeying, sl.State)
+		require.Equal(t, ts, tr.server.Issue(tr.h, 2, 7, "").Send.Ts)
+	})
+	t.Run("half-open cap", func(t *testing.T) {
+		p := Hardened()
+		p.HalfOpenCap = 2
+		tr := newTranscript(t, p)
+		for id := RegID(1); id <= 2; id++ {
+			require.NoError(t, tr.server.Handle(tr.h, 0, Message{Kind: Hello, RegID: id, Tc: tc}, tr.tokens).Err)
+		}
+		tr.reject(tr.server.Handle(tr.h, 0, Message{Kind: Hello, RegID: 3, Tc: tc}, tr.tokens), ErrSessionCap)
+		require.Equal(t, 2, tr.server.HalfOpen())
+		// A RegID that already has a pending session may replace it.
+		require.NoError(t, tr.server.Handle(tr.h, 0, Message{Kind: Hello, RegID: 2, Tc: ts}, tr.tokens).Err)
+	})
+	t.Run("Issue without a verified session", func(t *testing.T) {
+		tr := newTranscript(t, Hardened())
+		tr.reject(tr.server.Issue(tr.h, 0, 7, "x"), ErrNotVerified)
+	})
+	t.Run("push kinds never reach the server", func(t *testing.T) {
+		tr := newTranscript(t, Hardened())
+		tr.reject(tr.server.Handle(tr.h, 0, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: ts}, tr.tokens), ErrWrongRole)
+	})
+}
+
+func TestServerExpiry(t *testing.T) {
+	p := Hardened()
+	tr := verifiedPair(t, p)
+	s, h := tr.server, tr.h
+	sl, _ := s.Slot(7)
+	require.Equal(t, Time(0).Add(p.Lifetime), sl.Deadline())
+	require.ErrorIs(t, s.Expire(h, sl.Deadline()-1, 7).Err, ErrNotDue)
+	out := s.Expire(h, sl.Deadline(), 7)
+	require.NoError(t, out.Err)
+	require.Equal(t, Never, out.Deadline)
+	require.Zero(t, s.Len(), "an expired slot is removed")
+}

@@ -1,0 +1,179 @@
+package protocol
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Server keeps one Slot per RegID and enforces the half-open cap. Slots
+// live inline in an open-addressing table (linear probing, backward-shift
+// deletion): no map and no pointer per RegID on the hot path, and a slot
+// whose sessions are all gone is removed, so memory follows live sessions.
+type Server struct {
+	slots    []Slot // power-of-two length; State SessionNone marks an empty bucket
+	n        int    // occupied buckets
+	halfOpen int
+}
+
+// NewServer returns a server with no sessions.
+func NewServer() *Server { return &Server{slots: make([]Slot, 16)} }
+
+// Handle processes an upstream message.
+func (s *Server) Handle(h *Handshake, now Time, m Message, tokens TokenSource) Output {
+	if !m.Kind.Upstream() {
+		return Output{Deadline: Never, Err: ErrWrongRole}
+	}
+	i, found := s.find(m.RegID)
+	if !found && m.Kind == Confirm1 {
+		return Output{Deadline: Never, Err: ErrUnknownRegID}
+	}
+	sl := Slot{RegID: m.RegID}
+	if found {
+		sl = s.slots[i]
+	}
+	p := &h.profile
+	env := SlotEnv{Admit: p.HalfOpenCap == 0 || s.halfOpen < p.HalfOpenCap}
+	if p.UnboundRegID && m.Kind == Confirm1 {
+		env.TsPendingElsewhere = s.pendingTs(m.Ts)
+	}
+	out := sl.Handle(h, now, m, tokens, env)
+	s.put(sl)
+	return out
+}
+
+// Issue sends a command to id under its verified session.
+func (s *Server) Issue(h *Handshake, now Time, id RegID, payload string) Output {
+	i, found := s.find(id)
+	if !found {
+		return Output{Deadline: Never, Err: ErrNotVerified}
+	}
+	sl := s.slots[i]
+	out := sl.Issue(h, now, payload)
+	s.put(sl)
+	return out
+}
+
+// Expire runs id's slot timer.
+func (s *Server) Expire(h *Handshake, now Time, id RegID) Output {
+	i, found := s.find(id)
+	if !found {
+		return Output{Deadline: Never, Err: ErrNotDue}
+	}
+	sl := s.slots[i]
+	out := sl.Expire(h, now)
+	s.put(sl)
+	return out
+}
+
+// Slot returns the slot kept for id.
+func (s *Server) Slot(id RegID) (Slot, bool) {
+	if i, ok := s.find(id); ok {
+		return s.slots[i], true
+	}
+	return Slot{}, false
+}
+
+// Put stores sl as id's slot, replacing any, or removes the slot when it
+// holds no session. For restoring a server from a store or a snapshot.
+func (s *Server) Put(sl Slot) { s.put(sl) }
+
+// HalfOpen is the number of sessions awaiting Confirm1.
+func (s *Server) HalfOpen() int { return s.halfOpen }
+
+// Len is the number of RegIDs with a session.
+func (s *Server) Len() int { return s.n }
+
+// Slots returns a copy of every slot, ordered by RegID.
+func (s *Server) Slots() []Slot {
+	out := make([]Slot, 0, s.n)
+	for _, sl := range s.slots {
+		if sl.State != SessionNone {
+			out = append(out, sl)
+		}
+	}
+	slices.SortFunc(out, func(a, b Slot) int { return cmp.Compare(a.RegID, b.RegID) })
+	return out
+}
+
+// Clone returns an independent copy of s.
+func (s *Server) Clone() *Server {
+	c := *s
+	c.slots = slices.Clone(s.slots)
+	return &c
+}
+
+func (s *Server) pendingTs(ts Token) bool {
+	for i := range s.slots {
+		if s.slots[i].HalfOpen() && s.slots[i].Pending.Ts.Equal(ts) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) home(id RegID) int {
+	// Fibonacci hashing: RegIDs are often dense small numbers.
+	return int((uint64(id) * 0x9e3779b97f4a7c15) >> 32 & uint64(len(s.slots)-1))
+}
+
+func (s *Server) find(id RegID) (int, bool) {
+	mask := len(s.slots) - 1
+	for i := s.home(id); ; i = (i + 1) & mask {
+		switch {
+		case s.slots[i].State == SessionNone:
+			return i, false
+		case s.slots[i].RegID == id:
+			return i, true
+		}
+	}
+}
+
+// put writes sl back, keeping the half-open count and removing empty slots.
+func (s *Server) put(sl Slot) {
+	i, found := s.find(sl.RegID)
+	if found && s.slots[i].HalfOpen() {
+		s.halfOpen--
+	}
+	if sl.HalfOpen() {
+		s.halfOpen++
+	}
+	switch {
+	case sl.State != SessionNone && found:
+		s.slots[i] = sl
+	case sl.State != SessionNone:
+		s.slots[i] = sl
+		s.n++
+		if 4*s.n >= 3*len(s.slots) {
+			s.grow()
+		}
+	case found:
+		s.remove(i)
+	}
+}
+
+func (s *Server) grow() {
+	old := s.slots
+	s.slots = make([]Slot, 2*len(old))
+	for _, sl := range old {
+		if sl.State != SessionNone {
+			i, _ := s.find(sl.RegID)
+			s.slots[i] = sl
+		}
+	}
+}
+
+// remove empties bucket i and shifts later members of its probe run back,
+// so lookups never need tombstones.
+func (s *Server) remove(i int) {
+	mask := len(s.slots) - 1
+	s.n--
+	for j := (i + 1) & mask; s.slots[j].State != SessionNone; j = (j + 1) & mask {
+		k := s.home(s.slots[j].RegID)
+		// Move j into the hole at i unless its home lies cyclically in (i, j].
+		if (j > i && (k <= i || k > j)) || (j < i && k <= i && k > j) {
+			s.slots[i] = s.slots[j]
+			i = j
+		}
+	}
+	s.slots[i] = Slot{}
+}

@@ -233,3 +233,15 @@ func TestServerExpiry(t *testing.T) {
 	require.Equal(t, Never, out.Deadline)
 	require.Zero(t, s.Len(), "an expired slot is removed")
 }
+
+func TestCapCountsAfterExpiry(t *testing.T) {
+	p := Hardened()
+	p.HalfOpenCap = 1
+	tr := newTranscript(t, p)
+	require.NoError(t, tr.server.Handle(tr.h, 0, Message{Kind: Hello, RegID: 1, Tc: tc}, tr.tokens).Err)
+	late := Time(0).Add(p.Lifetime)
+	// RegID 1's own pending session has expired: its new Hello takes the place.
+	require.NoError(t, tr.server.Handle(tr.h, late, Message{Kind: Hello, RegID: 1, Tc: ts}, tr.tokens).Err)
+	require.Equal(t, 1, tr.server.HalfOpen())
+	tr.reject(tr.server.Handle(tr.h, late, Message{Kind: Hello, RegID: 2, Tc: tc}, tr.tokens), ErrSessionCap)
+}

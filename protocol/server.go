@@ -141,7 +141,9 @@ type Slot struct {
 
 // SlotEnv is what a slot needs to know of the rest of the server.
 type SlotEnv struct {
-	// Admit allows a new pending session: false once the half-open cap is reached.
+	// Admit allows a new pending session: false once the half-open cap is
+	// reached. Count after calling Expire on the slot, so that a session
+	// past its lifetime does not hold a place.
 	Admit bool
 	// TsPendingElsewhere: some other RegID's pending session has the Ts of
 	// the Confirm1 being handled. Only an UnboundRegID server looks.

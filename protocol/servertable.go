@@ -28,11 +28,20 @@ func (s *Server) Handle(h *Handshake, now Time, m Message, tokens TokenSource) O
 		return Output{Deadline: Never, Err: ErrUnknownRegID}
 	}
 	sl := Slot{RegID: m.RegID}
+	open := s.halfOpen
 	if found {
 		sl = s.slots[i]
+		// A session past its lifetime must free its place before the cap
+		// is read, or a RegID re-trying after expiry is refused for nothing.
+		if m.Kind == Hello && sl.HalfOpen() {
+			sl.expireDue(h, now)
+			if !sl.HalfOpen() {
+				open--
+			}
+		}
 	}
 	p := &h.profile
-	env := SlotEnv{Admit: p.HalfOpenCap == 0 || s.halfOpen < p.HalfOpenCap}
+	env := SlotEnv{Admit: p.HalfOpenCap == 0 || open < p.HalfOpenCap}
 	if p.UnboundRegID && m.Kind == Confirm1 {
 		env.TsPendingElsewhere = s.pendingTs(m.Ts)
 	}

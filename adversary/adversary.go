@@ -92,11 +92,9 @@ func ParseCapabilities(s string) (Capabilities, error) {
 	return c, nil
 }
 
-// Insider is the RegID the adversary owns. Honest clients never use it.
-const Insider protocol.RegID = 1 << 40
-
-// FloodBase is the first RegID a flood forges; forged RegIDs count up from it.
-const FloodBase protocol.RegID = 1 << 41
+// FloodBase is the first RegID a flood forges; forged RegIDs count up
+// from it, far above any honest client's or the insider's.
+const FloodBase protocol.RegID = 1 << 40
 
 // Own is the adversary's own token: the Tc of its own Hellos, and what it
 // puts wherever it needs a token it made up. Symbolic, so it never equals
@@ -107,6 +105,8 @@ var Own = protocol.Symbolic(1 << 40)
 // carried. Both are kept sorted and without duplicates, so equal knowledge
 // is equal bytes (the explorer fingerprints it).
 type Knowledge struct {
+	// Insider is the RegID the adversary owns: it reads what is pushed there.
+	Insider  protocol.RegID
 	Tokens   []protocol.Token
 	Captured []protocol.Message
 	// MaxCaptured bounds Captured (oldest dropped first, for long
@@ -114,9 +114,10 @@ type Knowledge struct {
 	MaxCaptured int
 }
 
-// NewKnowledge returns the knowledge an adversary starts with: its own token.
-func NewKnowledge(maxCaptured int) Knowledge {
-	return Knowledge{Tokens: []protocol.Token{Own}, MaxCaptured: maxCaptured}
+// NewKnowledge returns the knowledge an adversary owning RegID insider
+// starts with: its own token.
+func NewKnowledge(insider protocol.RegID, maxCaptured int) Knowledge {
+	return Knowledge{Insider: insider, Tokens: []protocol.Token{Own}, MaxCaptured: maxCaptured}
 }
 
 // Clone returns an independent copy.
@@ -160,7 +161,7 @@ func (k *Knowledge) Observe(m protocol.Message, c Capabilities) {
 		k.capture(m)
 	}
 	read := m.Kind.Upstream() && c.ReadUpstream ||
-		!m.Kind.Upstream() && (c.ReadPush || c.Insider && m.RegID == Insider)
+		!m.Kind.Upstream() && (c.ReadPush || c.Insider && m.RegID == k.Insider)
 	if read {
 		k.Learn(m.Tc)
 		k.Learn(m.Ts)
@@ -228,10 +229,10 @@ func Injections(dst []protocol.Message, k *Knowledge, c Capabilities, targets []
 		ids = append(ids, targets...)
 	}
 	if c.Insider {
-		ids = append(ids, Insider)
+		ids = append(ids, k.Insider)
 	}
 	for _, id := range ids {
-		own := id == Insider
+		own := id == k.Insider
 		if !c.Forge && !own {
 			// Impersonation without forging: only the adversary's own Hello.
 			dst = append(dst, protocol.Message{Kind: protocol.Hello, RegID: id, Tc: Own})

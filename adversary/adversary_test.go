@@ -10,8 +10,10 @@ import (
 	"github.com/verishake/verishake/protocol"
 )
 
+const insider protocol.RegID = 3
+
 func TestKnowledgeIsCanonical(t *testing.T) {
-	a, b := adversary.NewKnowledge(0), adversary.NewKnowledge(0)
+	a, b := adversary.NewKnowledge(insider, 0), adversary.NewKnowledge(insider, 0)
 	m1 := protocol.Message{Kind: protocol.Hello, RegID: 1, Tc: protocol.Symbolic(1)}
 	m2 := protocol.Message{Kind: protocol.Confirm1, RegID: 2, Ts: protocol.Symbolic(2)}
 	a.Observe(m1, adversary.Default())
@@ -40,25 +42,25 @@ func TestKnowledgeLearnsOnlyWhatItMayRead(t *testing.T) {
 		{adversary.Capabilities{ReadPush: true}, v, protocol.Symbolic(2), false},
 		{adversary.Default(), up, protocol.Symbolic(3), true},
 		{adversary.Capabilities{ReadUpstream: true}, up, protocol.Symbolic(3), false},
-		{adversary.Default(), protocol.Message{Kind: protocol.Validation, RegID: adversary.Insider, Tc: adversary.Own, Ts: protocol.Symbolic(4)}, protocol.Symbolic(4), false},
+		{adversary.Default(), protocol.Message{Kind: protocol.Validation, RegID: insider, Tc: adversary.Own, Ts: protocol.Symbolic(4)}, protocol.Symbolic(4), false},
 	} {
-		k := adversary.NewKnowledge(0)
+		k := adversary.NewKnowledge(insider, 0)
 		k.Observe(c.msg, c.caps)
 		require.Equal(t, !c.shouldNot, k.Knows(c.learns), "%v reading %v", c.caps, c.msg)
 	}
-	k := adversary.NewKnowledge(0)
+	k := adversary.NewKnowledge(insider, 0)
 	k.Leak(protocol.Symbolic(5), protocol.Symbolic(6))
 	require.True(t, k.Knows(protocol.Symbolic(5)) && k.Knows(protocol.Symbolic(6)))
 }
 
 func TestInjectionsComposeFromKnowledge(t *testing.T) {
-	k := adversary.NewKnowledge(0)
+	k := adversary.NewKnowledge(insider, 0)
 	captured := protocol.Message{Kind: protocol.Hello, RegID: 1, Tc: protocol.Symbolic(1)}
 	k.Observe(captured, adversary.Default())
 	ms := adversary.Injections(nil, &k, adversary.Default(), []protocol.RegID{1})
 	require.Contains(t, ms, captured, "replay")
 	require.Contains(t, ms, protocol.Message{Kind: protocol.Confirm1, RegID: 1, Ts: adversary.Own}, "impersonate with forged token")
-	require.Contains(t, ms, protocol.Message{Kind: protocol.Hello, RegID: adversary.Insider, Tc: adversary.Own}, "insider")
+	require.Contains(t, ms, protocol.Message{Kind: protocol.Hello, RegID: insider, Tc: adversary.Own}, "insider")
 	for _, m := range ms {
 		if m == captured {
 			continue // a replayed envelope is opaque: its tokens stay unknown
@@ -74,14 +76,12 @@ func TestInjectionsComposeFromKnowledge(t *testing.T) {
 func TestStrategiesAreDeterministic(t *testing.T) {
 	for _, s := range []adversary.Strategy{adversary.Replay, adversary.Forge, adversary.Impersonate, adversary.Flood, adversary.All} {
 		moves := func() []protocol.Message {
-			a := adversary.New(s, 128, 16)
+			a := adversary.New(s, 2, insider, 128, 16)
 			a.Observe(protocol.Message{Kind: protocol.Hello, RegID: 1, Tc: protocol.Symbolic(1)})
 			rng := rand.New(rand.NewPCG(1, 2))
 			var out []protocol.Message
 			for range 50 {
-				if m, _, ok := a.Move(rng, []protocol.RegID{1, 2}); ok {
-					out = append(out, m)
-				}
+				out = a.Inject(rng, 0, out)
 			}
 			return out
 		}
@@ -94,13 +94,37 @@ func TestStrategiesAreDeterministic(t *testing.T) {
 }
 
 func TestForgeStatistic(t *testing.T) {
-	a := adversary.New(adversary.Forge, 8, 0)
-	a.Outcome(true, false)
+	a := adversary.New(adversary.Forge, 1, insider, 8, 0)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var guesses []protocol.Message
+	for len(guesses) < 2 {
+		guesses = a.Inject(rng, 0, guesses)
+		if n := len(guesses); n > 0 && guesses[n-1].Kind == protocol.Hello {
+			guesses = guesses[:n-1] // its own Hello carries no guess
+		}
+	}
+	a.Outcome(guesses[0], false)
 	require.True(t, a.ForgeHolds())
-	a.Outcome(true, true)
+	a.Outcome(guesses[1], true)
 	require.False(t, a.ForgeHolds(), "one accepted guess in two is far above 2^-64")
-	a.Outcome(false, true)
-	require.Equal(t, uint64(2), a.Guesses, "moves without a guess do not count")
+	a.Outcome(protocol.Message{Kind: protocol.Hello, RegID: 1, Tc: adversary.Own}, true)
+	require.Equal(t, uint64(2), a.Guesses, "messages without a guess do not count")
+	for _, m := range guesses {
+		for _, tok := range []protocol.Token{m.Tc, m.Ts} {
+			require.Equal(t, tok, tok.Mask(8), "guesses have the profile's length")
+		}
+	}
+}
+
+func TestExplorerFingerprintIsCanonical(t *testing.T) {
+	a, b := adversary.NewExplorer(adversary.Default(), 2, insider), adversary.NewExplorer(adversary.Default(), 2, insider)
+	a.Abandoned(1, protocol.Symbolic(1), protocol.Symbolic(2))
+	b.Abandoned(1, protocol.Symbolic(2), protocol.Symbolic(1))
+	require.Equal(t, a.Fingerprint(), b.Fingerprint())
+	c := a.Clone().(*adversary.Explorer)
+	c.Abandoned(2, protocol.Symbolic(3), protocol.Token{})
+	require.NotEqual(t, a.Fingerprint(), c.Fingerprint())
+	require.NotEmpty(t, a.Moves(nil))
 }
 
 func TestParseCapabilities(t *testing.T) {

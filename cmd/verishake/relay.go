@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/verishake/verishake/transport"
+)
+
+func init() {
+	register(command{
+		name:    "relay",
+		usage:   "[--addr HOST:PORT] [--loss F] [--dup F] [--delay MIN..MAX] [--queue-cap N] [--ttl D] [--bearer T] [--seed S]",
+		summary: "run a local push platform: FCM's HTTP v1 send endpoint, device registration and long-poll delivery, with faults",
+		run: func(args []string, stdout, stderr io.Writer) int {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runRelay(ctx, args, stdout, stderr, nil)
+		},
+	})
+}
+
+func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) int {
+	fs := newFlags("relay", stderr)
+	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
+	loss := fs.Float64("loss", 0, "probability that a push is lost")
+	dup := fs.Float64("dup", 0, "probability that a push is delivered twice")
+	delay := fs.String("delay", "0", "delay of each delivery, uniform in MIN..MAX (e.g. 0..50ms); reorders pushes")
+	queueCap := fs.Int("queue-cap", 100, "undelivered pushes kept per device; the oldest is dropped beyond it")
+	ttl := fs.Duration("ttl", 0, "how long an undelivered push is kept when the sender sets no TTL (default 28 days)")
+	bearer := fs.String("bearer", "", "bearer token senders must present (default: any)")
+	seed := fs.Uint64("seed", 0, "seed of the fault model (default: random)")
+	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
+		return status
+	}
+	lo, hi, err := trParseDelay(*delay)
+	if err != nil {
+		return usagef(stderr, "relay", "--delay %q: %v", *delay, err)
+	}
+	if *queueCap <= 0 {
+		return usagef(stderr, "relay", "--queue-cap %d: want at least 1", *queueCap)
+	}
+	if *ttl < 0 {
+		return usagef(stderr, "relay", "--ttl %v: negative", *ttl)
+	}
+	faults := transport.Faults{Loss: *loss, Dup: *dup, DelayMin: lo, DelayMax: hi}
+	if err := faults.Validate(); err != nil {
+		return usagef(stderr, "relay", "%v", err)
+	}
+	r, err := transport.NewRelay(transport.RelayConfig{Bearer: *bearer, Faults: faults, QueueCap: *queueCap, TTL: *ttl, Seed: *seed})
+	if err != nil {
+		return usagef(stderr, "relay", "%v", err)
+	}
+	ln, err := trListen(*addr)
+	if err != nil {
+		return usagef(stderr, "relay", "--addr %q: %v", *addr, err)
+	}
+	defer ln.Close()
+	fmt.Fprintf(stderr, "verishake relay: listening on http://%s (loss %v, dup %v, delay %v..%v)\n", ln.Addr(), *loss, *dup, lo, hi)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	err = trServeUntil(ctx, ln, r, r.Close)
+	r.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "verishake relay: %v\n", err)
+		return exitUsage
+	}
+	st := r.Stats()
+	fmt.Fprintf(stderr, "verishake relay: stopped; %d devices, %d accepted, %d lost, %d duplicated, %d delivered, %d expired, %d overflowed\n",
+		st.Devices, st.Accepted, st.Lost, st.Duplicated, st.Delivered, st.Expired, st.Overflowed)
+	return exitOK
+}
+
+// trParseDelay reads "D" or "MIN..MAX" as durations (a bare 0 is allowed).
+func trParseDelay(s string) (lo, hi time.Duration, err error) {
+	a, b, isRange := strings.Cut(s, "..")
+	if lo, err = time.ParseDuration(a); err != nil {
+		return 0, 0, err
+	}
+	hi = lo
+	if isRange {
+		if hi, err = time.ParseDuration(b); err != nil {
+			return 0, 0, err
+		}
+	}
+	if lo < 0 || hi < lo {
+		return 0, 0, fmt.Errorf("want 0 <= MIN <= MAX")
+	}
+	return lo, hi, nil
+}

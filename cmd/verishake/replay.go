@@ -1,0 +1,75 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/verishake/verishake/sim"
+)
+
+func init() {
+	register(command{
+		name:    "replay",
+		usage:   "[--handshake N] FILE",
+		summary: "re-run a trace or counterexample, check it reproduces, print a Mermaid sequence diagram of one handshake",
+		run:     runReplay,
+	})
+}
+
+func runReplay(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("replay", stderr)
+	hs := fs.Uint64("handshake", 0, "handshake to draw, by number (default: the first)")
+	if status, ok := parseFlags(fs, args, 1, stderr); !ok {
+		// Flags may also follow the file: verishake replay FILE --handshake 2.
+		if fs.NArg() < 2 || status != exitUsage {
+			return status
+		}
+	}
+	rest := fs.Args()
+	if len(rest) > 1 {
+		file := rest[0]
+		if status, ok := parseFlags(fs, rest[1:], 0, stderr); !ok {
+			return status
+		}
+		rest = []string{file}
+	}
+	if len(rest) != 1 {
+		return usagef(stderr, "replay", "want one trace FILE")
+	}
+	name := rest[0]
+	f, err := os.Open(name)
+	if err != nil {
+		return usagef(stderr, "replay", "%v", err)
+	}
+	defer f.Close()
+	out, err := sim.Replay(f, name, sim.ReplayOptions{Handshake: *hs})
+	switch {
+	case errors.Is(err, sim.ErrDiverged):
+		fmt.Fprintf(stderr, "verishake replay: %v\n", err)
+		return exitViolation
+	case err != nil:
+		return usagef(stderr, "replay", "%v", err)
+	}
+	if out.HS != 0 {
+		fmt.Fprint(stdout, sim.Mermaid(out.HS, out.RegID, out.Records, out.Violations...))
+	}
+	fmt.Fprintf(stderr, "verishake replay: %s: %d steps reproduce (profile %s, seed %d, stopped: %s)\n",
+		name, out.Steps, out.Header.Profile.Name, out.Header.Seed, out.Stopped)
+	if out.HS == 0 {
+		fmt.Fprintf(stderr, "verishake replay: %s starts no handshake: no diagram\n", name)
+	}
+	if len(out.Violations) == 0 {
+		fmt.Fprintf(stderr, "verishake replay: no property violated\n")
+		return exitOK
+	}
+	for _, v := range out.Violations {
+		fmt.Fprintf(stderr, "verishake replay: reproduced: %s violated at step %d (t=%v): %s\n", v.Property, v.Step, time.Duration(v.T), v.Reason)
+	}
+	if out.ViolationHS != 0 && out.ViolationHS != out.HS {
+		fmt.Fprintf(stderr, "verishake replay: the violation is in handshake %d: draw it with --handshake %d\n", out.ViolationHS, out.ViolationHS)
+	}
+	return exitViolation
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/transport"
+)
+
+func init() {
+	register(command{
+		name:    "serve",
+		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--profile P] [--trace FILE]",
+		summary: "run the server side of the handshake over HTTP, answering through an FCM-shaped push endpoint",
+		run: func(args []string, stdout, stderr io.Writer) int {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, args, stdout, stderr, nil)
+		},
+	})
+}
+
+// runServe is serve with its context and a hook that learns the bound
+// address, so that tests can run it on 127.0.0.1:0 and stop it.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addr string)) int {
+	fs := newFlags("serve", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	storePath := fs.String("store", "", "bbolt file keeping sessions across restarts (default: in memory)")
+	push := fs.String("push", "http://127.0.0.1:8090", "base URL of the FCM HTTP v1 API or of a `verishake relay`")
+	project := fs.String("project", "verishake", "Firebase project id in the push path")
+	bearer := fs.String("bearer", "", "bearer token for the push API (default: $VERISHAKE_PUSH_BEARER, else \"local\")")
+	profileName := fs.String("profile", "hardened", "profile: patent or hardened")
+	tracePath := fs.String("trace", "", "write every step to FILE as JSON Lines (the simulator's trace schema)")
+	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
+		return status
+	}
+	p, err := protocol.ProfileByName(*profileName)
+	if err != nil {
+		return usagef(stderr, "serve", "--profile: %v", err)
+	}
+	if err := trCheckURL(*push); err != nil {
+		return usagef(stderr, "serve", "--push %q: %v", *push, err)
+	}
+	tok := *bearer
+	if tok == "" {
+		tok = os.Getenv("VERISHAKE_PUSH_BEARER")
+	}
+	if tok == "" {
+		tok = "local"
+	}
+	ln, err := trListen(*addr)
+	if err != nil {
+		return usagef(stderr, "serve", "--addr %q: %v", *addr, err)
+	}
+	defer ln.Close()
+
+	var store transport.Store = transport.NewMemoryStore()
+	if *storePath != "" {
+		bs, err := transport.OpenBoltStore(*storePath)
+		if err != nil {
+			return usagef(stderr, "serve", "--store: %v", err)
+		}
+		store = bs
+	}
+	defer store.Close()
+
+	var tracer transport.Tracer
+	var tw *transport.TraceWriter
+	if *tracePath != "" {
+		f, err := os.Create(*tracePath)
+		if err != nil {
+			return usagef(stderr, "serve", "--trace: %v", err)
+		}
+		defer f.Close()
+		if tw, err = transport.NewTraceWriter(f, p); err != nil {
+			return usagef(stderr, "serve", "--trace %s: %v", *tracePath, err)
+		}
+		tracer = tw
+	}
+	srv, err := transport.NewServer(transport.ServerConfig{
+		Handshake: p.MustCompile(),
+		Store:     store,
+		Pusher:    &transport.FCMPusher{BaseURL: *push, Project: *project, Auth: transport.StaticBearer(tok), TTL: p.Lifetime},
+		Tracer:    tracer,
+		Log:       log.New(stderr, "verishake serve: ", log.LstdFlags),
+	})
+	if err != nil {
+		return usagef(stderr, "serve", "%v", err)
+	}
+	where := "memory"
+	if *storePath != "" {
+		where = *storePath
+	}
+	fmt.Fprintf(stderr, "verishake serve: listening on http://%s (profile %s, store %s, push %s)\n", ln.Addr(), p.Name, where, *push)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	err = trServeUntil(ctx, ln, srv, nil)
+	_ = srv.Close()
+	if tw != nil {
+		if terr := tw.Close(); terr != nil && err == nil {
+			err = terr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "verishake serve: %v\n", err)
+		return exitUsage
+	}
+	st := srv.Stats()
+	fmt.Fprintf(stderr, "verishake serve: stopped; accepted %d, rejected %d, push failures %d, expired %d\n",
+		st.Accepted, st.Rejected, st.PushFailed, st.Expired)
+	return exitOK
+}
+
+// trListen checks that addr is HOST:PORT before listening, so that a typo
+// is reported as such rather than as whatever the resolver makes of it.
+func trListen(addr string) (net.Listener, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, err
+	}
+	return net.Listen("tcp", addr)
+}
+
+func trCheckURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return errors.New("want an http:// or https:// URL with a host")
+	}
+	return nil
+}
+
+// trServeUntil serves h on ln until ctx ends, then shuts down: listeners
+// close, onShutdown runs (a relay ends its long-polls there), and requests
+// in progress get five seconds to finish.
+func trServeUntil(ctx context.Context, ln net.Listener, h http.Handler, onShutdown func()) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if onShutdown != nil {
+		hs.RegisterOnShutdown(onShutdown)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}

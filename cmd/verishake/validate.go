@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/transport"
+)
+
+func init() {
+	register(command{
+		name:    "validate",
+		usage:   "[--json] [--diagram REGID] TRACE...",
+		summary: "check that traces of a real run (serve, devices, demo) are a behaviour of the model and keep the properties",
+		run:     runValidate,
+	})
+}
+
+// validateJSON is validate's --json report.
+type validateJSON struct {
+	OK         bool                  `json:"ok"`
+	Files      int                   `json:"files"`
+	Profile    string                `json:"profile"`
+	Steps      int                   `json:"steps"`
+	Clients    int                   `json:"clients"`
+	Slots      int                   `json:"slots"`
+	Verified   int                   `json:"verified"`
+	Receives   int                   `json:"receives"`
+	Matched    int                   `json:"matched"`
+	Injections []transport.Injection `json:"injections"`
+	Claims     int                   `json:"claims"`
+	Violations []string              `json:"violations"`
+	Error      *transport.TraceError `json:"error,omitempty"`
+	Diagram    string                `json:"diagram,omitempty"`
+}
+
+func runValidate(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("validate", stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
+	diagram := fs.String("diagram", "", "also print the Mermaid sequence diagram of this RegID's handshake")
+	if status, ok := parseFlags(fs, args, -1, stderr); !ok {
+		return status
+	}
+	if fs.NArg() == 0 {
+		return usagef(stderr, "validate", "no trace files given")
+	}
+	var diagID protocol.RegID
+	if *diagram != "" {
+		n, err := strconv.ParseUint(*diagram, 10, 64)
+		if err != nil {
+			return usagef(stderr, "validate", "--diagram %q: not a RegID", *diagram)
+		}
+		diagID = protocol.RegID(n)
+	}
+	var inputs []transport.TraceInput
+	for _, name := range fs.Args() {
+		f, err := os.Open(name)
+		if err != nil {
+			return usagef(stderr, "validate", "%v", err)
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			return usagef(stderr, "validate", "%s: is a directory", name)
+		}
+		inputs = append(inputs, transport.TraceInput{Name: name, R: bufio.NewReader(f)})
+	}
+	rep, err := transport.ValidateTraces(inputs)
+	if err != nil {
+		te, ok := errors.AsType[*transport.TraceError](err)
+		if !ok || !te.Forbidden {
+			return usagef(stderr, "validate", "%v", err)
+		}
+		// The model forbids a step: the run is not a behaviour of the model.
+		if *asJSON {
+			_ = json.NewEncoder(stdout).Encode(validateJSON{OK: false, Files: len(inputs), Error: te, Injections: []transport.Injection{}, Violations: []string{}})
+		}
+		fmt.Fprintf(stderr, "verishake validate: %v\n", err)
+		return exitViolation
+	}
+	var viols []string
+	for _, v := range rep.Violations {
+		viols = append(viols, v.String())
+	}
+	out := validateJSON{OK: rep.OK(), Files: rep.Files, Profile: rep.Profile.Name, Steps: rep.Steps, Clients: rep.Clients,
+		Slots: rep.Slots, Verified: rep.Verified, Receives: rep.Receives, Matched: rep.Matched,
+		Injections: rep.Injections, Claims: rep.Claims, Violations: viols}
+	if out.Injections == nil {
+		out.Injections = []transport.Injection{}
+	}
+	if out.Violations == nil {
+		out.Violations = []string{}
+	}
+	if *diagram != "" {
+		out.Diagram = rep.SequenceDiagram(diagID)
+	}
+	if *asJSON {
+		_ = json.NewEncoder(stdout).Encode(out)
+	} else {
+		fmt.Fprintf(stdout, "%d file(s), profile %s: %d steps of %d clients and %d server slots replayed by the model\n",
+			rep.Files, rep.Profile.Name, rep.Steps, rep.Clients, rep.Slots)
+		fmt.Fprintf(stdout, "receives: %d, matched to their send: %d, injections: %d; claims checked: %d; clients verified: %d\n",
+			rep.Receives, rep.Matched, len(rep.Injections), rep.Claims, rep.Verified)
+		for _, in := range rep.Injections {
+			fmt.Fprintf(stdout, "injection: %s:%d: %s %d: %s\n", in.File, in.Line, in.Kind, in.ID, in.Reason)
+		}
+		for _, v := range viols {
+			fmt.Fprintf(stdout, "VIOLATION %s\n", v)
+		}
+		if out.Diagram != "" {
+			fmt.Fprint(stdout, out.Diagram)
+		}
+	}
+	if !rep.OK() {
+		return exitViolation
+	}
+	return exitOK
+}

@@ -1,0 +1,426 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/verishake/verishake/protocol"
+)
+
+// Violation is a property broken during a run: which, where, and why.
+type Violation struct {
+	// Property is a protocol property id: AUTH-C, AUTH-S, CMD, LIVE, BOUNDED.
+	Property string `json:"property"`
+	// Step is the number of the step that broke it; for a LIVE violation
+	// found by the clock, the last step taken before.
+	Step uint64 `json:"step"`
+	// T is the virtual time, in nanoseconds, at which it was found.
+	T protocol.Time `json:"t"`
+	// RegID is the client concerned, when there is one.
+	RegID uint64 `json:"regid,omitempty"`
+	// Claim is the claim that completed the violation (AUTH-C, AUTH-S, CMD).
+	Claim *Claim `json:"claim,omitempty"`
+	// Reason says what went wrong, in words.
+	Reason string `json:"reason"`
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("%s violated at step %d (t=%v): %s", v.Property, v.Step, time.Duration(v.T), v.Reason)
+}
+
+// AuthMonitor checks AUTH-C, AUTH-S and CMD online with protocol.Monitor:
+// injective agreement of every client and server Commit with the peer's
+// Running, and of every Executed command with an Issued one. Claims about
+// RegIDs outside the honest range (the adversary's insider, forged RegIDs)
+// are exempt.
+//
+// Two things stand between the claims and protocol.Monitor, neither of
+// which changes a verdict:
+//
+// Speed. The monitor keeps pending claims in maps, and at a million claims
+// a second the map traffic would be most of the cost of a simulated
+// handshake. So each honest RegID has a one-entry cache in front of each of
+// the monitor's three multisets (client Running, server Running, Issued).
+// An added claim goes to the cache and the entry it evicts to the monitor;
+// a consuming claim is checked against the cache first and only otherwise
+// handed to the monitor. The monitor's multiset plus the cache is at every
+// point the one the monitor alone would hold, so the verdicts are the
+// monitor's, while an honest handshake — Running, then the matching Commit
+// — never reaches a map.
+//
+// Memory. protocol.Monitor cannot forget: a claim nothing consumes (a
+// command lost on the way, a client that gave up) stays in its maps for
+// good, and a long run grows without bound. Every claim names a session by
+// (RegID, Ts), and only claims of the same session ever match, so
+// AuthMonitor routes each session to the monitor of the epoch (a window of
+// virtual time) in which it was first seen. With a retirement window W > 0
+// an epoch's monitor is dropped once the clock is three epochs past it:
+// sound when no claim of a session comes more than W after its first, which
+// the simulator guarantees by choosing W from the profile's lifetime and the
+// channels' delays (see RetireWindow), and only when there is no adversary
+// to replay old messages. With W = 0 nothing is ever dropped.
+type AuthMonitor struct {
+	n      protocol.RegID
+	window protocol.Time // epoch length; 0: one epoch, never retired
+	held   []held        // by RegID-1
+	sess   [][]session   // by RegID-1: the epochs of its recent sessions
+	epochs []epoch       // live epochs, oldest first
+}
+
+// held is one RegID's cache: the latest unconsumed client Running, server
+// Running and Issued claim (Kind zero: none).
+type held struct{ cRun, sRun, issued protocol.Claim }
+
+type session struct {
+	ts    protocol.Token
+	epoch int64
+}
+
+type epoch struct {
+	n int64
+	m *protocol.Monitor
+}
+
+// NewAuthMonitor returns a monitor for honest RegIDs 1..clients that
+// retires sessions older than window (0: never).
+func NewAuthMonitor(clients int, window time.Duration) *AuthMonitor {
+	return &AuthMonitor{
+		n:      protocol.RegID(clients),
+		window: protocol.Time(window),
+		held:   make([]held, clients),
+		sess:   make([][]session, clients),
+	}
+}
+
+// Observe checks one claim, made at virtual time now, and returns the
+// violation it completes (nil: none).
+func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *Violation {
+	if c.RegID < 1 || c.RegID > a.n {
+		return nil // exempt, as protocol.Monitor would find
+	}
+	h := &a.held[c.RegID-1]
+	switch {
+	case c.Kind == protocol.Running && c.Role == protocol.RoleClient:
+		a.hold(now, &h.cRun, c)
+		return nil
+	case c.Kind == protocol.Running && c.Role == protocol.RoleServer:
+		a.hold(now, &h.sRun, c)
+		return nil
+	case c.Kind == protocol.Issued:
+		a.hold(now, &h.issued, c)
+		return nil
+	case c.Kind == protocol.Commit && c.Role == protocol.RoleServer:
+		if h.cRun.Kind != 0 && h.cRun.Tc == c.Tc && h.cRun.Ts == c.Ts {
+			h.cRun = protocol.Claim{}
+			return nil
+		}
+	case c.Kind == protocol.Commit && c.Role == protocol.RoleClient:
+		if h.sRun.Kind != 0 && h.sRun.Tc == c.Tc && h.sRun.Ts == c.Ts {
+			h.sRun = protocol.Claim{}
+			return nil
+		}
+	case c.Kind == protocol.Executed:
+		if h.issued.Kind != 0 && h.issued.Ts == c.Ts && h.issued.Seq == c.Seq {
+			h.issued = protocol.Claim{}
+			return nil
+		}
+	}
+	pv, bad := a.monitor(now, c).Observe(*c)
+	if !bad {
+		return nil
+	}
+	tc := ClaimOf(pv.Claim)
+	return &Violation{Property: pv.Property, RegID: uint64(c.RegID), Claim: &tc, Reason: pv.Reason}
+}
+
+// hold caches c in slot, passing the claim it evicts to the monitor. An
+// added claim never completes a violation.
+func (a *AuthMonitor) hold(now protocol.Time, slot *protocol.Claim, c *protocol.Claim) {
+	if slot.Kind != 0 {
+		a.monitor(now, slot).Observe(*slot)
+	}
+	*slot = *c
+}
+
+// monitor returns the protocol.Monitor of c's session, retiring epochs the
+// clock has left behind.
+func (a *AuthMonitor) monitor(now protocol.Time, c *protocol.Claim) *protocol.Monitor {
+	cur := int64(0)
+	if a.window > 0 {
+		cur = int64(now / a.window)
+	}
+	for len(a.epochs) > 0 && a.epochs[0].n+3 <= cur {
+		a.epochs[0] = epoch{}
+		a.epochs = a.epochs[1:]
+	}
+	list := a.sess[c.RegID-1]
+	n := int64(-1)
+	for _, s := range list {
+		if s.ts == c.Ts {
+			n = s.epoch
+			break
+		}
+	}
+	if n < 0 || n+3 <= cur {
+		// A new session (or one retired: it starts afresh).
+		n = cur
+		keep := list[:0]
+		for _, s := range list {
+			if s.epoch+3 > cur && s.ts != c.Ts {
+				keep = append(keep, s)
+			}
+		}
+		a.sess[c.RegID-1] = append(keep, session{ts: c.Ts, epoch: n})
+	}
+	for i := range a.epochs {
+		if a.epochs[i].n == n {
+			return a.epochs[i].m
+		}
+	}
+	honest := a.n
+	e := epoch{n: n, m: protocol.NewMonitor(func(id protocol.RegID) bool { return id >= 1 && id <= honest })}
+	a.epochs = append(a.epochs, e)
+	return e.m
+}
+
+// RetireWindow is the window after which AuthMonitor may forget a
+// session in a run of cfg: 0 (never) with an adversary, which may replay
+// any message at any time, or without a lifetime, which lets a session live
+// for ever. Otherwise every claim of a session falls within three
+// lifetimes (client handshake, server pending session, server verified
+// session) plus two of the longest delays (the last Confirm1 in, the last
+// Command out) plus the commands' schedule of its first claim; twice that
+// is the window.
+func RetireWindow(cfg Config) time.Duration {
+	if (cfg.Adversary != "" && cfg.Adversary != NoneAdversary) || cfg.Profile.Lifetime <= 0 {
+		return 0
+	}
+	d := max(cfg.Upstream.DelayMax, cfg.Push.DelayMax)
+	return 3*cfg.Profile.Lifetime + 2*d + time.Duration(cfg.Commands+1)*cfg.CommandGap
+}
+
+// LiveBudget is the longest a handshake may take under p before LIVE is
+// violated, and whether there is such a bound. With a lifetime, the
+// client's timer gives up at the lifetime's end. With retransmissions but
+// no lifetime, each of the two waits (for Validation, then for Confirm2)
+// lasts at most Backoff·(2^(Retries+1)−1). With neither — the patent — a
+// handshake may wait forever; it must still end, and one still running
+// when the run stops violates LIVE.
+func LiveBudget(p protocol.Profile) (time.Duration, bool) {
+	switch {
+	case p.Lifetime > 0:
+		return p.Lifetime, true
+	case p.Retries > 0:
+		return 2 * p.Backoff * (time.Duration(1)<<(p.Retries+1) - 1), true
+	}
+	return 0, false
+}
+
+// LiveMonitor checks LIVE: every handshake ends, Verified or Failed, within
+// the budget. A late end is caught when it happens; a handshake that is
+// overdue while the run goes on is caught by Tick, in constant amortised
+// time, because handshakes fall due in the order they started; and one
+// still running when the run stops is caught by Finish.
+type LiveMonitor struct {
+	budget  time.Duration
+	bounded bool
+	hs      []uint64        // per client: handshake in progress, 0 none
+	began   []protocol.Time // per client: when it started
+	due     ring            // handshakes in start order, for Tick
+}
+
+type dueEntry struct {
+	client int32
+	hs     uint64
+	due    protocol.Time
+}
+
+// ring is a FIFO queue that reuses its storage.
+type ring struct {
+	buf        []dueEntry
+	head, size int
+}
+
+func (q *ring) push(e dueEntry) {
+	if q.size == len(q.buf) {
+		n := make([]dueEntry, max(16, 2*len(q.buf)))
+		for i := range q.size {
+			n[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = n, 0
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = e
+	q.size++
+}
+
+func (q *ring) front() (dueEntry, bool) {
+	if q.size == 0 {
+		return dueEntry{}, false
+	}
+	return q.buf[q.head], true
+}
+
+func (q *ring) pop() {
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+}
+
+// NewLiveMonitor returns a LIVE monitor for clients under budget
+// (bounded false: no time bound, only "must end").
+func NewLiveMonitor(clients int, budget time.Duration, bounded bool) *LiveMonitor {
+	return &LiveMonitor{budget: budget, bounded: bounded, hs: make([]uint64, clients), began: make([]protocol.Time, clients)}
+}
+
+// Started records that client c began handshake hs at time at.
+func (l *LiveMonitor) Started(c int, hs uint64, at protocol.Time) {
+	l.hs[c], l.began[c] = hs, at
+	if l.bounded {
+		l.due.push(dueEntry{client: int32(c), hs: hs, due: at.Add(l.budget)})
+	}
+}
+
+// Ended records that client c's handshake ended at time at, and reports
+// it if that was later than the budget allows.
+func (l *LiveMonitor) Ended(c int, at protocol.Time) *Violation {
+	hs, began := l.hs[c], l.began[c]
+	l.hs[c] = 0
+	if hs == 0 || !l.bounded || at-began <= protocol.Time(l.budget) {
+		return nil
+	}
+	return &Violation{Property: protocol.Live, T: at, RegID: uint64(c + 1),
+		Reason: fmt.Sprintf("client %d's handshake #%d took %v, over its budget of %v", c+1, hs, time.Duration(at-began), l.budget)}
+}
+
+// Tick reports a handshake still running past its budget at time now.
+func (l *LiveMonitor) Tick(now protocol.Time) *Violation {
+	for {
+		e, ok := l.due.front()
+		if !ok {
+			return nil
+		}
+		if l.hs[e.client] != e.hs {
+			l.due.pop() // ended (or superseded): nothing to check
+			continue
+		}
+		if now <= e.due {
+			return nil
+		}
+		return &Violation{Property: protocol.Live, T: now, RegID: uint64(e.client + 1),
+			Reason: fmt.Sprintf("client %d's handshake #%d, started at %v, is still running at %v, past its budget of %v",
+				e.client+1, e.hs, time.Duration(l.began[e.client]), time.Duration(now), l.budget)}
+	}
+}
+
+// Finish is called when the run stops at time now with states the clients'
+// control states. It reports the first handshake that can no longer end in
+// time: any still running without a time bound, or past its bound.
+func (l *LiveMonitor) Finish(now protocol.Time, states func(c int) protocol.ClientState) *Violation {
+	first, n := -1, 0
+	for c, hs := range l.hs {
+		if hs == 0 || l.bounded && now-l.began[c] <= protocol.Time(l.budget) {
+			continue
+		}
+		if first < 0 {
+			first = c
+		}
+		n++
+	}
+	if first < 0 {
+		return nil
+	}
+	why := "never ended: nothing left could end it"
+	if l.bounded {
+		why = fmt.Sprintf("is past its budget of %v", l.budget)
+	}
+	return &Violation{Property: protocol.Live, T: now, RegID: uint64(first + 1),
+		Reason: fmt.Sprintf("client %d's handshake #%d, started at %v and still in %v when the run stopped at %v, %s (%d handshake(s) in all)",
+			first+1, l.hs[first], time.Duration(l.began[first]), states(first), time.Duration(now), why, n)}
+}
+
+// Running returns how many handshakes are in progress.
+func (l *LiveMonitor) Running() int {
+	n := 0
+	for _, hs := range l.hs {
+		if hs != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// BoundedMonitor checks BOUNDED: the server's half-open sessions never
+// exceed the profile's cap. A zero cap means none, and nothing to check.
+type BoundedMonitor struct{ Cap int }
+
+// Observe checks the server's half-open count after a step.
+func (b BoundedMonitor) Observe(halfOpen int) *Violation {
+	if b.Cap == 0 || halfOpen <= b.Cap {
+		return nil
+	}
+	return &Violation{Property: protocol.Bounded,
+		Reason: fmt.Sprintf("the server holds %d half-open sessions, over its cap of %d", halfOpen, b.Cap)}
+}
+
+// Monitors bundles the online checks of a run over one world. The random
+// scheduler and replay feed it every step the same way, so a replay finds
+// the same violation at the same step.
+type Monitors struct {
+	Auth    *AuthMonitor
+	Live    *LiveMonitor
+	Bounded BoundedMonitor
+}
+
+// NewMonitors returns the monitors for a world of clients under p; window
+// is the AuthMonitor's retirement window (0: never retire).
+func NewMonitors(p protocol.Profile, clients int, window time.Duration) *Monitors {
+	budget, bounded := LiveBudget(p)
+	return &Monitors{Auth: NewAuthMonitor(clients, window), Live: NewLiveMonitor(clients, budget, bounded), Bounded: BoundedMonitor{Cap: p.HalfOpenCap}}
+}
+
+// Tick is called before step n+1 is taken at time at.
+func (m *Monitors) Tick(n uint64, at protocol.Time) *Violation {
+	v := m.Live.Tick(at)
+	if v != nil {
+		v.Step = n
+	}
+	return v
+}
+
+// Observe checks step n, which w took with result r.
+func (m *Monitors) Observe(w *World, n uint64, r *Result) *Violation {
+	v := m.observe(w, r)
+	if v != nil {
+		v.Step, v.T = n, w.Now
+	}
+	return v
+}
+
+func (m *Monitors) observe(w *World, r *Result) *Violation {
+	if r.Role == protocol.RoleClient {
+		c := int(r.RegID - 1)
+		if r.Kind == StepStart && r.Err == nil {
+			m.Live.Started(c, r.HS, w.Now)
+		}
+		if r.Ended != Pending {
+			if v := m.Live.Ended(c, w.Now); v != nil {
+				return v
+			}
+		}
+	}
+	for i := range r.NClaims {
+		if v := m.Auth.Observe(w.Now, &r.Claims[i]); v != nil {
+			return v
+		}
+	}
+	return m.Bounded.Observe(w.Server.HalfOpen())
+}
+
+// Finish is called when a run stops without a violation, after step n at
+// time now.
+func (m *Monitors) Finish(w *World, n uint64, now protocol.Time) *Violation {
+	v := m.Live.Finish(now, func(c int) protocol.ClientState { return w.Clients[c].State })
+	if v != nil {
+		v.Step = n
+	}
+	return v
+}

@@ -1,0 +1,199 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/verishake/verishake/protocol"
+)
+
+var (
+	tc1 = protocol.Symbolic(1)
+	ts1 = protocol.Symbolic(2)
+	tc2 = protocol.Symbolic(3)
+)
+
+func running(r protocol.Role, id protocol.RegID, tc, ts protocol.Token) protocol.Claim {
+	return protocol.Claim{Kind: protocol.Running, Role: r, RegID: id, Tc: tc, Ts: ts}
+}
+
+func commit(r protocol.Role, id protocol.RegID, tc, ts protocol.Token) protocol.Claim {
+	return protocol.Claim{Kind: protocol.Commit, Role: r, RegID: id, Tc: tc, Ts: ts}
+}
+
+func issued(id protocol.RegID, ts protocol.Token, seq uint32) protocol.Claim {
+	return protocol.Claim{Kind: protocol.Issued, Role: protocol.RoleServer, RegID: id, Ts: ts, Seq: seq}
+}
+
+func executed(id protocol.RegID, ts protocol.Token, seq uint32) protocol.Claim {
+	return protocol.Claim{Kind: protocol.Executed, Role: protocol.RoleClient, RegID: id, Ts: ts, Seq: seq}
+}
+
+// authVerdicts runs claims through a fresh AuthMonitor for 3 clients and
+// returns the properties it reports, in order.
+func authVerdicts(claims ...protocol.Claim) []string {
+	m := NewAuthMonitor(3, 0)
+	var got []string
+	for i := range claims {
+		if v := m.Observe(protocol.Time(i), &claims[i]); v != nil {
+			got = append(got, v.Property)
+		}
+	}
+	return got
+}
+
+const (
+	cl = protocol.RoleClient
+	sv = protocol.RoleServer
+)
+
+func TestMonitorAuthC(t *testing.T) {
+	good := []protocol.Claim{
+		running(cl, 1, tc1, ts1), running(sv, 1, tc1, ts1), commit(sv, 1, tc1, ts1), commit(cl, 1, tc1, ts1),
+	}
+	assert.Empty(t, authVerdicts(good...), "an honest handshake")
+	// The client accepts a session no server Running vouches for.
+	assert.Equal(t, []string{protocol.AuthC}, authVerdicts(running(cl, 1, tc1, ts1), commit(cl, 1, tc1, ts1)))
+	// Injective: two client Commits against one server Running.
+	assert.Equal(t, []string{protocol.AuthC}, authVerdicts(append(good, commit(cl, 1, tc1, ts1))...))
+	// Agreement is on RegID, Tc and Ts: another Tc does not match.
+	assert.Equal(t, []string{protocol.AuthC}, authVerdicts(running(sv, 1, tc1, ts1), commit(cl, 1, tc2, ts1)))
+	// The insider's RegID (4 of 3 clients) is exempt.
+	assert.Empty(t, authVerdicts(commit(cl, 4, tc1, ts1)))
+}
+
+func TestMonitorAuthS(t *testing.T) {
+	assert.Empty(t, authVerdicts(running(cl, 2, tc1, ts1), running(sv, 2, tc1, ts1), commit(sv, 2, tc1, ts1)))
+	// The server verifies a session no client Running vouches for.
+	assert.Equal(t, []string{protocol.AuthS}, authVerdicts(running(sv, 2, tc1, ts1), commit(sv, 2, tc1, ts1)))
+	// The patent's re-verification of a duplicate Confirm1: a second server
+	// Commit with one client Running.
+	assert.Equal(t, []string{protocol.AuthS}, authVerdicts(
+		running(cl, 2, tc1, ts1), running(sv, 2, tc1, ts1), commit(sv, 2, tc1, ts1),
+		running(sv, 2, tc1, ts1), commit(sv, 2, tc1, ts1)))
+	// A client Running of RegID 1 does not vouch for RegID 2.
+	assert.Equal(t, []string{protocol.AuthS}, authVerdicts(running(cl, 1, tc1, ts1), commit(sv, 2, tc1, ts1)))
+}
+
+func TestMonitorCmd(t *testing.T) {
+	assert.Empty(t, authVerdicts(issued(3, ts1, 1), issued(3, ts1, 2), executed(3, ts1, 2), executed(3, ts1, 1)))
+	assert.Equal(t, []string{protocol.Cmd}, authVerdicts(executed(3, ts1, 1)), "never issued")
+	assert.Equal(t, []string{protocol.Cmd}, authVerdicts(issued(3, ts1, 1), executed(3, ts1, 1), executed(3, ts1, 1)), "executed twice")
+	assert.Equal(t, []string{protocol.Cmd}, authVerdicts(issued(3, ts1, 1), executed(3, tc2, 1)), "under another Ts")
+}
+
+// The cache in front of protocol.Monitor must not change a verdict: on any
+// claim trace AuthMonitor reports exactly what protocol.CheckClaims does.
+func TestAuthMonitorMatchesProtocolMonitor(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		toks := []protocol.Token{protocol.Symbolic(1), protocol.Symbolic(2), protocol.Symbolic(3)}
+		claim := rapid.Custom(func(t *rapid.T) protocol.Claim {
+			c := protocol.Claim{
+				Kind:  protocol.ClaimKind(rapid.IntRange(1, 4).Draw(t, "kind")),
+				Role:  protocol.Role(rapid.IntRange(1, 2).Draw(t, "role")),
+				RegID: protocol.RegID(rapid.IntRange(1, 3).Draw(t, "regid")),
+				Ts:    rapid.SampledFrom(toks).Draw(t, "ts"),
+			}
+			if c.Kind == protocol.Issued || c.Kind == protocol.Executed {
+				c.Seq = uint32(rapid.IntRange(0, 2).Draw(t, "seq"))
+			} else {
+				c.Tc = rapid.SampledFrom(toks).Draw(t, "tc")
+			}
+			return c
+		})
+		trace := rapid.SliceOfN(claim, 0, 40).Draw(t, "trace")
+		want := protocol.CheckClaims(trace, func(id protocol.RegID) bool { return id <= 2 })
+		m := NewAuthMonitor(2, 0)
+		var got []protocol.Violation
+		for i := range trace {
+			if v := m.Observe(protocol.Time(i), &trace[i]); v != nil {
+				c, err := v.Claim.Claim()
+				require.NoError(t, err)
+				got = append(got, protocol.Violation{Property: v.Property, Claim: c, Reason: v.Reason})
+			}
+		}
+		require.Equal(t, want, got)
+	})
+}
+
+// With a retirement window, sessions left unmatched (commands lost on the
+// way) are forgotten once their epoch is three windows old, so memory
+// follows the window, not the run.
+func TestAuthMonitorRetires(t *testing.T) {
+	m := NewAuthMonitor(1, time.Second)
+	for i := range 1000 {
+		c := issued(1, protocol.Symbolic(uint64(i+1)), 1)
+		require.Nil(t, m.Observe(protocol.Time(i)*protocol.Time(100*time.Millisecond), &c))
+	}
+	assert.LessOrEqual(t, len(m.epochs), 3)
+	assert.LessOrEqual(t, len(m.sess[0]), 31)
+	// Within the window, matching still works across an epoch boundary.
+	m = NewAuthMonitor(1, time.Second)
+	for _, c := range []protocol.Claim{issued(1, ts1, 1), issued(1, tc2, 1)} {
+		require.Nil(t, m.Observe(protocol.Time(900*time.Millisecond), &c))
+	}
+	c := executed(1, ts1, 1)
+	assert.Nil(t, m.Observe(protocol.Time(2500*time.Millisecond), &c))
+	assert.NotNil(t, m.Observe(protocol.Time(2600*time.Millisecond), &c), "executed twice")
+}
+
+func TestMonitorLive(t *testing.T) {
+	const budget = 10 * time.Second
+	sec := func(s float64) protocol.Time { return protocol.Time(s * float64(time.Second)) }
+
+	l := NewLiveMonitor(2, budget, true)
+	l.Started(0, 1, sec(0))
+	assert.Nil(t, l.Tick(sec(10)), "at the budget is in time")
+	assert.Nil(t, l.Ended(0, sec(10)))
+	assert.Nil(t, l.Finish(sec(100), nil))
+
+	l = NewLiveMonitor(2, budget, true)
+	l.Started(1, 1, sec(0))
+	v := l.Ended(1, sec(10.5))
+	require.NotNil(t, v, "ended late")
+	assert.Equal(t, protocol.Live, v.Property)
+	assert.Equal(t, uint64(2), v.RegID)
+
+	l = NewLiveMonitor(2, budget, true)
+	l.Started(0, 1, sec(0))
+	l.Started(1, 2, sec(5))
+	assert.Nil(t, l.Ended(0, sec(1)))
+	assert.Nil(t, l.Tick(sec(14)))
+	require.NotNil(t, l.Tick(sec(15.5)), "client 2 still running past its budget")
+
+	// Without a time bound a handshake must still end before the run does.
+	l = NewLiveMonitor(1, 0, false)
+	l.Started(0, 1, sec(0))
+	assert.Nil(t, l.Tick(sec(1e6)))
+	states := func(int) protocol.ClientState { return protocol.AwaitValidation }
+	v = l.Finish(sec(1e6), states)
+	require.NotNil(t, v)
+	assert.Contains(t, v.Reason, "never ended")
+	l.Ended(0, sec(1e6))
+	assert.Nil(t, l.Finish(sec(1e6), states))
+}
+
+func TestMonitorBounded(t *testing.T) {
+	assert.Nil(t, BoundedMonitor{Cap: 2}.Observe(2))
+	v := BoundedMonitor{Cap: 2}.Observe(3)
+	require.NotNil(t, v)
+	assert.Equal(t, protocol.Bounded, v.Property)
+	assert.Nil(t, BoundedMonitor{}.Observe(1<<20), "no cap, nothing to check")
+}
+
+func TestLiveBudget(t *testing.T) {
+	b, ok := LiveBudget(protocol.Hardened())
+	assert.True(t, ok)
+	assert.Equal(t, 30*time.Second, b)
+	_, ok = LiveBudget(protocol.Patent())
+	assert.False(t, ok)
+	p := protocol.Hardened()
+	p.Lifetime = 0 // retries only: two waits of 1+2+4+8+16 s
+	b, ok = LiveBudget(p)
+	assert.True(t, ok)
+	assert.Equal(t, 62*time.Second, b)
+}

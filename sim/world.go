@@ -1,0 +1,823 @@
+package sim
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/verishake/verishake/protocol"
+)
+
+// MsgID names one send. A network duplicate keeps the id of the message it
+// copies, so that a trace shows both receipts as answers to the one send.
+type MsgID uint64
+
+// Envelope is a message on the network, with who put it there.
+type Envelope struct {
+	ID   MsgID
+	From Origin
+	Msg  protocol.Message
+}
+
+// StepKind is what a step does.
+type StepKind uint8
+
+// The steps a world can take. The network steps (deliver, drop, duplicate,
+// corrupt) act on one in-flight message; the timer steps fire a machine's
+// timer; Start and Issue are the application asking for a handshake or a
+// command; Inject is the adversary's move.
+const (
+	StepDeliver     StepKind = iota + 1 // hand in-flight message Slot to its receiver
+	StepDrop                            // lose in-flight message Slot
+	StepDup                             // copy in-flight message Slot into a new slot
+	StepCorrupt                         // flip frame byte Pos of message Slot by Mask
+	StepClientTimer                     // fire client Client's timer
+	StepServerTimer                     // fire the server's timer for RegID
+	StepStart                           // client Client starts a handshake
+	StepIssue                           // the server issues a command to RegID
+	StepInject                          // the adversary puts Msg on the network
+	numStepKinds
+)
+
+var stepNames = [...]string{"", "deliver", "drop", "dup", "corrupt", "client_timer", "server_timer", "start", "issue", "inject"}
+
+func (k StepKind) String() string {
+	if int(k) < len(stepNames) && k > 0 {
+		return stepNames[k]
+	}
+	return "StepKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// ParseStepKind parses a step kind name as String prints it.
+func ParseStepKind(s string) (StepKind, error) {
+	for k := StepDeliver; k < numStepKinds; k++ {
+		if stepNames[k] == s {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown step %q", s)
+}
+
+// StepKinds lists every step kind, in order.
+func StepKinds() []StepKind {
+	ks := make([]StepKind, 0, numStepKinds-1)
+	for k := StepDeliver; k < numStepKinds; k++ {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// Step is one move of a world. Only the fields of its Kind are meaningful;
+// a Step is a plain value, so a list of them is a counterexample that
+// replays through Apply.
+type Step struct {
+	Kind StepKind
+	// At is the virtual time the step happens at. Apply moves the world's
+	// clock forward to it and refuses a step in the past. Enabled sets it
+	// to Now, or for a timer to its deadline when that is later.
+	At protocol.Time
+	// Slot and ID name an in-flight message (deliver, drop, dup, corrupt):
+	// Slot finds it, ID checks it is still the one meant.
+	Slot int32
+	ID   MsgID
+	// Client is the client's index (RegID-1) for StepClientTimer and StepStart.
+	Client int32
+	// RegID is the server slot for StepServerTimer and StepIssue.
+	RegID protocol.RegID
+	// Pos and Mask corrupt the frame: byte Pos (modulo the frame length)
+	// is XORed with Mask (0 counts as 0xFF, so that a corrupt step always
+	// changes a byte).
+	Pos  uint16
+	Mask uint8
+	// Msg is the adversary's message for StepInject.
+	Msg protocol.Message
+}
+
+func (s Step) String() string {
+	switch s.Kind {
+	case StepDeliver, StepDrop, StepDup:
+		return fmt.Sprintf("%v slot %d (msg %d) at %v", s.Kind, s.Slot, s.ID, s.At)
+	case StepCorrupt:
+		return fmt.Sprintf("corrupt slot %d (msg %d) byte %d ^ %#x at %v", s.Slot, s.ID, s.Pos, s.Mask, s.At)
+	case StepClientTimer, StepStart:
+		return fmt.Sprintf("%v client %d at %v", s.Kind, s.Client, s.At)
+	case StepServerTimer, StepIssue:
+		return fmt.Sprintf("%v RegID %d at %v", s.Kind, s.RegID, s.At)
+	case StepInject:
+		return fmt.Sprintf("inject %v at %v", s.Msg, s.At)
+	}
+	return s.Kind.String()
+}
+
+// Outcome is how a client's handshake ended.
+type Outcome uint8
+
+// Handshake outcomes.
+const (
+	Pending  Outcome = iota // not ended (or not a client step)
+	Verified                // the client accepted Confirm2
+	Failed                  // the client gave up
+)
+
+// Result is what one applied step did. It is a value with fixed-size
+// arrays, so reporting it allocates nothing.
+type Result struct {
+	Kind StepKind
+	// Role is who acted: protocol.RoleClient, protocol.RoleServer, or zero
+	// for a step only the network took (drop, dup, corrupt, inject, or a
+	// push to a RegID no client holds).
+	Role protocol.Role
+	// RegID is the acting client's RegID or the server slot's.
+	RegID protocol.RegID
+	// HS is the acting client's handshake number (from 1 across the run).
+	HS uint64
+	// Recv is the in-flight message the step took (deliver, drop, dup,
+	// corrupt: as it was before the step).
+	Recv Envelope
+	// Sent is the message the step put in flight (Sent.Msg.Kind zero: none)
+	// and SentSlot its slot: a machine's answer, a duplicate, a corrupted
+	// frame that still decoded, or an injection.
+	Sent     Envelope
+	SentSlot int32
+	// Claims made, in order; see ClaimList.
+	Claims  [2]protocol.Claim
+	NClaims uint8
+	// Err is why the machine (or, for corrupt, the decoder) rejected the
+	// input; nil when it was accepted. A rejection is an outcome, not a
+	// failure of Apply.
+	Err error
+	// Deadline is the acting machine's next timer (Never: none); for the
+	// server, that of slot RegID.
+	Deadline protocol.Time
+	// Before and After are the acting client's control state around the step.
+	Before, After protocol.ClientState
+	// Ended is set when the acting client's handshake ended in this step;
+	// Began is when that handshake started.
+	Ended Outcome
+	Began protocol.Time
+	// Lost: a corrupted frame failed to decode, or a push reached no device.
+	Lost bool
+}
+
+// ClaimList returns the claims made, in order.
+func (r *Result) ClaimList() []protocol.Claim { return r.Claims[:r.NClaims] }
+
+// Limits bound the nondeterministic steps Enabled offers, so that an
+// exhaustive search stays finite. A limit counts steps of that kind already
+// taken (Counters.Steps); zero offers none. The random scheduler does not
+// call Enabled and ignores them.
+type Limits struct {
+	Drops, Dups, Corrupts, Injects int
+	// StartsPerClient bounds the handshakes Enabled lets one client start
+	// (zero: only the world's Handshakes budget bounds them).
+	StartsPerClient int
+}
+
+// Unlimited is a Limits value meaning "no bound".
+const Unlimited = int(^uint(0) >> 1)
+
+// WorldOptions configure a world.
+type WorldOptions struct {
+	// Clients is the number of honest clients; client i has RegID i+1, and
+	// RegID 0 stays unused.
+	Clients int
+	// Handshakes is the number of Start steps Enabled offers in all.
+	Handshakes int
+	// Commands is how many commands the server issues per verified
+	// session (Enabled offers that many StepIssue).
+	Commands int
+	// Tokens makes every fresh token; nil means symbolic tokens (#1, #2...).
+	Tokens protocol.TokenSource
+	// Adversary is told what the network carries and proposes injections;
+	// nil means NoAdversary.
+	Adversary Adversary
+	// Limits bound what Enabled offers.
+	Limits Limits
+}
+
+// Counters are the per-run tallies a world keeps. The explorer's budgets
+// read them; the simulator's report is built from them.
+type Counters struct {
+	// Steps counts applied steps by kind.
+	Steps [numStepKinds]uint64
+	// Started, Verified, Failed count client handshakes; HalfVerified
+	// those that Failed on the client while the server verified their session.
+	Started, Verified, Failed, HalfVerified uint64
+	// Sent counts messages honest machines sent; Retransmits the client
+	// re-sends among them.
+	Sent, Retransmits uint64
+	// Rejected counts inputs a machine refused.
+	Rejected uint64
+	// Lost counts corrupted frames that failed to decode and pushes to
+	// RegIDs no client holds.
+	Lost uint64
+	// Issued and Executed count commands.
+	Issued, Executed uint64
+}
+
+// book is what the world keeps per client besides the machine: handshake
+// accounting and the server's command budget for the client's session.
+type book struct {
+	hs      uint64        // the client's current handshake number, 0 before its first
+	began   protocol.Time // when it started
+	cmdLeft uint32        // commands the server still issues to the current server session
+	nstart  uint32        // handshakes the client has started
+	srvOK   bool          // the server verified the current handshake's session
+	leaked  bool          // the session's tokens were handed to the adversary
+}
+
+// CommandPayload is the payload of every simulated command: constant, so
+// issuing one allocates nothing.
+const CommandPayload = "cmd"
+
+// World is the whole simulated system as one value: the clients, the
+// server, the messages in flight, the clock, per-run counters and the
+// adversary. Both schedulers drive it the same way: Enabled lists what may
+// happen next, Apply makes one of those things happen. Clone and
+// Fingerprint let an exhaustive search copy and deduplicate worlds.
+//
+// A World is not safe for concurrent use; clone it instead.
+type World struct {
+	h    *protocol.Handshake
+	opts WorldOptions
+
+	// Clients are the honest clients, indexed by client number; client i
+	// has RegID i+1. Read them; change them only through Apply.
+	Clients []protocol.Client
+	// Server is the one server. Read it; change it only through Apply.
+	Server *protocol.Server
+	// Now is the virtual time of the last step.
+	Now protocol.Time
+	// Counters are the run's tallies.
+	Counters Counters
+
+	flight []Envelope // in-flight slots; Msg.Kind zero marks a free one
+	free   []int32    // free slots, reused last-freed first (deterministic)
+	live   int        // occupied slots
+	books  []book
+	nextID MsgID
+	tokens protocol.TokenSource
+	adv    Adversary
+
+	frame  []byte   // scratch: a corrupt step's frame
+	hashes []uint64 // scratch: Fingerprint's multiset
+}
+
+// ErrStep marks a step Apply cannot take: it names no in-flight message,
+// no client, a time in the past, or a message that has no wire form.
+var ErrStep = errors.New("invalid step")
+
+// NewWorld returns a world at time 0 with every client idle.
+func NewWorld(h *protocol.Handshake, o WorldOptions) (*World, error) {
+	if h == nil {
+		return nil, errors.New("sim: nil handshake")
+	}
+	if o.Clients < 0 || o.Handshakes < 0 || o.Commands < 0 {
+		return nil, fmt.Errorf("sim: negative option in %+v", o)
+	}
+	if o.Tokens == nil {
+		o.Tokens = &protocol.SymbolicTokens{}
+	}
+	if o.Adversary == nil {
+		o.Adversary = NoAdversary{}
+	}
+	w := &World{
+		h:       h,
+		opts:    o,
+		Clients: make([]protocol.Client, o.Clients),
+		Server:  protocol.NewServer(),
+		books:   make([]book, o.Clients),
+		tokens:  o.Tokens,
+		adv:     o.Adversary,
+	}
+	for i := range w.Clients {
+		w.Clients[i] = protocol.NewClient(protocol.RegID(i + 1))
+	}
+	return w, nil
+}
+
+// Handshake returns the compiled profile the world runs.
+func (w *World) Handshake() *protocol.Handshake { return w.h }
+
+// Options returns the options the world was made with.
+func (w *World) Options() WorldOptions { return w.opts }
+
+// Adversary returns the world's adversary.
+func (w *World) Adversary() Adversary { return w.adv }
+
+// Honest reports whether id is an honest client's RegID.
+func (w *World) Honest(id protocol.RegID) bool {
+	return id >= 1 && id <= protocol.RegID(len(w.Clients))
+}
+
+// InFlight returns the number of messages on the network.
+func (w *World) InFlight() int { return w.live }
+
+// Slots returns the number of in-flight slots, used or free; Envelope
+// takes indexes below it.
+func (w *World) Slots() int { return len(w.flight) }
+
+// Envelope returns the message in flight in slot i, if any.
+func (w *World) Envelope(i int32) (Envelope, bool) {
+	if i < 0 || int(i) >= len(w.flight) || w.flight[i].Msg.Kind == 0 {
+		return Envelope{}, false
+	}
+	return w.flight[i], true
+}
+
+// HandshakeOf returns client c's current handshake number (0: none yet).
+func (w *World) HandshakeOf(c int) uint64 { return w.books[c].hs }
+
+// ServerVerified reports whether the server has verified client c's
+// current handshake: it claimed Commit on the session the client holds
+// (same Ts) since the client started it. A later expiry of the server's
+// session does not undo it. A client that Failed while this holds is a
+// half-verified handshake (DESIGN.md §3, AGREE).
+func (w *World) ServerVerified(c int) bool { return w.books[c].srvOK }
+
+// CommandsLeft returns how many more commands Enabled offers for client
+// c's server session.
+func (w *World) CommandsLeft(c int) int { return int(w.books[c].cmdLeft) }
+
+// Clone returns an independent copy of w. The token source is copied when
+// it is one of protocol's (or has a Clone() protocol.TokenSource method)
+// and shared otherwise; the adversary is copied through its Clone.
+func (w *World) Clone() *World {
+	c := *w
+	c.Clients = slices.Clone(w.Clients)
+	c.Server = w.Server.Clone()
+	c.flight = slices.Clone(w.flight)
+	c.free = slices.Clone(w.free)
+	c.books = slices.Clone(w.books)
+	c.tokens = cloneTokens(w.tokens)
+	c.adv = cloneAdversary(w.adv)
+	c.frame, c.hashes = nil, nil
+	return &c
+}
+
+func cloneTokens(t protocol.TokenSource) protocol.TokenSource {
+	switch v := t.(type) {
+	case *protocol.SeededTokens:
+		c := *v
+		return &c
+	case *protocol.SymbolicTokens:
+		c := *v
+		return &c
+	case interface{ Clone() protocol.TokenSource }:
+		return v.Clone()
+	}
+	return t
+}
+
+// Enabled appends to dst every step the world may take now and returns
+// the extended slice, in a fixed order: per in-flight slot deliver, drop,
+// duplicate, corrupt; client timers; server timers by RegID; starts;
+// issues; adversary injections. Drops, duplicates, corruptions and
+// injections are offered while WorldOptions.Limits allow; a corruption is
+// offered as one canonical byte flip (the version byte), since every flip
+// is caught the same way by the frame's checksum.
+func (w *World) Enabled(dst []Step) []Step {
+	lim, n := &w.opts.Limits, &w.Counters.Steps
+	for i, e := range w.flight {
+		if e.Msg.Kind == 0 {
+			continue
+		}
+		s := Step{At: w.Now, Slot: int32(i), ID: e.ID}
+		s.Kind = StepDeliver
+		dst = append(dst, s)
+		if n[StepDrop] < uint64(lim.Drops) {
+			s.Kind = StepDrop
+			dst = append(dst, s)
+		}
+		if n[StepDup] < uint64(lim.Dups) {
+			s.Kind = StepDup
+			dst = append(dst, s)
+		}
+		if n[StepCorrupt] < uint64(lim.Corrupts) {
+			s.Kind, s.Mask = StepCorrupt, 0xff
+			dst = append(dst, s)
+		}
+	}
+	for i := range w.Clients {
+		c := &w.Clients[i]
+		if awaiting(c.State) && c.Deadline != protocol.Never {
+			dst = append(dst, Step{Kind: StepClientTimer, At: max(w.Now, c.Deadline), Client: int32(i)})
+		}
+	}
+	for _, sl := range w.Server.Slots() {
+		if d := sl.Deadline(); d != protocol.Never {
+			dst = append(dst, Step{Kind: StepServerTimer, At: max(w.Now, d), RegID: sl.RegID})
+		}
+	}
+	if w.Counters.Started < uint64(w.opts.Handshakes) {
+		for i := range w.Clients {
+			per := w.opts.Limits.StartsPerClient
+			if !awaiting(w.Clients[i].State) && (per == 0 || w.startsOf(i) < per) {
+				dst = append(dst, Step{Kind: StepStart, At: w.Now, Client: int32(i)})
+			}
+		}
+	}
+	for i := range w.Clients {
+		id := protocol.RegID(i + 1)
+		if w.books[i].cmdLeft == 0 {
+			continue
+		}
+		if sl, ok := w.Server.Slot(id); ok && sl.Verified() {
+			dst = append(dst, Step{Kind: StepIssue, At: w.Now, RegID: id})
+		}
+	}
+	if ex, ok := w.adv.(Explorable); ok && n[StepInject] < uint64(lim.Injects) {
+		for _, m := range ex.Moves(nil) {
+			dst = append(dst, Step{Kind: StepInject, At: w.Now, Msg: m})
+		}
+	}
+	return dst
+}
+
+// startsOf counts client i's handshakes.
+func (w *World) startsOf(i int) int { return int(w.books[i].nstart) }
+
+func awaiting(s protocol.ClientState) bool {
+	return s == protocol.AwaitValidation || s == protocol.AwaitConfirm2
+}
+
+// Apply takes one step and reports what happened. A step the world cannot
+// take (see ErrStep) returns an error and leaves the world unchanged; a
+// step a machine rejects is applied (the clock moves, the input is
+// consumed) and the reason is in Result.Err.
+func (w *World) Apply(s Step) (Result, error) {
+	var r Result
+	err := w.ApplyInto(&s, &r)
+	return r, err
+}
+
+// ApplyInto is Apply writing its Result into *r, which it overwrites: the
+// schedulers reuse one Result rather than copy one per step.
+func (w *World) ApplyInto(s *Step, r *Result) error {
+	*r = Result{Kind: s.Kind, SentSlot: -1, Deadline: protocol.Never}
+	if s.At < w.Now {
+		return fmt.Errorf("%w: %v is before the world's time %d", ErrStep, *s, w.Now)
+	}
+	switch s.Kind {
+	case StepDeliver, StepDrop, StepDup, StepCorrupt:
+		if err := w.check(*s); err != nil {
+			return err
+		}
+	case StepClientTimer, StepStart:
+		if s.Client < 0 || int(s.Client) >= len(w.Clients) {
+			return fmt.Errorf("%w: %v: no client %d (have %d)", ErrStep, *s, s.Client, len(w.Clients))
+		}
+	case StepServerTimer, StepIssue:
+	case StepInject:
+		if !s.Msg.Kind.Valid() {
+			return fmt.Errorf("%w: inject: message kind %v", ErrStep, s.Msg.Kind)
+		}
+		// The network carries frames: a message without one (a zero
+		// token, a field its kind lacks) cannot be sent by anyone.
+		if _, err := protocol.AppendMessage(w.frame[:0], s.Msg); err != nil {
+			return fmt.Errorf("%w: inject %v: %w", ErrStep, s.Msg, err)
+		}
+	default:
+		return fmt.Errorf("%w: unknown kind %v", ErrStep, s.Kind)
+	}
+	w.Now = s.At
+	w.Counters.Steps[s.Kind]++
+	switch s.Kind {
+	case StepDeliver:
+		w.deliver(r, w.take(s.Slot))
+	case StepDrop:
+		r.Recv = w.take(s.Slot)
+	case StepDup:
+		r.Recv = w.flight[s.Slot]
+		r.Sent, r.SentSlot = r.Recv, w.put(r.Recv)
+	case StepCorrupt:
+		w.corrupt(r, *s)
+	case StepClientTimer:
+		w.clientTimer(r, int(s.Client))
+	case StepServerTimer:
+		r.Role, r.RegID = protocol.RoleServer, s.RegID
+		w.serverDone(r, s.RegID, w.Server.Expire(w.h, w.Now, s.RegID))
+	case StepStart:
+		w.start(r, int(s.Client))
+	case StepIssue:
+		r.Role, r.RegID = protocol.RoleServer, s.RegID
+		if w.Honest(s.RegID) && w.books[s.RegID-1].cmdLeft > 0 {
+			w.books[s.RegID-1].cmdLeft--
+		}
+		w.serverDone(r, s.RegID, w.Server.Issue(w.h, w.Now, s.RegID, CommandPayload))
+	case StepInject:
+		w.nextID++
+		r.Sent = Envelope{ID: w.nextID, From: FromAdversary, Msg: s.Msg}
+		r.SentSlot = w.put(r.Sent)
+	}
+	return nil
+}
+
+// check validates a step naming an in-flight message.
+func (w *World) check(s Step) error {
+	if s.Slot < 0 || int(s.Slot) >= len(w.flight) || w.flight[s.Slot].Msg.Kind == 0 {
+		return fmt.Errorf("%w: %v: slot %d holds no message", ErrStep, s, s.Slot)
+	}
+	if id := w.flight[s.Slot].ID; id != s.ID {
+		return fmt.Errorf("%w: %v: slot %d holds message %d, not %d", ErrStep, s, s.Slot, id, s.ID)
+	}
+	return nil
+}
+
+func (w *World) put(e Envelope) int32 {
+	w.live++
+	if n := len(w.free); n > 0 {
+		i := w.free[n-1]
+		w.free = w.free[:n-1]
+		w.flight[i] = e
+		return i
+	}
+	w.flight = append(w.flight, e)
+	return int32(len(w.flight) - 1)
+}
+
+func (w *World) take(i int32) Envelope {
+	e := w.flight[i]
+	w.flight[i] = Envelope{}
+	w.free = append(w.free, i)
+	w.live--
+	return e
+}
+
+// send puts a machine's answer on the network and shows it to the adversary.
+func (w *World) send(r *Result, m protocol.Message, from Origin) {
+	w.nextID++
+	r.Sent = Envelope{ID: w.nextID, From: from, Msg: m}
+	r.SentSlot = w.put(r.Sent)
+	w.Counters.Sent++
+	w.adv.Observe(m)
+}
+
+func (w *World) deliver(r *Result, e Envelope) {
+	r.Recv = e
+	id := e.Msg.RegID
+	if e.Msg.Kind.Upstream() {
+		r.Role, r.RegID = protocol.RoleServer, id
+		w.serverDone(r, id, w.Server.Handle(w.h, w.Now, e.Msg, w.tokens))
+		return
+	}
+	if !w.Honest(id) {
+		// The push platform delivers to the device holding the RegID; no
+		// simulated client does. The adversary saw it when it was sent.
+		r.Lost = true
+		w.Counters.Lost++
+		return
+	}
+	i := int(id - 1)
+	c := &w.Clients[i]
+	w.clientBegin(r, i)
+	w.clientDone(r, i, c.Handle(w.h, w.Now, e.Msg))
+}
+
+func (w *World) corrupt(r *Result, s Step) {
+	e := w.flight[s.Slot]
+	r.Recv = e
+	frame, err := protocol.AppendMessage(w.frame[:0], e.Msg)
+	w.frame = frame
+	if err != nil {
+		// Unreachable: only encodable messages enter the network.
+		panic(fmt.Sprintf("sim: in-flight message %v has no frame: %v", e.Msg, err))
+	}
+	mask := s.Mask
+	if mask == 0 {
+		mask = 0xff
+	}
+	frame[int(s.Pos)%len(frame)] ^= mask
+	m, err := protocol.DecodeMessage(frame)
+	if err != nil {
+		w.take(s.Slot)
+		r.Err, r.Lost = err, true
+		w.Counters.Lost++
+		return
+	}
+	// It decoded (a checksum collision): it travels on, changed, and the
+	// receiving machine must refuse it.
+	e.Msg = m
+	w.flight[s.Slot] = e
+	r.Sent, r.SentSlot = e, s.Slot
+}
+
+func (w *World) clientTimer(r *Result, i int) {
+	w.clientBegin(r, i)
+	out := w.Clients[i].Timeout(w.h, w.Now, w.tokens)
+	if out.Send.Kind != 0 {
+		w.Counters.Retransmits++
+	}
+	w.clientDone(r, i, out)
+}
+
+func (w *World) start(r *Result, i int) {
+	c, b := &w.Clients[i], &w.books[i]
+	w.clientBegin(r, i)
+	prevTc, prevTs := c.Tc, c.Ts
+	out := c.Start(w.h, w.Now, w.tokens)
+	if out.Err == nil {
+		if !b.leaked && !prevTc.IsZero() {
+			// DESIGN §2: a session's tokens leak once its client has
+			// moved on to its next handshake.
+			w.adv.Abandoned(c.RegID, prevTc, prevTs)
+		}
+		w.Counters.Started++
+		*b = book{hs: w.Counters.Started, began: w.Now, cmdLeft: b.cmdLeft, nstart: b.nstart + 1}
+		r.HS = b.hs
+	}
+	w.clientDone(r, i, out)
+}
+
+func (w *World) clientBegin(r *Result, i int) {
+	r.Role, r.RegID = protocol.RoleClient, protocol.RegID(i+1)
+	r.Before = w.Clients[i].State
+	r.HS = w.books[i].hs
+}
+
+// clientDone records a client step's output and its handshake accounting.
+func (w *World) clientDone(r *Result, i int, out protocol.Output) {
+	c, b := &w.Clients[i], &w.books[i]
+	w.output(r, out, FromClient)
+	r.After = c.State
+	if r.Before == r.After || !awaiting(r.Before) {
+		return
+	}
+	switch r.After {
+	case protocol.ClientVerified:
+		r.Ended, r.Began = Verified, b.began
+		w.Counters.Verified++
+	case protocol.ClientFailed:
+		r.Ended, r.Began = Failed, b.began
+		w.Counters.Failed++
+		if b.srvOK {
+			w.Counters.HalfVerified++
+		}
+		// DESIGN §2: a failed client has abandoned its session.
+		b.leaked = true
+		w.adv.Abandoned(c.RegID, c.Tc, c.Ts)
+	}
+}
+
+// serverDone records a server step's output. A server Commit for an honest
+// RegID opens that session's command budget and, when it verifies the
+// client's current handshake, marks it for half-verified accounting.
+func (w *World) serverDone(r *Result, id protocol.RegID, out protocol.Output) {
+	w.output(r, out, FromServer)
+	if !w.Honest(id) {
+		return
+	}
+	for _, cl := range r.ClaimList() {
+		switch {
+		case cl.Kind == protocol.Commit:
+			i := int(id - 1)
+			c, b := &w.Clients[i], &w.books[i]
+			b.cmdLeft = uint32(w.opts.Commands)
+			if b.hs != 0 && !b.srvOK && cl.Ts.Equal(c.Ts) {
+				b.srvOK = true
+				if c.State == protocol.ClientFailed {
+					// Verified after its client gave up on it.
+					w.Counters.HalfVerified++
+				}
+			}
+		case cl.Kind == protocol.Issued:
+			w.Counters.Issued++
+		}
+	}
+}
+
+func (w *World) output(r *Result, out protocol.Output, from Origin) {
+	r.Err, r.Deadline = out.Err, out.Deadline
+	r.Claims, r.NClaims = out.Claims, out.NClaims
+	if out.Err != nil {
+		w.Counters.Rejected++
+	}
+	for _, cl := range r.ClaimList() {
+		if cl.Kind == protocol.Executed {
+			w.Counters.Executed++
+		}
+	}
+	if out.Send.Kind != 0 {
+		w.send(r, out.Send, from)
+	}
+}
+
+// Fingerprint hashes the world's state canonically: worlds that will behave
+// the same get the same fingerprint. It covers the clients (with their
+// command budgets, starts, ServerVerified and leak marks), the server's
+// slots by RegID, the in-flight messages as
+// a sorted multiset (slot positions and message ids do not count), the
+// handshakes started, the step counts a finite Limit reads, and an
+// Explorable adversary's knowledge. Times count relative to Now, so that
+// the same situation reached at different times is one state; the counters
+// that only feed reports (Sent, Rejected, ...) do not count at all.
+func (w *World) Fingerprint() uint64 {
+	var h fp
+	h.word(uint64(len(w.Clients)))
+	for i := range w.Clients {
+		c, b := &w.Clients[i], &w.books[i]
+		h.word(uint64(c.State) | uint64(c.Tries)<<8 | uint64(c.LastSeq)<<32)
+		h.token(c.Tc)
+		h.token(c.Ts)
+		h.word(w.rel(c.Deadline))
+		h.word(w.rel(c.Expires))
+		flags := uint64(0)
+		if b.leaked {
+			flags |= 1 << 63
+		}
+		if b.srvOK {
+			flags |= 1 << 62
+		}
+		h.word(uint64(b.cmdLeft) | uint64(b.nstart)<<32 | flags)
+	}
+	slots := w.Server.Slots()
+	h.word(uint64(len(slots)))
+	for i := range slots {
+		sl := &slots[i]
+		h.word(uint64(sl.RegID))
+		h.word(uint64(sl.State) | uint64(sl.LastSeq)<<32)
+		for _, s := range [2]*protocol.Session{&sl.Pending, &sl.Current} {
+			h.token(s.Tc)
+			h.token(s.Ts)
+			h.word(w.rel(s.Expires))
+		}
+	}
+	w.hashes = w.hashes[:0]
+	for i := range w.flight {
+		if m := &w.flight[i].Msg; m.Kind != 0 {
+			w.hashes = append(w.hashes, messageHash(m))
+		}
+	}
+	slices.Sort(w.hashes)
+	h.word(uint64(len(w.hashes)))
+	for _, x := range w.hashes {
+		h.word(x)
+	}
+	h.word(w.Counters.Started)
+	lim := &w.opts.Limits
+	for _, k := range [...]struct {
+		limit int
+		kind  StepKind
+	}{{lim.Drops, StepDrop}, {lim.Dups, StepDup}, {lim.Corrupts, StepCorrupt}, {lim.Injects, StepInject}} {
+		if k.limit > 0 && k.limit != Unlimited {
+			h.word(w.Counters.Steps[k.kind])
+		}
+	}
+	if ex, ok := w.adv.(Explorable); ok {
+		h.word(ex.Fingerprint())
+	}
+	return h.sum()
+}
+
+// rel is t relative to the world's clock, with Never kept apart.
+func (w *World) rel(t protocol.Time) uint64 {
+	if t == protocol.Never {
+		return 1<<64 - 1
+	}
+	return uint64(t - w.Now)
+}
+
+func messageHash(m *protocol.Message) uint64 {
+	var h fp
+	h.word(uint64(m.Kind) | uint64(m.Seq)<<32)
+	h.word(uint64(m.RegID))
+	h.token(m.Tc)
+	h.token(m.Ts)
+	h.word(uint64(len(m.Payload)))
+	for i := 0; i < len(m.Payload); i += 8 {
+		var x uint64
+		for j := i; j < i+8 && j < len(m.Payload); j++ {
+			x = x<<8 | uint64(m.Payload[j])
+		}
+		h.word(x)
+	}
+	return h.sum()
+}
+
+// fp is a 64-bit streaming hash: each word is folded in with a
+// multiply-xorshift round (the splitmix64 finaliser). Deterministic across
+// processes, unlike hash/maphash, so fingerprints can be compared between
+// runs.
+type fp struct{ h uint64 }
+
+func (f *fp) word(x uint64) {
+	f.h = mix64(f.h ^ mix64(x+0x9e3779b97f4a7c15))
+}
+
+func (f *fp) token(t protocol.Token) {
+	f.word(binary.LittleEndian.Uint64(t[:8]))
+	f.word(binary.LittleEndian.Uint64(t[8:]))
+}
+
+func (f *fp) sum() uint64 { return mix64(f.h) }
+
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}

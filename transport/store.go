@@ -1,0 +1,167 @@
+package transport
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/verishake/verishake/protocol"
+)
+
+// Store keeps the server's slots, one per RegID. Server calls Load and Save
+// for a RegID only while it holds that RegID's lock, so a Store needs no
+// read-modify-write transaction of its own; it must only be safe for
+// concurrent calls on different RegIDs.
+type Store interface {
+	// Load returns id's slot; ok is false when the store has none.
+	Load(id protocol.RegID) (sl protocol.Slot, ok bool, err error)
+	// Save stores sl as its RegID's slot, durably if the store is durable,
+	// before it returns; a slot that holds no session (State SessionNone)
+	// is deleted instead.
+	Save(sl protocol.Slot) error
+	// Range calls fn for every stored slot, in no particular order, until
+	// fn returns false. Server uses it once, when it starts, to count the
+	// half-open sessions and arm the timers of slots saved before a
+	// restart.
+	Range(fn func(protocol.Slot) bool) error
+	// Close releases the store. The Server using it must be closed first.
+	Close() error
+}
+
+// ErrCorruptStore marks a stored slot that does not decode: the store was
+// written by something else or damaged. The store is left as it is.
+var ErrCorruptStore = errors.New("corrupt session store")
+
+// memShards spreads the memory store over independent maps so that requests
+// for different RegIDs rarely wait on the same mutex.
+const memShards = 64
+
+// MemoryStore keeps slots in memory: fast, and gone on restart. Use it for
+// tests, for the simulator-like demo, and for services that accept that a
+// restart ends every session (every client then re-runs its handshake).
+type MemoryStore struct {
+	shards [memShards]struct {
+		mu    sync.Mutex
+		slots map[protocol.RegID]protocol.Slot
+	}
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	s := &MemoryStore{}
+	for i := range s.shards {
+		s.shards[i].slots = map[protocol.RegID]protocol.Slot{}
+	}
+	return s
+}
+
+func (s *MemoryStore) shard(id protocol.RegID) int {
+	return int((uint64(id) * 0x9e3779b97f4a7c15) >> 58) // top 6 bits: 64 shards
+}
+
+// Load returns id's slot.
+func (s *MemoryStore) Load(id protocol.RegID) (protocol.Slot, bool, error) {
+	sh := &s.shards[s.shard(id)]
+	sh.mu.Lock()
+	sl, ok := sh.slots[id]
+	sh.mu.Unlock()
+	return sl, ok, nil
+}
+
+// Save stores sl, or deletes its RegID's slot when sl holds no session.
+func (s *MemoryStore) Save(sl protocol.Slot) error {
+	sh := &s.shards[s.shard(sl.RegID)]
+	sh.mu.Lock()
+	if sl.State == protocol.SessionNone {
+		delete(sh.slots, sl.RegID)
+	} else {
+		sh.slots[sl.RegID] = sl
+	}
+	sh.mu.Unlock()
+	return nil
+}
+
+// Range calls fn for every slot until it returns false.
+func (s *MemoryStore) Range(fn func(protocol.Slot) bool) error {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		slots := make([]protocol.Slot, 0, len(sh.slots))
+		for _, sl := range sh.slots {
+			slots = append(slots, sl)
+		}
+		sh.mu.Unlock()
+		// fn runs without the shard lock so that it may call Load.
+		for _, sl := range slots {
+			if !fn(sl) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// Len returns the number of stored slots.
+func (s *MemoryStore) Len() int {
+	n := 0
+	for i := range s.shards {
+		s.shards[i].mu.Lock()
+		n += len(s.shards[i].slots)
+		s.shards[i].mu.Unlock()
+	}
+	return n
+}
+
+// Close does nothing; a MemoryStore holds no resources.
+func (s *MemoryStore) Close() error { return nil }
+
+// slotVersion is the first byte of an encoded slot, so that a later layout
+// can be told apart from this one instead of being misread.
+const slotVersion = 1
+
+// sessionLen is an encoded Session: Tc, Ts, Expires.
+const sessionLen = 2*protocol.TokenBytes + 8
+
+// slotLen is an encoded slot: version, state, pending, current, last seq.
+// The RegID is the key, not part of the value.
+const slotLen = 1 + 1 + 2*sessionLen + 4
+
+// appendSlot encodes sl (all but its RegID) in a fixed layout.
+func appendSlot(b []byte, sl protocol.Slot) []byte {
+	b = append(b, slotVersion, byte(sl.State))
+	for _, s := range [2]protocol.Session{sl.Pending, sl.Current} {
+		b = append(b, s.Tc[:]...)
+		b = append(b, s.Ts[:]...)
+		b = binary.BigEndian.AppendUint64(b, uint64(s.Expires))
+	}
+	return binary.BigEndian.AppendUint32(b, sl.LastSeq)
+}
+
+// decodeSlot is appendSlot's inverse. It checks what a damaged value could
+// get wrong and a later Handle would trust: the layout version, the length
+// and the state.
+func decodeSlot(id protocol.RegID, b []byte) (protocol.Slot, error) {
+	if len(b) != slotLen {
+		return protocol.Slot{}, fmt.Errorf("%w: slot %d: %d bytes, want %d", ErrCorruptStore, id, len(b), slotLen)
+	}
+	if b[0] != slotVersion {
+		return protocol.Slot{}, fmt.Errorf("%w: slot %d: layout version %d, want %d", ErrCorruptStore, id, b[0], slotVersion)
+	}
+	sl := protocol.Slot{RegID: id, State: protocol.SessionState(b[1])}
+	if sl.State == protocol.SessionNone || sl.State > protocol.Rekeying {
+		return protocol.Slot{}, fmt.Errorf("%w: slot %d: state %v", ErrCorruptStore, id, sl.State)
+	}
+	p := b[2:]
+	for _, s := range [2]*protocol.Session{&sl.Pending, &sl.Current} {
+		s.Tc = protocol.Token(p[:protocol.TokenBytes])
+		s.Ts = protocol.Token(p[protocol.TokenBytes : 2*protocol.TokenBytes])
+		s.Expires = protocol.Time(binary.BigEndian.Uint64(p[2*protocol.TokenBytes:]))
+		p = p[sessionLen:]
+	}
+	sl.LastSeq = binary.BigEndian.Uint32(p)
+	if sl.HalfOpen() && sl.Pending.Ts.IsZero() || sl.Verified() && sl.Current.Ts.IsZero() {
+		return protocol.Slot{}, fmt.Errorf("%w: slot %d: state %v without its server token", ErrCorruptStore, id, sl.State)
+	}
+	return sl, nil
+}

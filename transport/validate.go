@@ -1,0 +1,526 @@
+package transport
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/sim"
+)
+
+// TraceInput is one trace file to validate.
+type TraceInput struct {
+	Name string // for messages: the file name
+	R    io.Reader
+}
+
+// TraceError locates the first line of a trace that could not be read or
+// that the model forbids.
+type TraceError struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	// Forbidden is true when the line parses but the step it records is not
+	// one the model's machine takes (a tampered trace, or a service that
+	// does not run the profile it says); false when the line itself is bad.
+	Forbidden bool   `json:"forbidden"`
+	Reason    string `json:"reason"`
+}
+
+// Error reads "file:line: reason", the form editors jump to.
+func (e *TraceError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Reason) }
+
+// Injection is a receive that no logged send accounts for: a message from
+// outside the logged machines (an attacker, a client that kept no trace),
+// or one whose id names a logged send with other content.
+type Injection struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	ID     uint64 `json:"id"`
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
+}
+
+// TraceViolation is a property broken on the claims of a valid trace.
+type TraceViolation struct {
+	File      string
+	Line      int
+	Violation protocol.Violation
+}
+
+// String locates the violation and says what it broke.
+func (v TraceViolation) String() string {
+	return fmt.Sprintf("%s:%d: %v", v.File, v.Line, v.Violation.Error())
+}
+
+// ValidationReport is what ValidateTraces found in a trace that the model
+// allows step by step.
+type ValidationReport struct {
+	Profile protocol.Profile
+	// Files and Steps count the inputs and the machine steps replayed;
+	// NetworkSteps counts simulator network steps (drop, dup, ...) passed over.
+	Files, Steps, NetworkSteps int
+	// Clients and Slots count the client machines and server slots seen.
+	Clients, Slots int
+	// Verified counts clients that ended in the Verified state.
+	Verified int
+	// Receives counts delivered messages; Matched those paired with a send.
+	Receives, Matched int
+	Injections        []Injection
+	// Claims counts claims checked; Violations are the properties broken
+	// (AUTH-C, AUTH-S and CMD over the claims of clients present in the
+	// trace; BOUNDED over the server's slots).
+	Claims     int
+	Violations []TraceViolation
+
+	order []*traceLine // the merged, causally ordered steps
+}
+
+// OK reports whether no property is violated.
+func (r *ValidationReport) OK() bool { return len(r.Violations) == 0 }
+
+type traceLine struct {
+	file int
+	line int
+	rec  sim.Record
+}
+
+// tokenScript is the token source of a replay: it hands the machine the
+// token the trace says the step drew, so that a fresh token is reproduced
+// rather than guessed; a second draw, or a draw the trace does not show,
+// gets a symbolic token no real run makes, and the step then mismatches.
+type tokenScript struct {
+	tok  protocol.Token
+	used bool
+}
+
+func (s *tokenScript) NewToken() protocol.Token {
+	if s.used || s.tok.IsZero() {
+		return protocol.Symbolic(^uint64(0))
+	}
+	s.used = true
+	return s.tok
+}
+
+// ValidateTraces reads trace files (the simulator's JSON Lines schema, as
+// TraceWriter writes them), merges them into one causal order (every
+// receive after its send, otherwise by time), and replays every machine step
+// through the model's machines of the header's profile: each step must
+// produce exactly the recorded messages, claims, verdict and state. It then
+// checks AUTH-C, AUTH-S and CMD on the claims and BOUNDED on the slots.
+//
+// A line that does not parse, or a set of files that disagree on the
+// profile, gives a *TraceError with Forbidden false; the first step the
+// model forbids gives one with Forbidden true. Property violations are in
+// the report.
+func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
+	if len(inputs) == 0 {
+		return nil, errors.New("validate: no trace files")
+	}
+	var files [][]*traceLine
+	var names []string
+	var profile protocol.Profile
+	for i, in := range inputs {
+		lines, p, err := readTrace(i, in)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 && p != profile {
+			return nil, &TraceError{File: in.Name, Line: 1, Reason: fmt.Sprintf("profile %q differs from %s's %q", p.Name, inputs[0].Name, profile.Name)}
+		}
+		profile = p
+		files = append(files, lines)
+		names = append(names, in.Name)
+	}
+	h, err := profile.Compile()
+	if err != nil {
+		return nil, &TraceError{File: names[0], Line: 1, Reason: fmt.Sprintf("header profile: %v", err)}
+	}
+	v := &validator{h: h, names: names, report: &ValidationReport{Profile: profile, Files: len(inputs)},
+		sends: map[uint64]*traceLine{}, emitted: map[uint64]bool{},
+		clients: map[protocol.RegID]*protocol.Client{}, slots: map[protocol.RegID]*protocol.Slot{}}
+	if err := v.indexSends(files); err != nil {
+		return nil, err
+	}
+	order, err := v.merge(files)
+	if err != nil {
+		return nil, err
+	}
+	v.report.order = order
+	v.monitor = protocol.NewMonitor(func(id protocol.RegID) bool { return v.honest[id] })
+	for _, l := range order {
+		if err := v.replay(l); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range v.clients {
+		if c.State == protocol.ClientVerified {
+			v.report.Verified++
+		}
+	}
+	v.report.Clients, v.report.Slots = len(v.clients), len(v.slots)
+	return v.report, nil
+}
+
+// readTrace parses one file: a header, step lines, at most one end line.
+func readTrace(file int, in TraceInput) ([]*traceLine, protocol.Profile, error) {
+	sc := bufio.NewScanner(in.R)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var lines []*traceLine
+	var profile protocol.Profile
+	n := 0
+	ended := false
+	bad := func(format string, args ...any) error {
+		return &TraceError{File: in.Name, Line: n, Reason: fmt.Sprintf(format, args...)}
+	}
+	for sc.Scan() {
+		n++
+		b := sc.Bytes()
+		if len(strings.TrimSpace(string(b))) == 0 {
+			continue
+		}
+		var typ struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(b, &typ); err != nil {
+			return nil, profile, bad("not a JSON object: %v", err)
+		}
+		if n == 1 && typ.Type != sim.LineHeader {
+			return nil, profile, bad("first line is a %q, want the header", typ.Type)
+		}
+		if ended {
+			return nil, profile, bad("a %q line after the end line", typ.Type)
+		}
+		switch typ.Type {
+		case sim.LineHeader:
+			if n != 1 {
+				return nil, profile, bad("a second header")
+			}
+			var hd sim.Header
+			if err := strictUnmarshal(b, &hd); err != nil {
+				return nil, profile, bad("header: %v", err)
+			}
+			if hd.Schema != sim.TraceSchema {
+				return nil, profile, bad("trace schema %d, this validator reads %d", hd.Schema, sim.TraceSchema)
+			}
+			profile = hd.Profile
+		case sim.LineStep:
+			l := &traceLine{file: file, line: n}
+			if err := strictUnmarshal(b, &l.rec); err != nil {
+				return nil, profile, bad("step: %v", err)
+			}
+			if _, err := sim.ParseStepKind(l.rec.Step); err != nil {
+				return nil, profile, bad("%v", err)
+			}
+			for _, m := range []*sim.Msg{l.rec.Recv, l.rec.Sent} {
+				if m != nil {
+					if _, err := parseMsg(m); err != nil {
+						return nil, profile, bad("message %d: %v", m.ID, err)
+					}
+				}
+			}
+			for _, c := range l.rec.Claims {
+				if _, err := c.Claim(); err != nil {
+					return nil, profile, bad("claim: %v", err)
+				}
+			}
+			lines = append(lines, l)
+		case sim.LineEnd:
+			ended = true
+		default:
+			return nil, profile, bad("unknown line type %q", typ.Type)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, profile, &TraceError{File: in.Name, Line: n + 1, Reason: fmt.Sprintf("reading: %v", err)}
+	}
+	if n == 0 {
+		return nil, profile, &TraceError{File: in.Name, Line: 1, Reason: "empty trace: no header"}
+	}
+	return lines, profile, nil
+}
+
+// strictUnmarshal refuses fields the schema does not have: a misspelt
+// field in a hand-edited trace should not be silently ignored.
+func strictUnmarshal(b []byte, v any) error {
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}
+
+func parseMsg(m *sim.Msg) (protocol.Message, error) {
+	k, err := sim.ParseKind(m.Kind)
+	if err != nil {
+		return protocol.Message{}, err
+	}
+	out := protocol.Message{Kind: k, RegID: protocol.RegID(m.RegID), Seq: m.Seq, Payload: m.Payload}
+	if out.Tc, err = sim.ParseToken(m.Tc); err != nil {
+		return out, fmt.Errorf("tc: %w", err)
+	}
+	if out.Ts, err = sim.ParseToken(m.Ts); err != nil {
+		return out, fmt.Errorf("ts: %w", err)
+	}
+	return out, nil
+}
+
+type validator struct {
+	h       *protocol.Handshake
+	names   []string
+	report  *ValidationReport
+	sends   map[uint64]*traceLine // message id → the machine step that sent it
+	emitted map[uint64]bool       // sends already placed in the merged order
+	honest  map[protocol.RegID]bool
+	clients map[protocol.RegID]*protocol.Client
+	slots   map[protocol.RegID]*protocol.Slot
+	monitor *protocol.Monitor
+	half    int
+}
+
+func (v *validator) at(l *traceLine, forbidden bool, format string, args ...any) error {
+	return &TraceError{File: v.names[l.file], Line: l.line, Forbidden: forbidden, Reason: fmt.Sprintf(format, args...)}
+}
+
+// indexSends finds every machine send by id, and the honest clients: the
+// RegIDs with client steps in the trace. Claims of other RegIDs (an
+// attacker's own sessions, devices that kept no trace) cannot be checked
+// for agreement and are exempt, as DESIGN.md's properties say.
+func (v *validator) indexSends(files [][]*traceLine) error {
+	v.honest = map[protocol.RegID]bool{}
+	for _, lines := range files {
+		for _, l := range lines {
+			if l.rec.Machine == "client" {
+				v.honest[protocol.RegID(l.rec.RegID)] = true
+			}
+			if l.rec.Machine == "" || l.rec.Sent == nil || l.rec.Sent.ID == 0 {
+				continue
+			}
+			if prev, dup := v.sends[l.rec.Sent.ID]; dup {
+				return v.at(l, false, "message id %d sent again (first at %s:%d)", l.rec.Sent.ID, v.names[prev.file], prev.line)
+			}
+			v.sends[l.rec.Sent.ID] = l
+		}
+	}
+	return nil
+}
+
+// merge interleaves the files into one order in which every receive comes
+// after its send: a k-way merge that takes, among the files whose next
+// step is ready, the earliest by time. Each file keeps its own order (it
+// was written in the order its machines acted). When no file can move, a
+// receive precedes its send: the trace is not a run.
+func (v *validator) merge(files [][]*traceLine) ([]*traceLine, error) {
+	heads := make([]int, len(files))
+	var order []*traceLine
+	for {
+		best := -1
+		blocked := -1
+		for f, lines := range files {
+			if heads[f] == len(lines) {
+				continue
+			}
+			l := lines[heads[f]]
+			if !v.ready(l) {
+				if blocked < 0 {
+					blocked = f
+				}
+				continue
+			}
+			if best < 0 || l.rec.T < files[best][heads[best]].rec.T {
+				best = f
+			}
+		}
+		if best < 0 {
+			if blocked < 0 {
+				return order, nil
+			}
+			l := files[blocked][heads[blocked]]
+			s := v.sends[l.rec.Recv.ID]
+			return nil, v.at(l, true, "receives message %d before it is sent (at %s:%d)", l.rec.Recv.ID, v.names[s.file], s.line)
+		}
+		l := files[best][heads[best]]
+		heads[best]++
+		order = append(order, l)
+		if l.rec.Sent != nil && l.rec.Machine != "" {
+			v.emitted[l.rec.Sent.ID] = true
+		}
+	}
+}
+
+func (v *validator) ready(l *traceLine) bool {
+	if l.rec.Recv == nil || l.rec.Recv.ID == 0 {
+		return true
+	}
+	s, sent := v.sends[l.rec.Recv.ID]
+	return !sent || s == l || v.emitted[l.rec.Recv.ID]
+}
+
+// replay runs one step through the model and compares.
+func (v *validator) replay(l *traceLine) error {
+	rec := &l.rec
+	kind, _ := sim.ParseStepKind(rec.Step)
+	if rec.Machine == "" {
+		// A network step of a simulated run (drop, dup, corrupt, inject),
+		// or a delivery no machine took: nothing for a machine to check.
+		v.report.NetworkSteps++
+		return nil
+	}
+	if rec.Machine != "client" && rec.Machine != "server" {
+		return v.at(l, false, "unknown machine %q", rec.Machine)
+	}
+	v.report.Steps++
+	id := protocol.RegID(rec.RegID)
+	var recv protocol.Message
+	if rec.Recv != nil {
+		recv, _ = parseMsg(rec.Recv)
+		v.report.Receives++
+		v.matchSend(l, recv)
+	}
+	var sent protocol.Message
+	if rec.Sent != nil {
+		sent, _ = parseMsg(rec.Sent)
+	}
+	// The token a fresh-token step drew is the one its message carries.
+	script := &tokenScript{}
+	switch sent.Kind {
+	case protocol.Hello:
+		script.tok = sent.Tc
+	case protocol.Validation:
+		script.tok = sent.Ts
+	}
+	var out protocol.Output
+	var state string
+	if rec.Machine == "client" {
+		c := v.clients[id]
+		if c == nil {
+			nc := protocol.NewClient(id)
+			c = &nc
+			v.clients[id] = c
+		}
+		switch kind {
+		case sim.StepStart:
+			out = c.Start(v.h, rec.T, script)
+		case sim.StepDeliver:
+			if rec.Recv == nil {
+				return v.at(l, false, "deliver step without a received message")
+			}
+			out = c.Handle(v.h, rec.T, recv)
+		case sim.StepClientTimer:
+			out = c.Timeout(v.h, rec.T, script)
+		default:
+			return v.at(l, true, "a client takes no %q step", rec.Step)
+		}
+		state = c.State.String()
+	} else {
+		sl := v.slots[id]
+		if sl == nil {
+			sl = &protocol.Slot{RegID: id}
+			v.slots[id] = sl
+		}
+		wasHalf := sl.HalfOpen()
+		switch kind {
+		case sim.StepDeliver:
+			if rec.Recv == nil {
+				return v.at(l, false, "deliver step without a received message")
+			}
+			// The server's admission depends on requests in flight, which
+			// a trace does not show: its verdict on the cap is taken as
+			// given, and BOUNDED is checked on the count below instead.
+			env := protocol.SlotEnv{Admit: rec.Err != protocol.ErrSessionCap.Error()}
+			out = sl.Handle(v.h, rec.T, recv, script, env)
+		case sim.StepServerTimer:
+			out = sl.Expire(v.h, rec.T)
+		case sim.StepIssue:
+			out = sl.Issue(v.h, rec.T, sent.Payload)
+		default:
+			return v.at(l, true, "a server slot takes no %q step", rec.Step)
+		}
+		state = sl.State.String()
+		if now := sl.HalfOpen(); now != wasHalf {
+			if now {
+				v.half++
+			} else {
+				v.half--
+			}
+		}
+		if limit := v.h.Profile().HalfOpenCap; limit > 0 && v.half > limit {
+			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line,
+				Violation: protocol.Violation{Property: protocol.Bounded, Reason: fmt.Sprintf("%d half-open sessions, cap %d", v.half, limit)}})
+		}
+	}
+	if err := v.compare(l, out, sent, state); err != nil {
+		return err
+	}
+	for _, c := range out.ClaimList() {
+		v.report.Claims++
+		if viol, bad := v.monitor.Observe(c); bad {
+			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line, Violation: viol})
+		}
+	}
+	return nil
+}
+
+// matchSend pairs a receive with its send, or notes it as an injection.
+func (v *validator) matchSend(l *traceLine, recv protocol.Message) {
+	s, ok := v.sends[l.rec.Recv.ID]
+	var reason string
+	switch {
+	case l.rec.Recv.ID == 0:
+		reason = "no message id"
+	case !ok:
+		reason = "no logged send has this id"
+	default:
+		sent, _ := parseMsg(s.rec.Sent)
+		if sent == recv {
+			v.report.Matched++
+			return
+		}
+		// Ids travel in headers anyone can write: a copied id on other
+		// content is an injection, not a fault of the trace.
+		reason = fmt.Sprintf("content differs from the send at %s:%d", v.names[s.file], s.line)
+	}
+	v.report.Injections = append(v.report.Injections, Injection{File: v.names[l.file], Line: l.line, ID: l.rec.Recv.ID, Kind: l.rec.Recv.Kind, Reason: reason})
+}
+
+// compare checks that the model did what the trace says the machine did.
+func (v *validator) compare(l *traceLine, out protocol.Output, sent protocol.Message, state string) error {
+	rec := &l.rec
+	verdict := func(err error) string {
+		if err == nil {
+			return "accepts"
+		}
+		return fmt.Sprintf("rejects (%v)", err)
+	}
+	if got := errString(out.Err); got != rec.Err {
+		var traced error
+		if rec.Err != "" {
+			traced = errors.New(rec.Err)
+		}
+		return v.at(l, true, "the model %s the %s step; the trace says it %s", verdict(out.Err), rec.Step, verdict(traced))
+	}
+	if out.Send != sent {
+		return v.at(l, true, "the model sends %v; the trace says %v", msgOrNone(out.Send), msgOrNone(sent))
+	}
+	var claims []protocol.Claim
+	for _, c := range rec.Claims {
+		pc, _ := c.Claim()
+		claims = append(claims, pc)
+	}
+	if !slices.Equal(out.ClaimList(), claims) {
+		return v.at(l, true, "the model claims %v; the trace says %v", out.ClaimList(), claims)
+	}
+	if rec.State != "" && rec.State != state {
+		return v.at(l, true, "the model ends in state %s; the trace says %s", state, rec.State)
+	}
+	return nil
+}
+
+func msgOrNone(m protocol.Message) string {
+	if m.Kind == 0 {
+		return "nothing"
+	}
+	return m.String()
+}

@@ -276,12 +276,11 @@ func (c *Client) Timeout(h *Handshake, now Time, tokens TokenSource) Output {
 func (c *Client) awaiting() bool { return c.State == AwaitValidation || c.State == AwaitConfirm2 }
 
 // arm sets the deadline for the message just sent: its retransmission
-// timeout (Backoff doubled per earlier try), capped by the lifetime.
+// timeout, capped by the lifetime.
 func (c *Client) arm(h *Handshake, now Time) {
-	p := h.profile
 	c.Deadline = c.Expires
-	if p.Retries > 0 {
-		c.Deadline = min(c.Deadline, now.Add(p.Backoff<<(c.Tries-1)))
+	if h.profile.Retries > 0 {
+		c.Deadline = min(c.Deadline, now.Add(h.profile.RetryWait(int(c.Tries))))
 	}
 }
 

@@ -117,20 +117,37 @@ func TestClientRetransmitsThenGivesUp(t *testing.T) {
 	c := NewClient(7)
 	hello := c.Start(h, 0, tok).Send
 	require.ErrorIs(t, c.Timeout(h, c.Deadline-1, tok).Err, ErrNotDue)
-	wait := p.Backoff
+	var sent Time
 	for try := 1; try <= p.Retries; try++ {
-		require.Equal(t, min(Time(wait), c.Expires), c.Deadline-Time(0), "try %d", try)
-		now := c.Deadline
-		out := c.Timeout(h, now, tok)
+		require.Equal(t, min(sent.Add(p.RetryWait(try)), c.Expires), c.Deadline, "try %d", try)
+		sent = c.Deadline
+		out := c.Timeout(h, sent, tok)
 		require.NoError(t, out.Err)
 		require.Equal(t, hello, out.Send, "the same Tc is re-sent")
-		wait = time.Duration(now) + p.Backoff<<try
 	}
 	out := c.Timeout(h, c.Deadline, tok)
 	require.NoError(t, out.Err)
 	require.Zero(t, out.Send)
 	require.Equal(t, ClientFailed, c.State)
 	require.Equal(t, Never, c.Deadline)
+}
+
+func TestRetryWait(t *testing.T) {
+	p := Hardened()
+	var waits []time.Duration
+	for try := 1; try <= p.Retries+1; try++ {
+		waits = append(waits, p.RetryWait(try))
+	}
+	s := time.Second
+	require.Equal(t, []time.Duration{s, 2 * s, 4 * s, 8 * s, 8 * s, 8 * s, 8 * s, 8 * s, 8 * s}, waits)
+	b, ok := p.Budget()
+	require.True(t, ok)
+	require.Equal(t, p.Lifetime, b)
+	p.Lifetime = 0
+	b, _ = p.Budget()
+	require.Equal(t, 2*55*s, b, "every wait of both steps")
+	_, ok = Patent().Budget()
+	require.False(t, ok)
 }
 
 func TestServerRejects(t *testing.T) {
@@ -244,4 +261,23 @@ func TestCapCountsAfterExpiry(t *testing.T) {
 	require.NoError(t, tr.server.Handle(tr.h, late, Message{Kind: Hello, RegID: 1, Tc: ts}, tr.tokens).Err)
 	require.Equal(t, 1, tr.server.HalfOpen())
 	tr.reject(tr.server.Handle(tr.h, late, Message{Kind: Hello, RegID: 2, Tc: tc}, tr.tokens), ErrSessionCap)
+}
+
+// Found by the simulator: with delays longer than a handshake, a Hello
+// from two handshakes back arrived while the third was pending, replaced
+// it, and the client failed on the Ts it already held.
+func TestLateHelloFromEarlierHandshakeIsStale(t *testing.T) {
+	tr := verifiedPair(t, Hardened()) // handshake 1 verified: Tc #1
+	c, s, h := &tr.client, tr.server, tr.h
+	run := func(now Time) {
+		v := s.Handle(h, now, c.Start(h, now, tr.tokens).Send, tr.tokens).Send
+		c2 := s.Handle(h, now, c.Handle(h, now, v).Send, tr.tokens).Send
+		require.NoError(t, c.Handle(h, now, c2).Err)
+	}
+	run(1) // handshake 2 verified
+	pending := s.Handle(h, 2, c.Start(h, 2, tr.tokens).Send, tr.tokens)
+	require.NoError(t, pending.Err) // handshake 3 pending
+	tr.reject(s.Handle(h, 3, Message{Kind: Hello, RegID: 7, Tc: tc}, tr.tokens), ErrDuplicate)
+	sl, _ := s.Slot(7)
+	require.Equal(t, pending.Send.Ts, sl.Pending.Ts, "the pending session survives the late Hello")
 }

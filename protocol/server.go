@@ -137,7 +137,15 @@ type Slot struct {
 	Current Session // valid in Verified and Rekeying
 	// LastSeq is the number of the last command issued under Current.Ts.
 	LastSeq uint32
+	// Seen holds the client tokens of the sessions last opened for the
+	// RegID, newest first. An idempotent server takes a Hello carrying one
+	// of them for the late copy it is: the network reorders, and a Hello
+	// from two handshakes back must not replace the pending session.
+	Seen [SeenTokens]Token
 }
+
+// SeenTokens is how many past client tokens a slot remembers.
+const SeenTokens = 4
 
 // SlotEnv is what a slot needs to know of the rest of the server.
 type SlotEnv struct {
@@ -198,9 +206,11 @@ func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, e
 			}
 			return sl.send(Message{Kind: Validation, RegID: sl.RegID, Tc: sl.Pending.Tc, Ts: sl.Pending.Ts})
 		}
-		if sl.Verified() && m.Tc.Equal(sl.Current.Tc) {
-			// A late copy of the Hello that opened the verified session.
-			return sl.reject(ErrDuplicate)
+		for _, seen := range sl.Seen {
+			if m.Tc.Equal(seen) {
+				// A late copy of a Hello that opened an earlier session.
+				return sl.reject(ErrDuplicate)
+			}
 		}
 	}
 	if !sl.HalfOpen() && !env.Admit {
@@ -215,6 +225,8 @@ func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, e
 		ts = h.newToken(tokens)
 	}
 	sl.Pending = Session{Tc: m.Tc, Ts: ts, Expires: now.Add(p.Lifetime)}
+	copy(sl.Seen[1:], sl.Seen[:])
+	sl.Seen[0] = m.Tc
 	if !to.isVerified() {
 		// The new session replaces the verified one (patent): its commands stop.
 		sl.Current, sl.LastSeq = Session{}, 0

@@ -3,6 +3,7 @@ package protocol_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -35,7 +36,7 @@ func ExampleVariant() {
 		Name:    "day-long-sessions",
 		Breaks:  protocol.Bounded,
 		Summary: "sessions live for a day",
-		Apply:   func(p *protocol.Profile) { p.Lifetime *= 2880 },
+		Apply:   func(p *protocol.Profile) { p.Lifetime = 24 * time.Hour },
 	}
 	p := longLived.Of(protocol.Hardened())
 	fmt.Println(p.Name, p.Lifetime)

@@ -200,20 +200,12 @@ func RetireWindow(cfg Config) time.Duration {
 }
 
 // LiveBudget is the longest a handshake may take under p before LIVE is
-// violated, and whether there is such a bound. With a lifetime, the
-// client's timer gives up at the lifetime's end. With retransmissions but
-// no lifetime, each of the two waits (for Validation, then for Confirm2)
-// lasts at most Backoff·(2^(Retries+1)−1). With neither — the patent — a
-// handshake may wait forever; it must still end, and one still running
-// when the run stops violates LIVE.
+// violated, and whether there is such a bound (protocol.Profile.Budget).
+// With neither lifetime nor retries — the patent — a handshake may wait
+// forever; it must still end, and one still running when the run stops
+// violates LIVE.
 func LiveBudget(p protocol.Profile) (time.Duration, bool) {
-	switch {
-	case p.Lifetime > 0:
-		return p.Lifetime, true
-	case p.Retries > 0:
-		return 2 * p.Backoff * (time.Duration(1)<<(p.Retries+1) - 1), true
-	}
-	return 0, false
+	return p.Budget()
 }
 
 // LiveMonitor checks LIVE: every handshake ends, Verified or Failed, within

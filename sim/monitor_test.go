@@ -188,12 +188,12 @@ func TestMonitorBounded(t *testing.T) {
 func TestLiveBudget(t *testing.T) {
 	b, ok := LiveBudget(protocol.Hardened())
 	assert.True(t, ok)
-	assert.Equal(t, 30*time.Second, b)
+	assert.Equal(t, time.Minute, b)
 	_, ok = LiveBudget(protocol.Patent())
 	assert.False(t, ok)
 	p := protocol.Hardened()
-	p.Lifetime = 0 // retries only: two waits of 1+2+4+8+16 s
+	p.Lifetime = 0 // retries only: two waits of 1+2+4+8+8+8+8+8+8 s
 	b, ok = LiveBudget(p)
 	assert.True(t, ok)
-	assert.Equal(t, 62*time.Second, b)
+	assert.Equal(t, 2*55*time.Second, b)
 }

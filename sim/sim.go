@@ -365,8 +365,8 @@ func NewRunner(cfg Config, opts RunOptions) (*Runner, error) {
 	}
 	// Lanes for the fixed delays of the profile's timers and the commands.
 	p := cfg.Profile
-	for k := 0; k <= min(p.Retries, 8); k++ {
-		r.q.addLane(protocol.Time(p.Backoff << k))
+	for try := 1; try <= min(p.Retries, 8)+1; try++ {
+		r.q.addLane(protocol.Time(p.RetryWait(try)))
 	}
 	if p.Lifetime > 0 {
 		r.q.addLane(protocol.Time(p.Lifetime))

@@ -131,7 +131,7 @@ func TestWorldTimersAndFailure(t *testing.T) {
 	w := newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1, Handshakes: 2, Adversary: adv})
 	apply(t, w, Step{Kind: StepStart})
 	require.Len(t, adv.observed, 1, "the adversary sees the Hello")
-	// Lose everything: the client re-sends four times, then gives up.
+	// Lose everything: the client re-sends Retries times, then gives up.
 	for w.Clients[0].State == protocol.AwaitValidation {
 		for _, s := range w.Enabled(nil) {
 			if s.Kind == StepDrop {
@@ -148,7 +148,7 @@ func TestWorldTimersAndFailure(t *testing.T) {
 		apply(t, w, timer[0])
 	}
 	assert.Equal(t, protocol.ClientFailed, w.Clients[0].State)
-	assert.Equal(t, uint64(4), w.Counters.Retransmits)
+	assert.Equal(t, uint64(protocol.Hardened().Retries), w.Counters.Retransmits)
 	assert.Equal(t, uint64(1), w.Counters.Failed)
 	require.Len(t, adv.abandoned, 1, "a failed session leaks")
 	assert.Equal(t, w.Clients[0].Tc, adv.abandoned[0].tc)

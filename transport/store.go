@@ -123,9 +123,9 @@ const slotVersion = 1
 // sessionLen is an encoded Session: Tc, Ts, Expires.
 const sessionLen = 2*protocol.TokenBytes + 8
 
-// slotLen is an encoded slot: version, state, pending, current, last seq.
-// The RegID is the key, not part of the value.
-const slotLen = 1 + 1 + 2*sessionLen + 4
+// slotLen is an encoded slot: version, state, pending, current, last seq,
+// the client tokens seen. The RegID is the key, not part of the value.
+const slotLen = 1 + 1 + 2*sessionLen + 4 + protocol.SeenTokens*protocol.TokenBytes
 
 // appendSlot encodes sl (all but its RegID) in a fixed layout.
 func appendSlot(b []byte, sl protocol.Slot) []byte {
@@ -135,7 +135,11 @@ func appendSlot(b []byte, sl protocol.Slot) []byte {
 		b = append(b, s.Ts[:]...)
 		b = binary.BigEndian.AppendUint64(b, uint64(s.Expires))
 	}
-	return binary.BigEndian.AppendUint32(b, sl.LastSeq)
+	b = binary.BigEndian.AppendUint32(b, sl.LastSeq)
+	for _, t := range sl.Seen {
+		b = append(b, t[:]...)
+	}
+	return b
 }
 
 // decodeSlot is appendSlot's inverse. It checks what a damaged value could
@@ -160,6 +164,11 @@ func decodeSlot(id protocol.RegID, b []byte) (protocol.Slot, error) {
 		p = p[sessionLen:]
 	}
 	sl.LastSeq = binary.BigEndian.Uint32(p)
+	p = p[4:]
+	for i := range sl.Seen {
+		sl.Seen[i] = protocol.Token(p[:protocol.TokenBytes])
+		p = p[protocol.TokenBytes:]
+	}
 	if sl.HalfOpen() && sl.Pending.Ts.IsZero() || sl.Verified() && sl.Current.Ts.IsZero() {
 		return protocol.Slot{}, fmt.Errorf("%w: slot %d: state %v without its server token", ErrCorruptStore, id, sl.State)
 	}

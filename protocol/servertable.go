@@ -16,7 +16,7 @@ type Server struct {
 }
 
 // NewServer returns a server with no sessions.
-func NewServer() *Server { return &Server{slots: make([]Slot, 16)} }
+func NewServer() *Server { return &Server{slots: make([]Slot, 4)} }
 
 // Handle processes an upstream message.
 func (s *Server) Handle(h *Handshake, now Time, m Message, tokens TokenSource) Output {

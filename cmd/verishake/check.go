@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/sim/explore"
+)
+
+func init() {
+	register(command{
+		name: "check",
+		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
+			"       [--retries R] [--commands C] [--adversary CAPS] [--agree] [--workers W] [--max-states N] [--cex DIR] [--json]",
+		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
+		run:     runCheck,
+	})
+}
+
+// bounds are the explorer's budgets, as the check flags set them.
+type bounds struct {
+	Clients  int `json:"clients"`
+	Sessions int `json:"sessions"`
+	Losses   int `json:"losses"`
+	Dups     int `json:"dups"`
+	Injects  int `json:"injects"`
+	Retries  int `json:"retries"`
+	Commands int `json:"commands"`
+}
+
+// defaultBounds is what `check` explores without flags: one honest client
+// and the adversary's own RegID, one handshake, one loss, one duplicate,
+// one injection, one retransmission, one command.
+var defaultBounds = bounds{Clients: 1, Sessions: 1, Losses: 1, Dups: 1, Injects: 1, Retries: 1, Commands: 1}
+
+// checkJob is one exploration: a profile, its bounds and threat model.
+type checkJob struct {
+	profile   protocol.Profile
+	variant   string
+	b         bounds
+	caps      adversary.Capabilities
+	agree     bool
+	workers   int
+	maxStates int
+	stopOn    []string
+	cexDir    string
+}
+
+// propertyResult is one property's verdict in a report.
+type propertyResult struct {
+	ID      string `json:"id"`
+	Holds   bool   `json:"holds"`
+	Verdict string `json:"verdict"` // holds, violated or unknown (incomplete search)
+	Reason  string `json:"reason,omitempty"`
+	// Counterexample is the trace file of the shortest counterexample, for
+	// `verishake replay`; Steps its length.
+	Counterexample string `json:"counterexample,omitempty"`
+	Steps          int    `json:"steps,omitempty"`
+	// By names the check that decided: "explore" or a simulation.
+	By string `json:"by,omitempty"`
+}
+
+// checkReport is `check --json`.
+type checkReport struct {
+	Profile       string           `json:"profile"`
+	Variant       string           `json:"variant"`
+	Bounds        bounds           `json:"bounds"`
+	Adversary     string           `json:"adversary"`
+	States        uint64           `json:"states"`
+	Transitions   uint64           `json:"transitions"`
+	Depth         int              `json:"depth"`
+	Complete      bool             `json:"complete"`
+	Seconds       float64          `json:"seconds"`
+	StatesPerSec  float64          `json:"states_per_sec"`
+	BytesPerState float64          `json:"bytes_per_state"`
+	Properties    []propertyResult `json:"properties"`
+}
+
+// explored runs the job and turns the report into verdicts, writing each
+// counterexample as a trace under the job's directory.
+func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (checkReport, error) {
+	p := j.profile
+	p.Retries = min(p.Retries, j.b.Retries)
+	h, err := p.Compile()
+	if err != nil {
+		return checkReport{}, err
+	}
+	var adv sim.Adversary
+	if j.b.Injects > 0 && j.caps != (adversary.Capabilities{}) {
+		adv = adversary.NewExplorer(j.caps, j.b.Clients, protocol.RegID(j.b.Clients+1))
+	}
+	rep, err := explore.Run(ctx, explore.Config{
+		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
+		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Adversary: adv,
+		Agree: j.agree, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
+	})
+	if err != nil {
+		return checkReport{}, err
+	}
+	out := checkReport{
+		Profile: j.profile.Name, Variant: j.variant, Bounds: j.b, Adversary: j.caps.String(),
+		States: rep.States, Transitions: rep.Transitions, Depth: rep.Depth, Complete: rep.Complete,
+		Seconds: rep.Elapsed.Seconds(), StatesPerSec: rep.StatesPerSec(), BytesPerState: rep.BytesPerState,
+	}
+	if j.b.Injects == 0 || adv == nil {
+		out.Adversary = "none"
+	}
+	for _, id := range explore.Properties {
+		if id == protocol.Agree && !j.agree {
+			continue
+		}
+		r := propertyResult{ID: id, By: "explore", Verdict: "unknown"}
+		if c, bad := rep.Violated(id); bad {
+			r.Verdict, r.Reason, r.Steps = "violated", c.Reason, len(c.Steps)
+			if r.Counterexample, err = j.writeCounterexample(p, id, c.Steps); err != nil {
+				return out, err
+			}
+		} else if rep.Complete {
+			r.Holds, r.Verdict = true, "holds"
+		}
+		out.Properties = append(out.Properties, r)
+	}
+	return out, nil
+}
+
+// writeCounterexample writes steps as a trace `verishake replay` re-runs.
+func (j checkJob) writeCounterexample(p protocol.Profile, property string, steps []sim.Step) (string, error) {
+	if j.cexDir == "" {
+		return "", nil
+	}
+	if err := os.MkdirAll(j.cexDir, 0o755); err != nil {
+		return "", fmt.Errorf("--cex: %w", err)
+	}
+	name := p.Name
+	if j.variant != "" {
+		name = j.variant
+	}
+	path := filepath.Join(j.cexDir, strings.ReplaceAll(name+"-"+property, "+", "-")+".jsonl")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", fmt.Errorf("--cex: %w", err)
+	}
+	cfg := sim.DefaultConfig()
+	cfg.Profile, cfg.Variant, cfg.Seed = p, j.variant, 0
+	cfg.Clients, cfg.Handshakes, cfg.Commands = j.b.Clients, j.b.Clients*j.b.Sessions, j.b.Commands
+	if _, err := sim.TraceSteps(f, cfg, steps); err != nil {
+		f.Close()
+		return "", fmt.Errorf("counterexample %s: %w", path, err)
+	}
+	return path, f.Close()
+}
+
+// boundFlags registers the bound flags on fs, with defaults d.
+func boundFlags(fs *flag.FlagSet, d bounds) *bounds {
+	b := d
+	fs.IntVar(&b.Clients, "clients", d.Clients, "honest clients")
+	fs.IntVar(&b.Sessions, "sessions", d.Sessions, "handshakes each client may start")
+	fs.IntVar(&b.Losses, "losses", d.Losses, "messages the network may lose along a path")
+	fs.IntVar(&b.Dups, "dups", d.Dups, "messages the network may duplicate along a path")
+	fs.IntVar(&b.Injects, "injects", d.Injects, "messages the adversary may inject along a path")
+	fs.IntVar(&b.Retries, "retries", d.Retries, "cap on the profile's retransmissions while exploring")
+	fs.IntVar(&b.Commands, "commands", d.Commands, "commands the server issues per verified session")
+	return &b
+}
+
+func (b bounds) validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+		min  int
+	}{{"clients", b.Clients, 1}, {"sessions", b.Sessions, 1}, {"losses", b.Losses, 0}, {"dups", b.Dups, 0},
+		{"injects", b.Injects, 0}, {"retries", b.Retries, 0}, {"commands", b.Commands, 0}} {
+		if f.v < f.min {
+			return fmt.Errorf("--%s %d: want at least %d", f.name, f.v, f.min)
+		}
+	}
+	if b.Clients > 8 || b.Sessions > 8 {
+		return fmt.Errorf("--clients %d --sessions %d: at most 8 each (the state space grows exponentially)", b.Clients, b.Sessions)
+	}
+	return nil
+}
+
+// resolveProfile returns the named profile with the named variant applied.
+func resolveProfile(profile, variant string) (protocol.Profile, error) {
+	p, err := protocol.ProfileByName(profile)
+	if err != nil {
+		return p, fmt.Errorf("--profile: %w", err)
+	}
+	if variant == "" {
+		return p, nil
+	}
+	v, err := protocol.VariantByName(variant)
+	if err != nil {
+		return p, fmt.Errorf("--variant: %w", err)
+	}
+	return v.Of(p), nil
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check", stderr)
+	profile := fs.String("profile", "hardened", "profile: patent or hardened")
+	variant := fs.String("variant", "", "variant of the profile to check (see verishake variants)")
+	b := boundFlags(fs, defaultBounds)
+	caps := fs.String("adversary", "default", "adversary capabilities: default, none, or a +-list of replay, impersonate, insider, forge, flood, read-upstream, read-push")
+	agree := fs.Bool("agree", true, "check AGREE on every state (costs a fault-free continuation per state)")
+	workers := fs.Int("workers", 0, "parallel workers (0: one per CPU)")
+	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing this many states (0: no limit)")
+	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
+		return status
+	}
+	p, err := resolveProfile(*profile, *variant)
+	if err != nil {
+		return usagef(stderr, "check", "%v", err)
+	}
+	if err := b.validate(); err != nil {
+		return usagef(stderr, "check", "%v", err)
+	}
+	c, err := adversary.ParseCapabilities(*caps)
+	if err != nil {
+		return usagef(stderr, "check", "--adversary: %v", err)
+	}
+	if *workers < 0 || *maxStates < 0 {
+		return usagef(stderr, "check", "--workers and --max-states must not be negative")
+	}
+	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, workers: *workers, maxStates: *maxStates, cexDir: *cex}
+	bar := newProgress(stderr)
+	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), max(*maxStates, int(pr.States))) })
+	bar.done()
+	if err != nil {
+		fmt.Fprintf(stderr, "verishake check: %v\n", err)
+		return exitUsage
+	}
+	if *asJSON {
+		out, _ := json.Marshal(rep)
+		fmt.Fprintln(stdout, string(out))
+	} else {
+		printCheck(stdout, rep)
+	}
+	return checkStatus(rep.Properties)
+}
+
+// checkStatus is 0 when every property holds, 1 otherwise (violated, or
+// unknown because the search was cut short: never a pass).
+func checkStatus(props []propertyResult) int {
+	for _, p := range props {
+		if !p.Holds {
+			return exitViolation
+		}
+	}
+	return exitOK
+}
+
+func printCheck(w io.Writer, r checkReport) {
+	name := r.Profile
+	if r.Variant != "" {
+		name += " + " + r.Variant
+	}
+	b := r.Bounds
+	fmt.Fprintf(w, "check %s: %d client(s) × %d session(s), losses %d, dups %d, injects %d, retries ≤ %d, commands %d, adversary %s\n",
+		name, b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries, b.Commands, r.Adversary)
+	state := "complete"
+	if !r.Complete {
+		state = "INCOMPLETE: properties not violated so far are unknown"
+	}
+	fmt.Fprintf(w, "%d states, %d transitions, depth %d, %.2fs (%.0f states/s, %.1f bytes/state), %s\n",
+		r.States, r.Transitions, r.Depth, r.Seconds, r.StatesPerSec, r.BytesPerState, state)
+	printProperties(w, r.Properties)
+}
+
+func printProperties(w io.Writer, props []propertyResult) {
+	for _, p := range props {
+		fmt.Fprintf(w, "  %-8s %s", p.ID, p.Verdict)
+		if p.By != "" && p.By != "explore" {
+			fmt.Fprintf(w, " (%s)", p.By)
+		}
+		if p.Reason != "" {
+			fmt.Fprintf(w, ": %s", p.Reason)
+		}
+		if p.Counterexample != "" {
+			fmt.Fprintf(w, "\n           %d steps; replay: verishake replay %s", p.Steps, p.Counterexample)
+		}
+		fmt.Fprintln(w)
+	}
+}

@@ -1,0 +1,119 @@
+package explore
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/sim"
+)
+
+func run(t *testing.T, p protocol.Profile, cfg Config) Report {
+	t.Helper()
+	cfg.Handshake = p.MustCompile()
+	cfg.Clients, cfg.Sessions = max(cfg.Clients, 1), max(cfg.Sessions, 1)
+	r, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	return r
+}
+
+// TestTinyWorldCountedByHand: the patent with one client, one handshake, no
+// adversary. Without faults the world is a line: idle, Hello in flight,
+// Validation in flight, Confirm1 in flight, Confirm2 in flight, verified —
+// 6 states, 5 transitions (the patent has no timers to fire). Allowing one
+// loss adds one dead end per message in flight (4 states, 4 transitions);
+// after the loss nothing else may be lost, and no timer re-sends anything.
+func TestTinyWorldCountedByHand(t *testing.T) {
+	r := run(t, protocol.Patent(), Config{})
+	require.True(t, r.Complete)
+	require.Equal(t, uint64(6), r.States)
+	require.Equal(t, uint64(5), r.Transitions)
+	require.Equal(t, 5, r.Depth)
+	require.Empty(t, r.Counterexamples)
+
+	r = run(t, protocol.Patent(), Config{Losses: 1})
+	require.Equal(t, uint64(10), r.States)
+	require.Equal(t, uint64(9), r.Transitions)
+	live, ok := r.Violated(protocol.Live)
+	require.True(t, ok, "a lost message leaves the patent's client waiting for ever")
+	require.Len(t, live.Steps, 2, "start, drop the Hello")
+	require.Equal(t, sim.StepDrop, live.Steps[1].Kind)
+}
+
+func TestHardenedHoldsUnderFaults(t *testing.T) {
+	p := protocol.Hardened()
+	p.Retries = 1
+	r := run(t, p, Config{Losses: 1, Dups: 1, Commands: 1, Agree: true})
+	require.True(t, r.Complete)
+	require.Empty(t, r.Counterexamples)
+	require.Greater(t, r.States, uint64(1000))
+}
+
+func TestHardenedHoldsUnderAttack(t *testing.T) {
+	p := protocol.Hardened()
+	p.Retries = 1
+	r := run(t, p, Config{Injects: 1, Commands: 1, Agree: true, Adversary: adversary.NewExplorer(adversary.Default(), 1, 2)})
+	require.True(t, r.Complete)
+	require.Empty(t, r.Counterexamples)
+}
+
+func TestPatentLosesWithShortestCounterexamples(t *testing.T) {
+	r := run(t, protocol.Patent(), Config{Losses: 1, Dups: 1, Commands: 1, Agree: true})
+	lengths := map[string]int{}
+	for _, c := range r.Counterexamples {
+		lengths[c.Property] = len(c.Steps)
+	}
+	// AUTH-S: start, Hello, Validation, duplicate the Confirm1, deliver
+	// both: the server verifies twice. CMD: the same with the command.
+	require.Equal(t, map[string]int{protocol.AuthS: 6, protocol.Cmd: 9, protocol.Live: 2, protocol.Agree: 2}, lengths)
+}
+
+func TestSameReportWhateverTheWorkers(t *testing.T) {
+	a := run(t, protocol.Patent(), Config{Losses: 1, Dups: 1, Commands: 1, Workers: 1})
+	b := run(t, protocol.Patent(), Config{Losses: 1, Dups: 1, Commands: 1, Workers: 3})
+	a.Elapsed, b.Elapsed = 0, 0
+	require.Equal(t, a, b)
+}
+
+func TestMaxStatesIsIncompleteNotAPass(t *testing.T) {
+	p := protocol.Hardened()
+	p.Retries = 1
+	r := run(t, p, Config{Losses: 1, Dups: 1, MaxStates: 50})
+	require.False(t, r.Complete)
+}
+
+// The explorer's counterexample is never longer than the simulator's: BFS
+// finds the shortest path, the simulator a random one.
+func TestCounterexampleNoLongerThanSimulation(t *testing.T) {
+	v, err := protocol.VariantByName("no-command-seq")
+	require.NoError(t, err)
+	p := v.Of(protocol.Hardened())
+	r := run(t, p, Config{Dups: 1, Commands: 1, StopOn: []string{protocol.Cmd}})
+	cex, ok := r.Violated(protocol.Cmd)
+	require.True(t, ok)
+
+	cfg := sim.DefaultConfig()
+	cfg.Profile, cfg.Clients, cfg.Handshakes, cfg.Commands = p, 1, 1, 1
+	cfg.Push.Dup = 1 // every push is duplicated, the command too
+	rep, err := sim.Run(cfg, sim.RunOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, rep.Violations)
+	require.Equal(t, protocol.Cmd, rep.Violations[0].Property)
+	require.LessOrEqual(t, uint64(len(cex.Steps)), rep.Violations[0].Step)
+}
+
+func TestFingerprintSet(t *testing.T) {
+	s := newFPSet(0)
+	for i := range uint64(10000) {
+		require.True(t, s.add(i*0x9e3779b97f4a7c15))
+	}
+	for i := range uint64(10000) {
+		require.False(t, s.add(i*0x9e3779b97f4a7c15))
+		require.True(t, s.has(i*0x9e3779b97f4a7c15))
+	}
+	require.False(t, s.has(12345))
+	require.LessOrEqual(t, s.bytes()/s.n, 16, "at most 16 bytes a state")
+}

@@ -1,0 +1,147 @@
+package explore
+
+import (
+	"fmt"
+
+	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/sim"
+)
+
+// maxContinuation bounds a fault-free continuation. Every handshake ends
+// within its retries and lifetime, far sooner; hitting it is reported.
+const maxContinuation = 512
+
+// checkState checks the properties of a state rather than of a step:
+// deadlock freedom (reported as LIVE) and AGREE.
+func (e *explorer) checkState(n node, i int, viols *[]violation) {
+	w := n.w
+	if _, done := e.found[protocol.Live]; !done {
+		if c, stuck := deadlocked(w); stuck {
+			*viols = append(*viols, violation{property: protocol.Live, parent: i, step: -1, steps: n.trail.steps(),
+				reason: fmt.Sprintf("client %d waits in %v with nothing in flight and no timer set: it waits for ever", c+1, w.Clients[c].State)})
+		}
+	}
+	if _, done := e.found[protocol.Agree]; e.cfg.Agree && !done && !retriesUsedUp(w) {
+		if cont, reason, bad := agree(w); bad {
+			*viols = append(*viols, violation{property: protocol.Agree, parent: i, step: -1,
+				steps: append(n.trail.steps(), cont...), reason: reason})
+		}
+	}
+}
+
+func awaiting(s protocol.ClientState) bool {
+	return s == protocol.AwaitValidation || s == protocol.AwaitConfirm2
+}
+
+// deadlocked finds a client in a handshake that nothing can move on: no
+// message in flight and no timer set anywhere.
+func deadlocked(w *sim.World) (int, bool) {
+	if w.InFlight() > 0 {
+		return 0, false
+	}
+	stuck := -1
+	for i := range w.Clients {
+		c := &w.Clients[i]
+		if c.Deadline != protocol.Never {
+			return 0, false
+		}
+		if stuck < 0 && awaiting(c.State) {
+			stuck = i
+		}
+	}
+	if stuck < 0 {
+		return 0, false
+	}
+	for _, sl := range w.Server.Slots() {
+		if sl.Deadline() != protocol.Never {
+			return 0, false
+		}
+	}
+	return stuck, true
+}
+
+// retriesUsedUp reports whether some honest client has given up, sent its
+// last retransmission, or outlived its handshake's lifetime: AGREE is not
+// asked of such states, since with finite retries the last message may
+// always be lost (two generals), and a message held back past the lifetime
+// is as good as lost.
+func retriesUsedUp(w *sim.World) bool {
+	retries := w.Handshake().Profile().Retries
+	for i := range w.Clients {
+		c := &w.Clients[i]
+		if c.State == protocol.ClientFailed || retries > 0 && int(c.Tries) > retries ||
+			awaiting(c.State) && w.Now >= c.Expires {
+			return true
+		}
+	}
+	return false
+}
+
+// agree runs the fault-free continuation from w: every message in flight
+// delivered, timers fired only once the network is quiet, no adversary,
+// until no client is in a handshake. It then requires that each client
+// that started one ended Verified exactly when the server verified that
+// handshake's session. It returns the continuation's steps and, when they
+// disagree, why.
+func agree(w0 *sim.World) ([]sim.Step, string, bool) {
+	w := w0.Clone()
+	var cont, buf []sim.Step
+	for len(cont) < maxContinuation && anyAwaiting(w) {
+		buf = w.Enabled(buf[:0])
+		pick, ok := faultFree(buf)
+		if !ok {
+			break
+		}
+		if _, err := w.Apply(pick); err != nil {
+			panic(fmt.Sprintf("explore: enabled step %v refused: %v", pick, err))
+		}
+		cont = append(cont, pick)
+	}
+	if anyAwaiting(w) {
+		return cont, "a handshake never ends, even with every message delivered and every timer fired", true
+	}
+	for i := range w.Clients {
+		c := &w.Clients[i]
+		if c.State == protocol.ClientIdle {
+			continue
+		}
+		client, server := c.State == protocol.ClientVerified, w.ServerVerified(i)
+		if client != server {
+			return cont, fmt.Sprintf("with no further fault, client %d ends %v while the server %s its session", i+1, c.State, verb(server)), true
+		}
+	}
+	return cont, "", false
+}
+
+func verb(verified bool) string {
+	if verified {
+		return "verified"
+	}
+	return "never verified"
+}
+
+func anyAwaiting(w *sim.World) bool {
+	for i := range w.Clients {
+		if awaiting(w.Clients[i].State) {
+			return true
+		}
+	}
+	return false
+}
+
+// faultFree picks the continuation's next step: the first delivery, else
+// the earliest timer.
+func faultFree(steps []sim.Step) (sim.Step, bool) {
+	best, ok := sim.Step{}, false
+	for _, s := range steps {
+		switch s.Kind {
+		case sim.StepDeliver:
+			return s, true
+		case sim.StepClientTimer, sim.StepServerTimer:
+			if !ok || s.At < best.At {
+				best, ok = s, true
+			}
+		}
+	}
+	return best, ok
+}

@@ -15,6 +15,7 @@ package adversary
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -102,20 +103,30 @@ const FloodBase protocol.RegID = 1 << 40
 var Own = protocol.Symbolic(1 << 40)
 
 // Knowledge is what the adversary knows: tokens and the envelopes it has
-// carried. Both are kept sorted and without duplicates, so equal knowledge
-// is equal bytes (the explorer fingerprints it).
+// carried. For exploration (MaxCaptured zero) both are kept sorted and
+// without duplicates, so equal knowledge is equal bytes (the explorer
+// fingerprints it). For simulation (MaxCaptured > 0) both are bounded
+// windows of the most recent, without duplicates, in no useful order: a
+// long run must not grow them, nor pay for keeping them sorted.
 type Knowledge struct {
 	// Insider is the RegID the adversary owns: it reads what is pushed there.
 	Insider  protocol.RegID
 	Tokens   []protocol.Token
 	Captured []protocol.Message
-	// MaxCaptured bounds Captured (oldest dropped first, for long
-	// simulations); zero keeps all (for exploration).
+	// MaxCaptured bounds Captured and Tokens (oldest dropped first, Own
+	// never), for long simulations; zero keeps all (for exploration).
 	MaxCaptured int
+
+	// Simulation only: what the windows hold, for constant-time lookups,
+	// and the next slot each overwrites once full. Built on first use.
+	tokSet           map[protocol.Token]struct{}
+	msgSet           map[protocol.Message]struct{}
+	tokNext, msgNext int
 }
 
 // NewKnowledge returns the knowledge an adversary owning RegID insider
-// starts with: its own token.
+// starts with: its own token. maxCaptured > 0 bounds what it keeps (see
+// MaxCaptured).
 func NewKnowledge(insider protocol.RegID, maxCaptured int) Knowledge {
 	return Knowledge{Insider: insider, Tokens: []protocol.Token{Own}, MaxCaptured: maxCaptured}
 }
@@ -124,11 +135,36 @@ func NewKnowledge(insider protocol.RegID, maxCaptured int) Knowledge {
 func (k Knowledge) Clone() Knowledge {
 	k.Tokens = slices.Clone(k.Tokens)
 	k.Captured = slices.Clone(k.Captured)
+	k.tokSet = maps.Clone(k.tokSet)
+	k.msgSet = maps.Clone(k.msgSet)
 	return k
+}
+
+// windowed reports whether k keeps bounded windows (simulation), building
+// their lookup sets on first use.
+func (k *Knowledge) windowed() bool {
+	if k.MaxCaptured <= 0 {
+		return false
+	}
+	if k.tokSet == nil {
+		k.tokSet = make(map[protocol.Token]struct{}, len(k.Tokens))
+		for _, t := range k.Tokens {
+			k.tokSet[t] = struct{}{}
+		}
+		k.msgSet = make(map[protocol.Message]struct{}, len(k.Captured))
+		for _, m := range k.Captured {
+			k.msgSet[m] = struct{}{}
+		}
+	}
+	return true
 }
 
 // Knows reports whether the adversary knows t.
 func (k *Knowledge) Knows(t protocol.Token) bool {
+	if k.windowed() {
+		_, ok := k.tokSet[t]
+		return ok
+	}
 	_, ok := slices.BinarySearchFunc(k.Tokens, t, compareTokens)
 	return ok
 }
@@ -137,6 +173,24 @@ func (k *Knowledge) Knows(t protocol.Token) bool {
 func (k *Knowledge) Learn(t protocol.Token) bool {
 	if t.IsZero() {
 		return false
+	}
+	if k.windowed() {
+		if _, ok := k.tokSet[t]; ok {
+			return false
+		}
+		k.tokSet[t] = struct{}{}
+		// Tokens[0] is Own, the adversary's own token: never forgotten.
+		if len(k.Tokens) < max(k.MaxCaptured, 2) {
+			k.Tokens = append(k.Tokens, t)
+			return true
+		}
+		if k.tokNext < 1 || k.tokNext >= len(k.Tokens) {
+			k.tokNext = 1
+		}
+		delete(k.tokSet, k.Tokens[k.tokNext])
+		k.Tokens[k.tokNext] = t
+		k.tokNext++
+		return true
 	}
 	i, ok := slices.BinarySearchFunc(k.Tokens, t, compareTokens)
 	if ok {
@@ -169,15 +223,20 @@ func (k *Knowledge) Observe(m protocol.Message, c Capabilities) {
 }
 
 func (k *Knowledge) capture(m protocol.Message) {
-	if k.MaxCaptured > 0 {
-		// Simulation: a bounded window of recent envelopes, in arrival order.
-		if slices.Contains(k.Captured, m) {
+	if k.windowed() {
+		// Simulation: a bounded window of recent envelopes; once full,
+		// each new one overwrites the oldest.
+		if _, ok := k.msgSet[m]; ok {
 			return
 		}
-		if len(k.Captured) == k.MaxCaptured {
-			k.Captured = slices.Delete(k.Captured, 0, 1)
+		k.msgSet[m] = struct{}{}
+		if len(k.Captured) < k.MaxCaptured {
+			k.Captured = append(k.Captured, m)
+			return
 		}
-		k.Captured = append(k.Captured, m)
+		delete(k.msgSet, k.Captured[k.msgNext])
+		k.Captured[k.msgNext] = m
+		k.msgNext = (k.msgNext + 1) % len(k.Captured)
 		return
 	}
 	i, ok := slices.BinarySearchFunc(k.Captured, m, compareMessages)

@@ -98,9 +98,12 @@ func TestForgeStatistic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var guesses []protocol.Message
 	for len(guesses) < 2 {
-		guesses = a.Inject(rng, 0, guesses)
-		if n := len(guesses); n > 0 && guesses[n-1].Kind == protocol.Hello {
-			guesses = guesses[:n-1] // its own Hello carries no guess
+		for _, m := range a.Inject(rng, 0, nil) {
+			if a.Guessed(m) {
+				guesses = append(guesses, m)
+			} else {
+				require.Equal(t, protocol.Hello, m.Kind, "its own Hello is the only move without a guess")
+			}
 		}
 	}
 	a.Outcome(guesses[0], false)
@@ -134,4 +137,56 @@ func TestParseCapabilities(t *testing.T) {
 	require.Equal(t, "replay+impersonate+insider+forge+flood+read-push", c.String())
 	_, err = adversary.ParseCapabilities("x-ray")
 	require.ErrorContains(t, err, `"x-ray"`)
+}
+
+// A forge move is a burst of ForgeBurst messages, a flood move FloodBurst
+// Hellos from fresh forged RegIDs; Move stays one message.
+func TestBursts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	f := adversary.New(adversary.Forge, 3, insider, 128, 0)
+	require.Len(t, f.Inject(rng, 0, nil), adversary.ForgeBurst)
+
+	fl := adversary.New(adversary.Flood, 3, insider, 128, 0)
+	hellos := fl.Inject(rng, 0, fl.Inject(rng, 0, nil))
+	require.Len(t, hellos, 2*adversary.FloodBurst)
+	seen := map[protocol.RegID]bool{}
+	for _, m := range hellos {
+		require.Equal(t, protocol.Hello, m.Kind)
+		require.Greater(t, m.RegID, adversary.FloodBase)
+		require.False(t, seen[m.RegID], "each Hello from a fresh RegID")
+		seen[m.RegID] = true
+		require.False(t, fl.Guessed(m))
+	}
+	// The flood must open sessions faster than hardened's lifetime frees
+	// them, or BOUNDED is never tested: > 1024 per 60 s at 100 moves/s.
+	require.Greater(t, 100*adversary.FloodBurst, 1024/60)
+	require.Greater(t, 100*adversary.FloodBurst/4, 1024/60, "also as a quarter of All's moves")
+
+	_, _, ok := f.Move(rng)
+	require.True(t, ok)
+}
+
+// In simulation (MaxCaptured > 0) knowledge is a bounded window: the
+// oldest envelopes and tokens are forgotten, Own never, and lookups agree
+// with the window's content.
+func TestKnowledgeWindow(t *testing.T) {
+	k := adversary.NewKnowledge(insider, 4)
+	for i := range 10 {
+		k.Observe(protocol.Message{Kind: protocol.Hello, RegID: 1, Tc: protocol.Symbolic(uint64(i + 1))}, adversary.Default())
+		k.Observe(protocol.Message{Kind: protocol.Hello, RegID: 1, Tc: protocol.Symbolic(uint64(i + 1))}, adversary.Default())
+		k.Leak(protocol.Symbolic(uint64(100+i)), protocol.Token{})
+	}
+	require.Len(t, k.Captured, 4, "no duplicates, bounded")
+	require.ElementsMatch(t, []protocol.Token{adversary.Own, protocol.Symbolic(107), protocol.Symbolic(108), protocol.Symbolic(109)}, k.Tokens)
+	require.True(t, k.Knows(adversary.Own))
+	require.True(t, k.Knows(protocol.Symbolic(109)))
+	require.False(t, k.Knows(protocol.Symbolic(106)), "forgotten")
+	for i := 7; i <= 10; i++ {
+		require.Contains(t, k.Captured, protocol.Message{Kind: protocol.Hello, RegID: 1, Tc: protocol.Symbolic(uint64(i))})
+	}
+	c := k.Clone()
+	c.Learn(protocol.Symbolic(200))
+	require.True(t, c.Knows(protocol.Symbolic(200)))
+	require.False(t, k.Knows(protocol.Symbolic(200)), "a clone is independent")
+	require.True(t, k.Knows(protocol.Symbolic(107)))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/verishake/verishake/protocol"
@@ -46,6 +47,26 @@ type Adversary interface {
 	// World.Clone; a stateless adversary may return itself. (The result
 	// is typed any because sim's types are out of reach below sim.)
 	Clone() any
+}
+
+// Guesser is an adversary some of whose injections carry guessed tokens.
+// The random scheduler asks it about each message Inject proposed and
+// marks the step (Step.Guess), so that FORGE counts the guesses from the
+// world and a trace replays them without the adversary.
+type Guesser interface {
+	// Guessed reports whether m, just proposed by Inject, carries a
+	// guessed token.
+	Guessed(m protocol.Message) bool
+}
+
+// Outcomer is an adversary that wants to know what became of its
+// injections (package adversary keeps its own FORGE statistic with it).
+type Outcomer interface {
+	// Outcome is called, from inside Apply, when an injected message m
+	// reaches its receiver: accepted when the machine took it without
+	// error. A push to a RegID no client holds reaches no machine and is
+	// not accepted.
+	Outcome(m protocol.Message, accepted bool)
 }
 
 // Explorable is an adversary the exhaustive explorer can drive: its moves
@@ -106,10 +127,6 @@ type AdversaryParams struct {
 // AdversaryFactory builds a strategy for one run.
 type AdversaryFactory func(AdversaryParams) (Adversary, error)
 
-// The strategies `--adversary` names in DESIGN.md §6. Until a package
-// registers one, asking for it is a usage error that says so.
-var plannedAdversaries = []string{"replay", "forge", "impersonate", "flood", "all"}
-
 // NoneAdversary is the name of NoAdversary on the command line.
 const NoneAdversary = "none"
 
@@ -118,17 +135,14 @@ var (
 	adversaries = map[string]AdversaryFactory{}
 )
 
-// Errors of NewAdversary.
-var (
-	ErrUnknownAdversary     = errors.New("unknown adversary")
-	ErrAdversaryUnavailable = errors.New("adversary not available yet")
-)
+// ErrUnknownAdversary marks an adversary name nobody registered.
+var ErrUnknownAdversary = errors.New("unknown adversary")
 
-// RegisterAdversary makes name a value of `--adversary`. Strategies are
-// registered from an init function of a package that imports both sim and
-// adversary (package adversary cannot import sim), e.g. a file in sim or in
-// cmd/verishake. It panics on an empty or taken name: that is a
-// programming error, best caught at start-up.
+// RegisterAdversary makes name a value of `--adversary`. Package adversary
+// cannot import sim, so its strategies are registered from sim itself
+// (strategies.go); a designer's own strategy registers the same way from
+// an init function of any package that imports sim. It panics on an empty
+// or taken name: that is a programming error, best caught at start-up.
 func RegisterAdversary(name string, f AdversaryFactory) {
 	adversaryMu.Lock()
 	defer adversaryMu.Unlock()
@@ -142,8 +156,7 @@ func RegisterAdversary(name string, f AdversaryFactory) {
 }
 
 // NewAdversary builds the strategy registered as name; "none" (or "") is
-// NoAdversary. A name DESIGN.md plans but nobody registered yet fails with
-// ErrAdversaryUnavailable, any other with ErrUnknownAdversary.
+// NoAdversary. An unregistered name fails with ErrUnknownAdversary.
 func NewAdversary(name string, p AdversaryParams) (Adversary, error) {
 	if name == "" || name == NoneAdversary {
 		return NoAdversary{}, nil
@@ -151,17 +164,14 @@ func NewAdversary(name string, p AdversaryParams) (Adversary, error) {
 	adversaryMu.Lock()
 	f, ok := adversaries[name]
 	adversaryMu.Unlock()
-	switch {
-	case ok:
-		a, err := f(p)
-		if err != nil {
-			return nil, fmt.Errorf("adversary %q: %w", name, err)
-		}
-		return a, nil
-	case slices.Contains(plannedAdversaries, name):
-		return nil, fmt.Errorf("%w: %q (the adversary package has not registered it)", ErrAdversaryUnavailable, name)
+	if !ok {
+		return nil, fmt.Errorf("%w %q (want one of %s)", ErrUnknownAdversary, name, strings.Join(AdversaryNames(), ", "))
 	}
-	return nil, fmt.Errorf("%w %q (want one of %v)", ErrUnknownAdversary, name, AdversaryNames())
+	a, err := f(p)
+	if err != nil {
+		return nil, fmt.Errorf("adversary %q: %w", name, err)
+	}
+	return a, nil
 }
 
 // AdversaryNames returns "none" and every registered name, sorted.
@@ -176,14 +186,31 @@ func AdversaryNames() []string {
 	return names
 }
 
-// ApplyVariant resolves `--variant`: it returns p changed by the named
-// variant. The variant catalog replaces this function when it is built;
-// until then only "" and "none" (no change) are known.
+// ApplyVariant resolves `--variant`: it returns p changed by the variant
+// of the catalog (protocol.Variants) called name, renamed
+// "<profile>+<variant>"; "" and "none" leave p as it is. An unknown name
+// fails with ErrUnknownVariant, listing the catalog. It is a variable so
+// that a tool with variants of its own can resolve them too.
 var ApplyVariant = func(p protocol.Profile, name string) (protocol.Profile, error) {
 	if name == "" || name == "none" {
 		return p, nil
 	}
-	return p, fmt.Errorf("%w %q (the variant catalog is not built yet; only \"none\")", ErrUnknownVariant, name)
+	v, err := protocol.VariantByName(name)
+	if err == nil {
+		return v.Of(p), nil
+	}
+	// VariantByName's error lists the catalog too; this one also wraps
+	// ErrUnknownVariant and says "none" is accepted.
+	return p, fmt.Errorf("%w %q (want none or one of %s)", ErrUnknownVariant, name, strings.Join(VariantNames(), ", "))
+}
+
+// VariantNames lists the catalog's variant names, in catalog order.
+func VariantNames() []string {
+	var names []string
+	for _, v := range protocol.Variants() {
+		names = append(names, v.Name)
+	}
+	return names
 }
 
 // ErrUnknownVariant marks a variant name the catalog does not know.

@@ -15,7 +15,10 @@
 //
 // The machines are package protocol's, sans-IO: the world owns the clock
 // and hands them the time and the token source. Monitors check AUTH-C,
-// AUTH-S, CMD, LIVE and BOUNDED online; traces are JSON Lines in a
+// AUTH-S, CMD, FORGE, LIVE and BOUNDED online. The adversary joins
+// through a hook (Adversary); package adversary's strategies (replay,
+// forge, impersonate, flood, all) are registered under those names, and
+// ApplyVariant resolves the variant catalog. Traces are JSON Lines in a
 // versioned schema (TraceSchema) that package transport shares for real
 // runs. docs/simulation.md describes the channel model, the schema, the
 // stats and how to reproduce a failure from its seed.

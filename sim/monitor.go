@@ -2,14 +2,17 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"time"
 
+	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
 )
 
 // Violation is a property broken during a run: which, where, and why.
 type Violation struct {
-	// Property is a protocol property id: AUTH-C, AUTH-S, CMD, LIVE, BOUNDED.
+	// Property is a protocol property id: AUTH-C, AUTH-S, CMD, FORGE,
+	// LIVE, BOUNDED.
 	Property string `json:"property"`
 	// Step is the number of the step that broke it; for a LIVE violation
 	// found by the clock, the last step taken before.
@@ -340,17 +343,77 @@ func (l *LiveMonitor) Running() int {
 	return n
 }
 
+// DefaultHalfOpenCap is the bound BOUNDED holds a server without a cap
+// to: the hardened profile's cap (1024).
+var DefaultHalfOpenCap = protocol.Hardened().HalfOpenCap
+
 // BoundedMonitor checks BOUNDED: the server's half-open sessions never
-// exceed the profile's cap. A zero cap means none, and nothing to check.
+// exceed the cap, under any flood (DESIGN.md §3). Cap is the profile's
+// cap; a profile without one (zero: the patent, the no-session-cap
+// variant) is held to DefaultHalfOpenCap, since "no cap" is no bound at
+// all and a flood then grows the server's memory without limit.
 type BoundedMonitor struct{ Cap int }
 
 // Observe checks the server's half-open count after a step.
 func (b BoundedMonitor) Observe(halfOpen int) *Violation {
-	if b.Cap == 0 || halfOpen <= b.Cap {
+	limit := b.Cap
+	if limit == 0 {
+		limit = DefaultHalfOpenCap
+	}
+	if halfOpen <= limit {
 		return nil
 	}
+	why := fmt.Sprintf("over its cap of %d", b.Cap)
+	if b.Cap == 0 {
+		why = fmt.Sprintf("over %d: the profile sets no cap, and a server without one is held to hardened's default cap", limit)
+	}
 	return &Violation{Property: protocol.Bounded,
-		Reason: fmt.Sprintf("the server holds %d half-open sessions, over its cap of %d", halfOpen, b.Cap)}
+		Reason: fmt.Sprintf("the server holds %d half-open sessions, %s", halfOpen, why)}
+}
+
+// ForgeMonitor checks FORGE (DESIGN.md §3): guessed tokens accepted per
+// forgery attempt stay under the bound the token length sets
+// (adversary.ForgeBound, 2^-64: what 128-bit tokens give). It reads the
+// world's counters (Counters.ForgeGuesses, ForgeAccepted), which count
+// deliveries of injections marked as guesses (Step.Guess), so a replayed
+// trace finds what the run found. Any accepted guess puts the rate above
+// the bound in a run of feasible length, and is reported at its step.
+type ForgeMonitor struct {
+	// TokenBits is the profile's token length, for the report.
+	TokenBits int
+}
+
+// Observe checks step result r of world w: a delivered guess that was
+// accepted may break FORGE.
+func (f ForgeMonitor) Observe(w *World, r *Result) *Violation {
+	if r.Kind != StepDeliver || r.Recv.From != FromAdversary || !r.Recv.Guess || r.Err != nil || r.Lost {
+		return nil
+	}
+	c := &w.Counters
+	if adversary.ForgeWithin(c.ForgeGuesses, c.ForgeAccepted) {
+		return nil
+	}
+	v := f.violation(c, fmt.Sprintf("an injected %v to RegID %d carrying a guessed token was accepted", r.Recv.Msg.Kind, r.Recv.Msg.RegID))
+	if w.Honest(r.Recv.Msg.RegID) {
+		v.RegID = uint64(r.Recv.Msg.RegID)
+	}
+	return v
+}
+
+// Finish checks the statistic when the run stops.
+func (f ForgeMonitor) Finish(w *World) *Violation {
+	c := &w.Counters
+	if adversary.ForgeWithin(c.ForgeGuesses, c.ForgeAccepted) {
+		return nil
+	}
+	return f.violation(c, "when the run stopped")
+}
+
+func (f ForgeMonitor) violation(c *Counters, what string) *Violation {
+	return &Violation{Property: protocol.Forge,
+		Reason: fmt.Sprintf("%s: %d of %d guesses accepted (rate %.3g, over the bound 2^%d; %d-bit tokens give 2^-%d a guess)",
+			what, c.ForgeAccepted, c.ForgeGuesses, float64(c.ForgeAccepted)/float64(c.ForgeGuesses),
+			int(math.Log2(adversary.ForgeBound)), f.TokenBits, f.TokenBits)}
 }
 
 // Monitors bundles the online checks of a run over one world. The random
@@ -360,13 +423,15 @@ type Monitors struct {
 	Auth    *AuthMonitor
 	Live    *LiveMonitor
 	Bounded BoundedMonitor
+	Forge   ForgeMonitor
 }
 
 // NewMonitors returns the monitors for a world of clients under p; window
 // is the AuthMonitor's retirement window (0: never retire).
 func NewMonitors(p protocol.Profile, clients int, window time.Duration) *Monitors {
 	budget, bounded := LiveBudget(p)
-	return &Monitors{Auth: NewAuthMonitor(clients, window), Live: NewLiveMonitor(clients, budget, bounded), Bounded: BoundedMonitor{Cap: p.HalfOpenCap}}
+	return &Monitors{Auth: NewAuthMonitor(clients, window), Live: NewLiveMonitor(clients, budget, bounded),
+		Bounded: BoundedMonitor{Cap: p.HalfOpenCap}, Forge: ForgeMonitor{TokenBits: p.TokenBits}}
 }
 
 // Tick is called before step n+1 is taken at time at.
@@ -388,6 +453,12 @@ func (m *Monitors) Observe(w *World, n uint64, r *Result) *Violation {
 }
 
 func (m *Monitors) observe(w *World, r *Result) *Violation {
+	// FORGE first: an accepted guess usually completes an AUTH or CMD
+	// violation in the same step (a guessed Confirm1 verifies a session
+	// its client never confirmed), and the guess is the cause.
+	if v := m.Forge.Observe(w, r); v != nil {
+		return v
+	}
 	if r.Role == protocol.RoleClient {
 		c := int(r.RegID - 1)
 		if r.Kind == StepStart && r.Err == nil {
@@ -411,6 +482,11 @@ func (m *Monitors) observe(w *World, r *Result) *Violation {
 // time now.
 func (m *Monitors) Finish(w *World, n uint64, now protocol.Time) *Violation {
 	v := m.Live.Finish(now, func(c int) protocol.ClientState { return w.Clients[c].State })
+	if v == nil {
+		if v = m.Forge.Finish(w); v != nil {
+			v.T = now
+		}
+	}
 	if v != nil {
 		v.Step = n
 	}

@@ -182,7 +182,58 @@ func TestMonitorBounded(t *testing.T) {
 	v := BoundedMonitor{Cap: 2}.Observe(3)
 	require.NotNil(t, v)
 	assert.Equal(t, protocol.Bounded, v.Property)
-	assert.Nil(t, BoundedMonitor{}.Observe(1<<20), "no cap, nothing to check")
+	// No cap: held to hardened's, and the reason says so.
+	assert.Equal(t, 1024, DefaultHalfOpenCap)
+	assert.Nil(t, BoundedMonitor{}.Observe(1024))
+	v = BoundedMonitor{}.Observe(1025)
+	require.NotNil(t, v, "a server without a cap is held to hardened's")
+	assert.Contains(t, v.Reason, "1025 half-open sessions, over 1024: the profile sets no cap")
+}
+
+func TestMonitorForge(t *testing.T) {
+	h, err := protocol.Hardened().Compile()
+	require.NoError(t, err)
+	w, err := NewWorld(h, WorldOptions{Clients: 1})
+	require.NoError(t, err)
+	m := NewMonitors(protocol.Hardened(), 1, 0)
+	guess := protocol.Message{Kind: protocol.Confirm1, RegID: 1, Ts: protocol.Symbolic(99)}
+	deliver := func(g bool) *Violation {
+		var r Result
+		require.NoError(t, w.ApplyInto(&Step{Kind: StepInject, At: w.Now, Msg: guess, Guess: g}, &r))
+		slot, id := r.SentSlot, r.Sent.ID
+		require.NoError(t, w.ApplyInto(&Step{Kind: StepDeliver, At: w.Now, Slot: slot, ID: id}, &r))
+		return m.Observe(w, 2, &r)
+	}
+	// Refused (no session for RegID 1): counted, not accepted.
+	assert.Nil(t, deliver(true))
+	assert.Equal(t, uint64(1), w.Counters.ForgeGuesses)
+	assert.Zero(t, w.Counters.ForgeAccepted)
+	assert.Nil(t, m.Finish(w, 2, w.Now))
+
+	// The same message accepted once a session has that Ts: FORGE, before
+	// the AUTH-S violation the server's unvouched Commit also makes.
+	sl := protocol.Slot{RegID: 1, State: protocol.AwaitConfirm1,
+		Pending: protocol.Session{Tc: protocol.Symbolic(1), Ts: protocol.Symbolic(99), Expires: protocol.Never}}
+	w.Server.Put(sl)
+	v := deliver(true)
+	require.NotNil(t, v)
+	assert.Equal(t, protocol.Forge, v.Property)
+	assert.Equal(t, uint64(1), v.RegID)
+	assert.Contains(t, v.Reason, "Confirm1 to RegID 1 carrying a guessed token was accepted: 1 of 2 guesses accepted")
+	assert.Equal(t, uint64(2), w.Counters.ForgeGuesses)
+	assert.Equal(t, uint64(1), w.Counters.ForgeAccepted)
+	require.NotNil(t, m.Finish(w, 4, w.Now), "and at the end of the run")
+
+	// An accepted injection that is no guess (a replay) is not FORGE's business.
+	w2, err := NewWorld(h, WorldOptions{Clients: 1})
+	require.NoError(t, err)
+	w2.Server.Put(sl)
+	w = w2
+	m = NewMonitors(protocol.Hardened(), 1, 0)
+	v = deliver(false)
+	require.NotNil(t, v, "the unvouched Commit still breaks AUTH-S")
+	assert.Equal(t, protocol.AuthS, v.Property)
+	assert.Zero(t, w.Counters.ForgeGuesses)
 }
 
 func TestLiveBudget(t *testing.T) {

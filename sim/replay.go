@@ -359,6 +359,10 @@ func Mermaid(hs, regID uint64, recs []Record, violations ...Violation) string {
 				note("S", "t=%v issue command %d", at, r.Sent.Seq)
 			}
 		case StepInject.String():
+			if r.Sent.Guess {
+				note("A", "t=%v inject %s with a guessed token", at, r.Sent.Kind)
+				break
+			}
 			note("A", "t=%v inject %s", at, r.Sent.Kind)
 		}
 		for _, c := range r.Claims {
@@ -393,11 +397,17 @@ func label(m *Msg) string {
 	return sanitize(s)
 }
 
-// tokens abbreviates tokens for a diagram: 8 hex digits, or k for #k.
+// tokens abbreviates tokens for a diagram: the first 8 significant hex
+// digits, or tokk for #k. Leading zeros are skipped because a short token
+// (short-tokens: 8 bits) keeps only its low-order bits, and its first 8
+// digits would all be zero.
 func tokens(tc, ts string) string {
 	short := func(t string) string {
 		if strings.HasPrefix(t, "#") {
 			return "tok" + t[1:]
+		}
+		if t = strings.TrimLeft(t, "0"); t == "" {
+			t = "0"
 		}
 		return t[:min(8, len(t))]
 	}

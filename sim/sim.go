@@ -75,7 +75,8 @@ type Config struct {
 	// Adversary names the strategy (see RegisterAdversary); "none" for none.
 	Adversary string `json:"adversary"`
 	// AdversaryRate is how often the adversary may move, per virtual
-	// second (a Poisson process), while handshakes remain to be run.
+	// second (a Poisson process), while handshakes remain to be run. A
+	// move may send several messages (a forge or flood burst).
 	AdversaryRate float64 `json:"adversary_rate"`
 	// Horizon stops the run at this virtual time; zero derives one that
 	// leaves every handshake time to end (see horizon).
@@ -165,8 +166,10 @@ func (c Config) Command() string {
 	var b strings.Builder
 	b.WriteString("verishake sim")
 	flag := func(name, v string) { fmt.Fprintf(&b, " --%s %s", name, v) }
-	if c.Profile.Name != d.Profile.Name {
-		flag("profile", c.Profile.Name)
+	// A variant renames the profile "<profile>+<variant>"; the flag wants
+	// the profile it was applied to.
+	if base := strings.TrimSuffix(c.Profile.Name, "+"+c.Variant); base != d.Profile.Name {
+		flag("profile", base)
 	}
 	if c.Variant != "" {
 		flag("variant", c.Variant)
@@ -268,6 +271,11 @@ type Report struct {
 	LatencyMax  float64 `json:"latency_max"`
 	// MaxHalfOpen is the most half-open sessions the server held.
 	MaxHalfOpen int `json:"max_half_open"`
+	// ForgeGuesses counts the adversary's messages with a guessed token
+	// that reached a receiver, ForgeAccepted those it accepted: FORGE's
+	// statistic (zero without a guessing adversary).
+	ForgeGuesses  uint64 `json:"forge_guesses"`
+	ForgeAccepted uint64 `json:"forge_accepted"`
 	// VirtualSeconds is the virtual time the run covered.
 	VirtualSeconds float64 `json:"virtual_seconds"`
 	// Replay is a command that reruns the run with a trace and replays it;
@@ -330,6 +338,7 @@ type Runner struct {
 	lat         histogram
 	maxHalfOpen int
 	advBuf      []protocol.Message
+	guesser     Guesser // the adversary, if it marks its guesses
 	nextProg    uint64
 	res         Result // the last step's, reused
 }
@@ -363,6 +372,7 @@ func NewRunner(cfg Config, opts RunOptions) (*Runner, error) {
 		idle:        make([]int32, cfg.Clients),
 		idlePos:     make([]int32, cfg.Clients),
 	}
+	r.guesser, _ = adv.(Guesser)
 	// Lanes for the fixed delays of the profile's timers and the commands.
 	p := cfg.Profile
 	for try := 1; try <= min(p.Retries, 8)+1; try++ {
@@ -486,9 +496,10 @@ func (r *Runner) report(wall time.Duration) *Report {
 		LatencyUnit: "ms",
 		LatencyP50:  ms(r.lat.quantile(0.50)), LatencyP90: ms(r.lat.quantile(0.90)),
 		LatencyP99: ms(r.lat.quantile(0.99)), LatencyMax: ms(r.lat.max),
-		MaxHalfOpen: r.maxHalfOpen, VirtualSeconds: time.Duration(r.w.Now).Seconds(),
-		WallSeconds: wall.Seconds(),
-		latency:     &r.lat,
+		MaxHalfOpen: r.maxHalfOpen, ForgeGuesses: c.ForgeGuesses, ForgeAccepted: c.ForgeAccepted,
+		VirtualSeconds: time.Duration(r.w.Now).Seconds(),
+		WallSeconds:    wall.Seconds(),
+		latency:        &r.lat,
 	}
 	if c.Started > 0 {
 		rep.MessagesPerHandshake = float64(c.Sent) / float64(c.Started)
@@ -575,7 +586,8 @@ func (r *Runner) event(e event) error {
 		}
 		r.advBuf = r.w.adv.Inject(r.rng, e.at, r.advBuf[:0])
 		for _, m := range r.advBuf {
-			if err := r.step(Step{Kind: StepInject, At: e.at, Msg: m}); err != nil || r.stopped != "" {
+			guess := r.guesser != nil && r.guesser.Guessed(m)
+			if err := r.step(Step{Kind: StepInject, At: e.at, Msg: m, Guess: guess}); err != nil || r.stopped != "" {
 				return err
 			}
 		}
@@ -583,14 +595,16 @@ func (r *Runner) event(e event) error {
 	return nil
 }
 
-// arrive is a message's arrival: perhaps corrupted on the way, then delivered.
+// arrive is a message's arrival: perhaps corrupted on the way, then
+// delivered. The adversary's own messages arrive intact: it controls their
+// delivery, as launch says.
 func (r *Runner) arrive(e event) error {
 	env, ok := r.w.Envelope(e.a)
 	if !ok || env.ID != MsgID(e.id) {
 		return fmt.Errorf("sim: internal error: delivery of message %d finds slot %d empty or reused", e.id, e.a)
 	}
 	ch := r.channel(env.Msg.Kind)
-	if ch.Corrupt > 0 && r.rng.Float64() < ch.Corrupt {
+	if ch.Corrupt > 0 && env.From != FromAdversary && r.rng.Float64() < ch.Corrupt {
 		s := Step{Kind: StepCorrupt, At: e.at, Slot: e.a, ID: env.ID, Pos: uint16(r.rng.IntN(1 << 16)), Mask: uint8(1 + r.rng.IntN(255))}
 		if err := r.step(s); err != nil || r.stopped != "" {
 			return err

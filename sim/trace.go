@@ -121,7 +121,11 @@ type Record struct {
 type Msg struct {
 	ID uint64 `json:"id"`
 	// From is who put it on the network: "client", "server" or "adversary".
-	From    string `json:"from,omitempty"`
+	From string `json:"from,omitempty"`
+	// Guess marks an adversary's message carrying a guessed token
+	// (Envelope.Guess): FORGE counts its delivery. Optional: absent is
+	// false, so older traces read the same.
+	Guess   bool   `json:"guess,omitempty"`
 	Kind    string `json:"kind"`
 	RegID   uint64 `json:"regid"`
 	Tc      string `json:"tc,omitempty"`
@@ -181,7 +185,7 @@ func parseOrigin(s string) (Origin, error) {
 // MsgOf renders an envelope for a trace.
 func MsgOf(e Envelope) *Msg {
 	m := e.Msg
-	t := &Msg{ID: uint64(e.ID), From: e.From.String(), Kind: m.Kind.String(), RegID: uint64(m.RegID), Seq: m.Seq, Payload: m.Payload}
+	t := &Msg{ID: uint64(e.ID), From: e.From.String(), Guess: e.Guess, Kind: m.Kind.String(), RegID: uint64(m.RegID), Seq: m.Seq, Payload: m.Payload}
 	if !m.Tc.IsZero() {
 		t.Tc = m.Tc.String()
 	}
@@ -197,7 +201,7 @@ func (t *Msg) Envelope() (Envelope, error) {
 	if err != nil {
 		return Envelope{}, err
 	}
-	e := Envelope{ID: MsgID(t.ID), Msg: protocol.Message{Kind: k, RegID: protocol.RegID(t.RegID), Seq: t.Seq, Payload: t.Payload}}
+	e := Envelope{ID: MsgID(t.ID), Guess: t.Guess, Msg: protocol.Message{Kind: k, RegID: protocol.RegID(t.RegID), Seq: t.Seq, Payload: t.Payload}}
 	if t.From != "" {
 		if e.From, err = parseOrigin(t.From); err != nil {
 			return Envelope{}, err
@@ -363,7 +367,7 @@ func (rec *Record) ParseStep() (Step, error) {
 		if err != nil {
 			return s, fmt.Errorf("sent: %w", err)
 		}
-		s.Msg = e.Msg
+		s.Msg, s.Guess = e.Msg, e.Guess
 	}
 	return s, nil
 }

@@ -18,7 +18,10 @@ type MsgID uint64
 type Envelope struct {
 	ID   MsgID
 	From Origin
-	Msg  protocol.Message
+	// Guess marks an adversary's message that carries a guessed token
+	// (Step.Guess): its delivery is a forgery attempt that FORGE counts.
+	Guess bool
+	Msg   protocol.Message
 }
 
 // StepKind is what a step does.
@@ -93,6 +96,11 @@ type Step struct {
 	Mask uint8
 	// Msg is the adversary's message for StepInject.
 	Msg protocol.Message
+	// Guess says Msg carries a token the adversary guessed (StepInject):
+	// its delivery counts as a forgery attempt (FORGE). It is part of the
+	// step, not read from the adversary, so that a trace replays without
+	// the adversary that made it.
+	Guess bool
 }
 
 func (s Step) String() string {
@@ -106,6 +114,9 @@ func (s Step) String() string {
 	case StepServerTimer, StepIssue:
 		return fmt.Sprintf("%v RegID %d at %v", s.Kind, s.RegID, s.At)
 	case StepInject:
+		if s.Guess {
+			return fmt.Sprintf("inject %v (guessed token) at %v", s.Msg, s.At)
+		}
 		return fmt.Sprintf("inject %v at %v", s.Msg, s.At)
 	}
 	return s.Kind.String()
@@ -215,6 +226,10 @@ type Counters struct {
 	Lost uint64
 	// Issued and Executed count commands.
 	Issued, Executed uint64
+	// ForgeGuesses counts deliveries of adversary messages carrying a
+	// guessed token (Envelope.Guess), ForgeAccepted those the receiving
+	// machine accepted: the FORGE statistic.
+	ForgeGuesses, ForgeAccepted uint64
 }
 
 // book is what the world keeps per client besides the machine: handshake
@@ -509,7 +524,7 @@ func (w *World) ApplyInto(s *Step, r *Result) error {
 		w.serverDone(r, s.RegID, w.Server.Issue(w.h, w.Now, s.RegID, CommandPayload))
 	case StepInject:
 		w.nextID++
-		r.Sent = Envelope{ID: w.nextID, From: FromAdversary, Msg: s.Msg}
+		r.Sent = Envelope{ID: w.nextID, From: FromAdversary, Guess: s.Guess, Msg: s.Msg}
 		r.SentSlot = w.put(r.Sent)
 	}
 	return nil
@@ -558,22 +573,39 @@ func (w *World) send(r *Result, m protocol.Message, from Origin) {
 func (w *World) deliver(r *Result, e Envelope) {
 	r.Recv = e
 	id := e.Msg.RegID
-	if e.Msg.Kind.Upstream() {
+	switch {
+	case e.Msg.Kind.Upstream():
 		r.Role, r.RegID = protocol.RoleServer, id
 		w.serverDone(r, id, w.Server.Handle(w.h, w.Now, e.Msg, w.tokens))
-		return
-	}
-	if !w.Honest(id) {
+	case !w.Honest(id):
 		// The push platform delivers to the device holding the RegID; no
 		// simulated client does. The adversary saw it when it was sent.
 		r.Lost = true
 		w.Counters.Lost++
-		return
+	default:
+		i := int(id - 1)
+		c := &w.Clients[i]
+		w.clientBegin(r, i)
+		w.clientDone(r, i, c.Handle(w.h, w.Now, e.Msg))
 	}
-	i := int(id - 1)
-	c := &w.Clients[i]
-	w.clientBegin(r, i)
-	w.clientDone(r, i, c.Handle(w.h, w.Now, e.Msg))
+	if e.From == FromAdversary {
+		w.outcome(r, e)
+	}
+}
+
+// outcome accounts for the delivery of an adversary's message: the FORGE
+// statistic when it carries a guess, and the adversary's Outcome.
+func (w *World) outcome(r *Result, e Envelope) {
+	accepted := r.Err == nil && !r.Lost
+	if e.Guess {
+		w.Counters.ForgeGuesses++
+		if accepted {
+			w.Counters.ForgeAccepted++
+		}
+	}
+	if o, ok := w.adv.(Outcomer); ok {
+		o.Outcome(e.Msg, accepted)
+	}
 }
 
 func (w *World) corrupt(r *Result, s Step) {

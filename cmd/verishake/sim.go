@@ -46,7 +46,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	d := sim.DefaultConfig()
 	var f simFlags
 	fs.StringVar(&f.profile, "profile", d.Profile.Name, "profile: patent or hardened")
-	fs.StringVar(&f.variant, "variant", "", "variant of the profile (none until the variant catalog exists)")
+	fs.StringVar(&f.variant, "variant", "", "variant of the profile: none|"+strings.Join(sim.VariantNames(), "|"))
 	fs.IntVar(&f.clients, "clients", d.Clients, "honest clients (RegIDs 1..N)")
 	fs.IntVar(&f.handshakes, "handshakes", d.Handshakes, "handshakes to run in all, across clients")
 	fs.Float64Var(&f.loss, "loss", 0, "loss probability on both channels")
@@ -54,7 +54,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&f.dup, "dup", 0, "duplication probability on both channels")
 	fs.StringVar(&f.delay, "delay", d.Push.DelayMin.String()+".."+d.Push.DelayMax.String(), "delay range MIN..MAX of Go durations, uniform, on both channels")
 	fs.Float64Var(&f.corrupt, "corrupt", 0, "probability that a message's frame gets a byte flipped")
-	fs.StringVar(&f.adversary, "adversary", sim.NoneAdversary, "adversary strategy: none|replay|forge|impersonate|flood|all")
+	fs.StringVar(&f.adversary, "adversary", sim.NoneAdversary, "adversary strategy: "+strings.Join(sim.AdversaryNames(), "|"))
 	fs.Float64Var(&f.rate, "rate", d.Rate, "handshakes each client starts per virtual second (Poisson arrivals)")
 	fs.IntVar(&f.commands, "commands", d.Commands, "commands the server issues per verified handshake")
 	fs.DurationVar(&f.horizon, "horizon", 0, "stop at this virtual time (default: derived from the run)")
@@ -248,9 +248,10 @@ func printReport(w io.Writer, cfg sim.Config, rep *sim.Report) {
 		rep.Steps, s.Deliver, s.Drop, s.Dup, s.Corrupt, s.ClientTimer, s.ServerTimer, s.Start, s.Issue, s.Inject)
 	fmt.Fprintf(w, "rejected %d, lost %d, commands issued %d, executed %d, max half-open %d, virtual time %.3fs, stopped: %s\n",
 		rep.Rejected, rep.Lost, rep.CommandsIssued, rep.CommandsExecuted, rep.MaxHalfOpen, rep.VirtualSeconds, rep.Stopped)
+	fmt.Fprintf(w, "forge: %d guessed tokens delivered, %d accepted\n", rep.ForgeGuesses, rep.ForgeAccepted)
 	fmt.Fprintf(w, "wall %.3fs: %.0f handshakes/s, %.0f steps/s\n", rep.WallSeconds, rep.HandshakesPerSec, rep.StepsPerSec)
 	if len(rep.Violations) == 0 {
-		fmt.Fprintf(w, "properties: AUTH-C, AUTH-S, CMD, LIVE, BOUNDED hold\n")
+		fmt.Fprintf(w, "properties: AUTH-C, AUTH-S, CMD, FORGE, LIVE, BOUNDED hold\n")
 		return
 	}
 	for _, v := range rep.Violations {

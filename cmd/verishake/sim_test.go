@@ -114,9 +114,10 @@ func TestSimBadFlags(t *testing.T) {
 		{[]string{"--handshakes", "-5"}, "--handshakes"},
 		{[]string{"--rate", "0"}, "--rate"},
 		{[]string{"--profile", "nope"}, "--profile"},
-		{[]string{"--variant", "no-client-token-check"}, "--variant"},
+		{[]string{"--variant", "bogus"}, "--variant"},
+		{[]string{"--variant", "short-tokens+no-session-cap"}, "--variant"},
 		{[]string{"--adversary", "bogus"}, "--adversary"},
-		{[]string{"--adversary", "replay"}, "not available yet"},
+		{[]string{"--adversary", "Forge"}, "--adversary"},
 		{[]string{"--trace", "/nonexistent/dir/t.jsonl"}, "--trace"},
 		{[]string{"--bogus"}, "bogus"},
 		{[]string{"extra"}, "extra"},
@@ -137,9 +138,71 @@ func TestSimHelpAndPlot(t *testing.T) {
 	svg := filepath.Join(t.TempDir(), "lat.svg")
 	status, out, _ := simRun("sim", "--clients", "20", "--handshakes", "200", "--plot", svg)
 	require.Equal(t, exitOK, status)
-	assert.Contains(t, out, "properties: AUTH-C, AUTH-S, CMD, LIVE, BOUNDED hold")
+	assert.Contains(t, out, "properties: AUTH-C, AUTH-S, CMD, FORGE, LIVE, BOUNDED hold")
 	b, err := os.ReadFile(svg)
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(b), "<svg"))
 	assert.Contains(t, string(b), "p99")
+}
+
+// An unknown variant is a usage error whose one line names the flag and
+// lists the catalog, so the user can pick a valid name.
+func TestSimBadVariantListsCatalog(t *testing.T) {
+	status, out, errOut := simRun("sim", "--variant", "no-such-variant")
+	require.Equal(t, exitUsage, status)
+	assert.Empty(t, out)
+	require.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
+	assert.True(t, strings.HasPrefix(errOut, "verishake sim: --variant: "), errOut)
+	for _, name := range sim.VariantNames() {
+		assert.Contains(t, errOut, name)
+	}
+}
+
+// Every strategy DESIGN.md §6 names is accepted by --adversary, and
+// hardened keeps every property under it.
+func TestSimAdversariesHardened(t *testing.T) {
+	for _, a := range []string{"replay", "forge", "impersonate", "flood", "all"} {
+		m := simJSON(t, exitOK, "--adversary", a, "--clients", "50", "--handshakes", "300", "--seed", "5")
+		assert.Equal(t, a, m["adversary"])
+		assert.Equal(t, []any{}, m["violations"], a)
+		assert.Positive(t, m["step_counts"].(map[string]any)["inject"], a)
+		assert.Zero(t, m["forge_accepted"], a)
+		assert.LessOrEqual(t, m["max_half_open"], float64(1024), a)
+	}
+}
+
+// Against 8-bit tokens the forger's guesses are accepted: FORGE, exit 1,
+// with the statistic in the JSON and a reproducing command that names the
+// variant (on the profile it was applied to, not the renamed one).
+func TestSimForgeShortTokens(t *testing.T) {
+	m := simJSON(t, exitViolation, "--adversary", "forge", "--variant", "short-tokens", "--clients", "100", "--handshakes", "1000", "--seed", "2")
+	vs := m["violations"].([]any)
+	require.Len(t, vs, 1)
+	v := vs[0].(map[string]any)
+	assert.Equal(t, "FORGE", v["property"])
+	assert.Contains(t, v["reason"], "guesses accepted")
+	assert.Equal(t, "hardened+short-tokens", m["profile"])
+	assert.Positive(t, m["forge_accepted"])
+	assert.Greater(t, m["forge_guesses"], m["forge_accepted"])
+	assert.Equal(t, "verishake sim --variant short-tokens --clients 100 --handshakes 1000 --adversary forge --seed 2 --trace trace.jsonl; verishake replay trace.jsonl", m["replay"])
+
+	status, out, _ := simRun("sim", "--adversary", "forge", "--variant", "short-tokens", "--clients", "100", "--handshakes", "1000", "--seed", "2")
+	require.Equal(t, exitViolation, status)
+	assert.Contains(t, out, "VIOLATED FORGE")
+	assert.Regexp(t, `forge: \d+ guessed tokens delivered, [1-9]\d* accepted`, out)
+}
+
+// A flood against a server without a cap is BOUNDED, held to hardened's
+// 1024; hardened itself refuses Hellos at its cap and holds.
+func TestSimFloodBounded(t *testing.T) {
+	for _, args := range [][]string{{"--variant", "no-session-cap"}, {"--profile", "patent"}} {
+		m := simJSON(t, exitViolation, append(args, "--adversary", "flood", "--clients", "50", "--handshakes", "300")...)
+		vs := m["violations"].([]any)
+		require.Len(t, vs, 1, "%v", args)
+		assert.Equal(t, "BOUNDED", vs[0].(map[string]any)["property"], "%v", args)
+		assert.Contains(t, vs[0].(map[string]any)["reason"], "held to hardened's default cap", "%v", args)
+		assert.Equal(t, float64(1025), m["max_half_open"], "%v", args)
+	}
+	m := simJSON(t, exitOK, "--adversary", "flood", "--clients", "50", "--handshakes", "300")
+	assert.Equal(t, float64(1024), m["max_half_open"], "the flood fills the cap, and no more")
 }

@@ -53,6 +53,7 @@ type checkJob struct {
 	maxStates int
 	stopOn    []string
 	cexDir    string
+	tag       string // names this run in counterexample file names
 }
 
 // propertyResult is one property's verdict in a report.
@@ -143,6 +144,9 @@ func (j checkJob) writeCounterexample(p protocol.Profile, property string, steps
 	name := p.Name
 	if j.variant != "" {
 		name = j.variant
+	}
+	if j.tag != "" {
+		name += "-" + j.tag
 	}
 	path := filepath.Join(j.cexDir, strings.ReplaceAll(name+"-"+property, "+", "-")+".jsonl")
 	f, err := os.Create(path)
@@ -287,7 +291,10 @@ func printProperties(w io.Writer, props []propertyResult) {
 		if p.Reason != "" {
 			fmt.Fprintf(w, ": %s", p.Reason)
 		}
-		if p.Counterexample != "" {
+		switch {
+		case strings.HasPrefix(p.Counterexample, "verishake "):
+			fmt.Fprintf(w, "\n           reproduce: %s", p.Counterexample)
+		case p.Counterexample != "":
 			fmt.Fprintf(w, "\n           %d steps; replay: verishake replay %s", p.Steps, p.Counterexample)
 		}
 		fmt.Fprintln(w)

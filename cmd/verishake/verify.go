@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/sim"
+)
+
+func init() {
+	register(command{
+		name:    "verify",
+		usage:   "[--profile P] [--variant V] [--json] [--junit FILE] [--cex DIR]",
+		summary: "the main job: exhaustive checks, a lossy simulation and every attack strategy; one verdict per property",
+		run:     runVerify,
+	})
+}
+
+// allProperties is the verdict table's order (DESIGN.md §3).
+var allProperties = []string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Forge, protocol.Bounded, protocol.Live, protocol.Agree}
+
+// Verify's exhaustive runs: network faults without an adversary, and the
+// adversary without network faults. Together they cover what check's
+// defaults cover in one run, at a tenth of the states.
+var (
+	faultBounds  = bounds{Clients: 1, Sessions: 1, Losses: 1, Dups: 1, Retries: 1, Commands: 1}
+	attackBounds = bounds{Clients: 1, Sessions: 1, Injects: 1, Retries: 1, Commands: 1}
+)
+
+// verifySim is one simulation verify makes.
+type verifySim struct {
+	name string
+	cfg  sim.Config
+}
+
+// verifySims are the simulations: the lossy platform without an adversary
+// (LIVE, and the claim monitors at scale), then each attack strategy.
+func verifySims(p protocol.Profile, variant string) []verifySim {
+	base := sim.DefaultConfig()
+	base.Profile, base.Variant, base.Seed = p, variant, 1
+	lossy := base
+	lossy.Handshakes = 20000
+	lossy.Upstream.Loss, lossy.Push.Loss, lossy.Upstream.Dup, lossy.Push.Dup = 0.1, 0.1, 0.05, 0.05
+	runs := []verifySim{{"sim: 10% loss, 5% duplication", lossy}}
+	for _, s := range []string{"replay", "forge", "impersonate", "flood", "all"} {
+		c := base
+		c.Clients, c.Handshakes, c.Adversary = 100, 2000, s
+		runs = append(runs, verifySim{"sim: adversary " + s, c})
+	}
+	return runs
+}
+
+// verifyReport is `verify --json`.
+type verifyReport struct {
+	Profile      string           `json:"profile"`
+	Variant      string           `json:"variant"`
+	Holds        bool             `json:"holds"`
+	Properties   []propertyResult `json:"properties"`
+	States       uint64           `json:"states"`
+	StatesPerSec float64          `json:"states_per_sec"`
+	Checks       []checkSummary   `json:"checks"`
+}
+
+// checkSummary is one of the runs verify made.
+type checkSummary struct {
+	Name       string   `json:"name"`
+	States     uint64   `json:"states,omitempty"`
+	Handshakes uint64   `json:"handshakes,omitempty"`
+	Seconds    float64  `json:"seconds"`
+	Violated   []string `json:"violated"`
+}
+
+func runVerify(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("verify", stderr)
+	profile := fs.String("profile", "hardened", "profile: patent or hardened")
+	variant := fs.String("variant", "", "variant of the profile (see verishake variants)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to FILE")
+	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
+	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
+		return status
+	}
+	p, err := resolveProfile(*profile, *variant)
+	if err != nil {
+		return usagef(stderr, "verify", "%v", err)
+	}
+	if *junit != "" {
+		// Fail on an unwritable file now, not after the work.
+		f, err := os.Create(*junit)
+		if err != nil {
+			return usagef(stderr, "verify", "--junit: %v", err)
+		}
+		f.Close()
+	}
+	rep, err := verify(p, *variant, *cex, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "verishake verify: %v\n", err)
+		return exitUsage
+	}
+	if *junit != "" {
+		if err := writeJUnit(*junit, rep); err != nil {
+			fmt.Fprintf(stderr, "verishake verify: --junit: %v\n", err)
+			return exitUsage
+		}
+	}
+	if *asJSON {
+		out, _ := json.Marshal(rep)
+		fmt.Fprintln(stdout, string(out))
+	} else {
+		printVerify(stdout, rep)
+	}
+	return checkStatus(rep.Properties)
+}
+
+// verify runs every check on p and merges them into one verdict per
+// property: violated if any check violates it (the first counterexample
+// is kept), holds if some check covers it and none violates it.
+func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verifyReport, error) {
+	rep := verifyReport{Profile: p.Name, Variant: variant}
+	verdicts := map[string]*propertyResult{}
+	for _, id := range allProperties {
+		verdicts[id] = &propertyResult{ID: id, Verdict: "unknown"}
+	}
+	merge := func(r propertyResult, by string) {
+		v := verdicts[r.ID]
+		switch {
+		case r.Verdict == "violated" && v.Verdict != "violated":
+			*v = r
+			v.By = by
+		case r.Verdict == "holds" && v.Verdict == "unknown":
+			v.Verdict, v.Holds, v.By = "holds", true, by
+		case r.Verdict == "holds" && v.Verdict == "holds":
+			v.By += "; " + by
+		case r.Verdict == "unknown" && v.Verdict == "holds":
+			// One check could not finish: the property is not proved there.
+			v.Verdict, v.Holds, v.By = "unknown", false, by
+		}
+	}
+	var explored, seconds float64
+	for _, run := range []struct {
+		name, tag string
+		b         bounds
+		caps      adversary.Capabilities
+	}{{"explore: network faults", "faults", faultBounds, adversary.Capabilities{}}, {"explore: adversary", "adversary", attackBounds, adversary.Default()}} {
+		job := checkJob{profile: p, variant: variant, b: run.b, caps: run.caps, agree: true, maxStates: 20_000_000, cexDir: cexDir, tag: run.tag}
+		cr, err := job.run(context.Background(), nil)
+		if err != nil {
+			return rep, err
+		}
+		sum := checkSummary{Name: run.name, States: cr.States, Seconds: cr.Seconds, Violated: []string{}}
+		for _, r := range cr.Properties {
+			merge(r, run.name)
+			if r.Verdict == "violated" {
+				sum.Violated = append(sum.Violated, r.ID)
+			}
+		}
+		rep.Checks = append(rep.Checks, sum)
+		rep.States += cr.States
+		explored += float64(cr.States)
+		seconds += cr.Seconds
+	}
+	if seconds > 0 {
+		rep.StatesPerSec = explored / seconds
+	}
+	for _, run := range verifySims(p, variant) {
+		sr, err := sim.Run(run.cfg, sim.RunOptions{})
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", run.name, err)
+		}
+		sum := checkSummary{Name: run.name, Handshakes: sr.Handshakes, Seconds: sr.WallSeconds, Violated: []string{}}
+		seen := map[string]bool{}
+		for _, v := range sr.Violations {
+			seen[v.Property] = true
+			sum.Violated = append(sum.Violated, v.Property)
+			merge(propertyResult{ID: v.Property, Verdict: "violated", Reason: v.Reason,
+				Counterexample: run.cfg.Command() + " --trace trace.jsonl && verishake replay trace.jsonl"}, run.name)
+		}
+		// A simulation covers the properties its monitors watch.
+		covered := []string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Bounded}
+		if run.cfg.Adversary == sim.NoneAdversary {
+			covered = append(covered, protocol.Live)
+		}
+		if run.cfg.Adversary == "forge" {
+			covered = append(covered, protocol.Forge)
+		}
+		for _, id := range covered {
+			if !seen[id] {
+				merge(propertyResult{ID: id, Verdict: "holds"}, run.name)
+			}
+		}
+		rep.Checks = append(rep.Checks, sum)
+	}
+	for _, id := range allProperties {
+		rep.Properties = append(rep.Properties, *verdicts[id])
+	}
+	rep.Holds = !slices.ContainsFunc(rep.Properties, func(r propertyResult) bool { return !r.Holds })
+	return rep, nil
+}
+
+func printVerify(w io.Writer, r verifyReport) {
+	name := r.Profile
+	if r.Variant != "" {
+		name += " + " + r.Variant
+	}
+	fmt.Fprintf(w, "verify %s\n", name)
+	for _, c := range r.Checks {
+		what := fmt.Sprintf("%d states", c.States)
+		if c.States == 0 {
+			what = fmt.Sprintf("%d handshakes", c.Handshakes)
+		}
+		verdict := "no violation"
+		if len(c.Violated) > 0 {
+			verdict = "violates " + strings.Join(c.Violated, ", ")
+		}
+		fmt.Fprintf(w, "  %-32s %14s %7.2fs  %s\n", c.Name, what, c.Seconds, verdict)
+	}
+	fmt.Fprintf(w, "explored %d states (%.0f states/s)\n", r.States, r.StatesPerSec)
+	printProperties(w, r.Properties)
+	if r.Holds {
+		fmt.Fprintln(w, "every property holds")
+	} else {
+		fmt.Fprintln(w, "some property does not hold")
+	}
+}
+
+// JUnit XML, the subset CI systems read.
+type junitSuite struct {
+	XMLName  xml.Name    `xml:"testsuite"`
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Class   string        `xml:"classname,attr"`
+	Name    string        `xml:"name,attr"`
+	Failure *junitFailure `xml:"failure,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func writeJUnit(path string, r verifyReport) error {
+	class := "verishake." + r.Profile
+	s := junitSuite{Name: "verishake verify " + r.Profile}
+	for _, p := range r.Properties {
+		c := junitCase{Class: class, Name: p.ID}
+		if !p.Holds {
+			s.Failures++
+			c.Failure = &junitFailure{Message: p.Verdict + ": " + p.Reason,
+				Text: fmt.Sprintf("decided by %s\ncounterexample: %s", p.By, p.Counterexample)}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	s.Tests = len(s.Cases)
+	out, err := xml.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append([]byte(xml.Header), append(out, '\n')...), 0o644)
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/verishake/verishake/protocol"
+)
+
+func TestVerifyHardenedHolds(t *testing.T) {
+	dir := t.TempDir()
+	junit := filepath.Join(dir, "verify.xml")
+	status, out, errOut := runCLI("verify", "--json", "--junit", junit, "--cex", dir)
+	require.Equal(t, exitOK, status, errOut)
+	var rep verifyReport
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.True(t, rep.Holds)
+	require.Greater(t, rep.States, uint64(1000))
+	require.Greater(t, rep.StatesPerSec, 0.0)
+	var ids []string
+	for _, p := range rep.Properties {
+		ids = append(ids, p.ID)
+		require.True(t, p.Holds, "%s: %s", p.ID, p.Verdict)
+		require.Empty(t, p.Counterexample)
+	}
+	require.Equal(t, allProperties, ids)
+
+	raw, err := os.ReadFile(junit)
+	require.NoError(t, err)
+	var suite junitSuite
+	require.NoError(t, xml.Unmarshal(raw, &suite))
+	require.Equal(t, len(allProperties), suite.Tests)
+	require.Zero(t, suite.Failures)
+}
+
+// The patent loses properties, and each loss the explorer finds comes with
+// a counterexample that `verishake replay` reproduces.
+func TestVerifyPatentLosesWithReplayableCounterexamples(t *testing.T) {
+	dir := t.TempDir()
+	status, out, _ := runCLI("verify", "--profile", "patent", "--json", "--cex", dir)
+	require.Equal(t, exitViolation, status)
+	var rep verifyReport
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	lost := map[string]propertyResult{}
+	for _, p := range rep.Properties {
+		if !p.Holds {
+			lost[p.ID] = p
+		}
+	}
+	for _, id := range []string{protocol.AuthS, protocol.Cmd, protocol.Bounded, protocol.Live, protocol.Agree} {
+		require.Contains(t, lost, id)
+	}
+	require.NotContains(t, lost, protocol.AuthC)
+	require.NotContains(t, lost, protocol.Forge)
+	for id, p := range lost {
+		require.NotEmpty(t, p.Counterexample, id)
+		if strings.HasPrefix(p.Counterexample, "verishake ") {
+			continue // a simulation: the command reproduces it
+		}
+		st, _, replayErr := runCLI("replay", p.Counterexample)
+		require.Contains(t, replayErr, "reproduce", "%s: %s", id, replayErr)
+		require.NotEqual(t, exitUsage, st, "%s: %s", id, replayErr)
+	}
+}
+
+// Every catalog variant is caught by the property it breaks.
+func TestVariantsAllCaught(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range protocol.Variants() {
+		t.Run(v.Name, func(t *testing.T) {
+			r, err := checkVariant(v, dir)
+			require.NoError(t, err)
+			require.True(t, r.Caught, "%s should break %s (%s)", v.Name, v.Breaks, r.Statistic)
+			require.NotEmpty(t, r.Counterexample)
+			if r.Checker == "explore" {
+				require.Positive(t, r.Steps)
+				_, _, replayErr := runCLI("replay", r.Counterexample)
+				require.Contains(t, replayErr, "reproduce")
+			}
+		})
+	}
+}
+
+func TestVariantsJSON(t *testing.T) {
+	status, out, _ := runCLI("variants", "--json")
+	require.Equal(t, exitOK, status)
+	var got struct {
+		Variants []variantResult `json:"variants"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Len(t, got.Variants, len(protocol.Variants()))
+	require.Equal(t, "no-client-token-check", got.Variants[0].Name)
+	require.Equal(t, protocol.AuthC, got.Variants[0].Expected)
+}
+
+func TestCheckAndVerifyBadUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"check", "--clients", "0"},
+		{"check", "--variant", "nope"},
+		{"check", "--adversary", "x-ray"},
+		{"check", "--workers", "-1"},
+		{"verify", "--profile", "weak"},
+		{"verify", "--junit", filepath.Join(t.TempDir(), "no", "such", "dir", "x.xml")},
+		{"variants", "--bogus"},
+	} {
+		status, out, errOut := runCLI(args...)
+		require.Equal(t, exitUsage, status, "%v", args)
+		require.Empty(t, out)
+		require.Equal(t, 1, strings.Count(errOut, "\n"), "%v: %q", args, errOut)
+		require.Contains(t, errOut, strings.TrimPrefix(args[1], "--"), "%v names the flag", args)
+	}
+}
+
+func TestCheckIncompleteIsNotAPass(t *testing.T) {
+	status, out, _ := runCLI("check", "--max-states", "100", "--cex", t.TempDir())
+	require.Equal(t, exitViolation, status)
+	require.Contains(t, out, "INCOMPLETE")
+	require.NotContains(t, out, "holds")
+}

@@ -281,3 +281,26 @@ func TestLateHelloFromEarlierHandshakeIsStale(t *testing.T) {
 	sl, _ := s.Slot(7)
 	require.Equal(t, pending.Send.Ts, sl.Pending.Ts, "the pending session survives the late Hello")
 }
+
+// constTokens hands out the same token until told otherwise, to force the
+// collisions short tokens make by chance.
+type constTokens struct{ seq []Token }
+
+func (c *constTokens) NewToken() Token {
+	t := c.seq[0]
+	if len(c.seq) > 1 {
+		c.seq = c.seq[1:]
+	}
+	return t
+}
+
+// Found by the simulator under 8-bit tokens: a re-keying client drew a new
+// Ts equal to its verified one, and its Confirm1 was answered as a
+// duplicate of the old session.
+func TestNewTsDiffersFromTheVerifiedOne(t *testing.T) {
+	tr := verifiedPair(t, Hardened()) // verified on Ts #2
+	src := &constTokens{seq: []Token{ts, ts, Symbolic(9)}}
+	out := tr.server.Handle(tr.h, 1, Message{Kind: Hello, RegID: 7, Tc: Symbolic(5)}, src)
+	require.NoError(t, out.Err)
+	require.Equal(t, Symbolic(9), out.Send.Ts, "the colliding draws are refused")
+}

@@ -223,6 +223,12 @@ func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, e
 	ts := staticToken
 	if !p.StaticServerToken {
 		ts = h.newToken(tokens)
+		// A Ts equal to the slot's other one would make this session's
+		// Confirm1 pass for a duplicate of the old session's. Only short
+		// tokens collide; a few draws settle it (a 1-bit token cannot).
+		for try := 0; try < 16 && (ts.Equal(sl.Current.Ts) || ts.Equal(sl.Pending.Ts)); try++ {
+			ts = h.newToken(tokens)
+		}
 	}
 	sl.Pending = Session{Tc: m.Tc, Ts: ts, Expires: now.Add(p.Lifetime)}
 	copy(sl.Seen[1:], sl.Seen[:])

@@ -47,9 +47,12 @@ func TestTraceOfRealRunValidates(t *testing.T) {
 	require.True(t, rep.OK(), "%v", rep.Violations)
 	require.Equal(t, 10, rep.Verified)
 	require.Equal(t, 10, rep.Clients)
-	require.Len(t, rep.Injections, 1, "the forged push")
-	require.Equal(t, "Command", rep.Injections[0].Kind)
-	require.Equal(t, rep.Receives-1, rep.Matched)
+	// The forged push is the one injection; the relay may duplicate it.
+	require.NotEmpty(t, rep.Injections, "the forged push")
+	for _, in := range rep.Injections {
+		require.Equal(t, "Command", in.Kind)
+	}
+	require.Equal(t, rep.Receives-len(rep.Injections), rep.Matched)
 	require.NotZero(t, rep.Claims)
 	d := rep.SequenceDiagram(w.devices[0].RegID())
 	require.True(t, strings.HasPrefix(d, "sequenceDiagram\n"))

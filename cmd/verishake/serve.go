@@ -161,6 +161,11 @@ func trServeUntil(ctx context.Context, ln net.Listener, h http.Handler, onShutdo
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A request still running after the grace period (a push to a peer
+		// that is shutting down too, say) is cut off: stopping is the job.
+		err = hs.Close()
+	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}

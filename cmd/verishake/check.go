@@ -238,8 +238,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return usagef(stderr, "check", "--workers and --max-states must not be negative")
 	}
 	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, workers: *workers, maxStates: *maxStates, cexDir: *cex}
-	bar := newProgress(stderr)
-	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), max(*maxStates, int(pr.States))) })
+	bar := newProgress(stderr, "states")
+	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), -1) })
 	bar.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "verishake check: %v\n", err)

@@ -93,7 +93,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		}
 		defer plotFile.Close()
 	}
-	bar := newProgress(stderr)
+	bar := newProgress(stderr, "handshakes")
 	opts.Progress = bar.update
 
 	r, err := sim.NewRunner(cfg, opts)
@@ -276,13 +276,16 @@ func printReport(w io.Writer, cfg sim.Config, rep *sim.Report) {
 // terminal and the run has lasted a second.
 type progress struct {
 	w     io.Writer
+	what  string
 	tty   bool
 	start time.Time
 	bar   *progressbar.ProgressBar
 }
 
-func newProgress(stderr io.Writer) *progress {
-	p := &progress{w: stderr, start: time.Now()}
+// newProgress counts what (e.g. "handshakes"); a total of -1 in update
+// means the end is unknown, and the bar just counts.
+func newProgress(stderr io.Writer, what string) *progress {
+	p := &progress{w: stderr, what: what, start: time.Now()}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.tty = true
 	}
@@ -299,7 +302,7 @@ func (p *progress) update(started, total int) {
 		}
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetDescription("handshakes"),
+			progressbar.OptionSetDescription(p.what),
 			progressbar.OptionShowCount(),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish())

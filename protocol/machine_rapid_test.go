@@ -131,6 +131,20 @@ func TestServerNeverCommitsUnjustified(t *testing.T) {
 			"issue": func(t *rapid.T) {
 				s.Issue(h, now, RegID(rapid.IntRange(6, 8).Draw(t, "regid")), "")
 			},
+			"": func(t *rapid.T) {
+				open := 0
+				for _, sl := range s.Slots() {
+					if sl.HalfOpen() {
+						open++
+					}
+					if sl.State == SessionNone {
+						t.Fatalf("slot %d kept with no session", sl.RegID)
+					}
+				}
+				if open != s.HalfOpen() {
+					t.Fatalf("half-open count %d, slots say %d", s.HalfOpen(), open)
+				}
+			},
 			"time": func(t *rapid.T) {
 				now += Time(rapid.Int64Range(0, 40e9).Draw(t, "advance"))
 				s.Expire(h, now, RegID(rapid.IntRange(6, 8).Draw(t, "regid")))

@@ -27,26 +27,33 @@ func (s *Server) Handle(h *Handshake, now Time, m Message, tokens TokenSource) O
 	if !found && m.Kind == Confirm1 {
 		return Output{Deadline: Never, Err: ErrUnknownRegID}
 	}
-	sl := Slot{RegID: m.RegID}
+	p := &h.profile
+	if !found {
+		// A RegID with nothing kept: step a fresh slot, keep it if it opened a session.
+		sl := Slot{RegID: m.RegID}
+		env := SlotEnv{Admit: p.HalfOpenCap == 0 || s.halfOpen < p.HalfOpenCap}
+		out := sl.Handle(h, now, m, tokens, env)
+		s.put(sl)
+		return out
+	}
+	// Step the slot in place: slots are large values, and this is the hot path.
+	sl := &s.slots[i]
+	wasOpen := sl.HalfOpen()
 	open := s.halfOpen
-	if found {
-		sl = s.slots[i]
-		// A session past its lifetime must free its place before the cap
-		// is read, or a RegID re-trying after expiry is refused for nothing.
-		if m.Kind == Hello && sl.HalfOpen() {
-			sl.expireDue(h, now)
-			if !sl.HalfOpen() {
-				open--
-			}
+	// A session past its lifetime must free its place before the cap is
+	// read, or a RegID re-trying after expiry is refused for nothing.
+	if m.Kind == Hello && wasOpen {
+		sl.expireDue(h, now)
+		if !sl.HalfOpen() {
+			open--
 		}
 	}
-	p := &h.profile
 	env := SlotEnv{Admit: p.HalfOpenCap == 0 || open < p.HalfOpenCap}
 	if p.UnboundRegID && m.Kind == Confirm1 {
 		env.TsPendingElsewhere = s.pendingTs(m.Ts)
 	}
 	out := sl.Handle(h, now, m, tokens, env)
-	s.put(sl)
+	s.stepped(i, wasOpen)
 	return out
 }
 
@@ -56,9 +63,9 @@ func (s *Server) Issue(h *Handshake, now Time, id RegID, payload string) Output 
 	if !found {
 		return Output{Deadline: Never, Err: ErrNotVerified}
 	}
-	sl := s.slots[i]
-	out := sl.Issue(h, now, payload)
-	s.put(sl)
+	wasOpen := s.slots[i].HalfOpen()
+	out := s.slots[i].Issue(h, now, payload)
+	s.stepped(i, wasOpen)
 	return out
 }
 
@@ -68,10 +75,24 @@ func (s *Server) Expire(h *Handshake, now Time, id RegID) Output {
 	if !found {
 		return Output{Deadline: Never, Err: ErrNotDue}
 	}
-	sl := s.slots[i]
-	out := sl.Expire(h, now)
-	s.put(sl)
+	wasOpen := s.slots[i].HalfOpen()
+	out := s.slots[i].Expire(h, now)
+	s.stepped(i, wasOpen)
 	return out
+}
+
+// stepped accounts for the slot in bucket i after a step in place: the
+// half-open count, and the removal of a slot left with no session.
+func (s *Server) stepped(i int, wasOpen bool) {
+	switch isOpen := s.slots[i].HalfOpen(); {
+	case wasOpen && !isOpen:
+		s.halfOpen--
+	case !wasOpen && isOpen:
+		s.halfOpen++
+	}
+	if s.slots[i].State == SessionNone {
+		s.remove(i)
+	}
 }
 
 // Slot returns the slot kept for id.

@@ -207,3 +207,68 @@ func (s *Server) remove(i int) {
 	}
 	s.slots[i] = Slot{}
 }
+
+// EachSlot calls f with every slot, in RegID order (the order of Slots),
+// without allocating when the server keeps few RegIDs: it visits slots in
+// place rather than copying them out. f must not change the server. It is
+// for the explorer's hot path, where a world's server holds a handful of
+// slots; with many it falls back to Slots.
+func (s *Server) EachSlot(f func(*Slot)) {
+	if s.n > eachSlotMax {
+		for _, sl := range s.Slots() {
+			f(&sl)
+		}
+		return
+	}
+	// The occupied buckets, insertion-sorted by RegID.
+	var at [eachSlotMax]int32
+	n := 0
+	for i := range s.slots {
+		if s.slots[i].State == SessionNone {
+			continue
+		}
+		id, j := s.slots[i].RegID, n
+		for ; j > 0 && s.slots[at[j-1]].RegID > id; j-- {
+			at[j] = at[j-1]
+		}
+		at[j] = int32(i)
+		n++
+	}
+	for _, i := range at[:n] {
+		f(&s.slots[i])
+	}
+}
+
+// eachSlotMax is the most slots EachSlot orders on the stack.
+const eachSlotMax = 16
+
+// CopyFrom makes s an independent copy of src, reusing s's storage: the
+// explorer copies one world into another for every transition it tries.
+// Empty buckets are zero, so with tables of one size only the occupied
+// buckets of either need writing.
+func (s *Server) CopyFrom(src *Server) {
+	if s == src {
+		return
+	}
+	if len(s.slots) != len(src.slots) {
+		slots := append(s.slots[:0], src.slots...)
+		*s = *src
+		s.slots = slots
+		return
+	}
+	for i := range src.slots {
+		switch {
+		case src.slots[i].State != SessionNone:
+			s.slots[i] = src.slots[i]
+		case s.slots[i].State != SessionNone:
+			s.slots[i] = Slot{}
+		}
+	}
+	s.n, s.halfOpen = src.n, src.halfOpen
+}
+
+// Reset removes every slot, keeping the table's storage.
+func (s *Server) Reset() {
+	clear(s.slots)
+	s.n, s.halfOpen = 0, 0
+}

@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 
+	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
 )
 
@@ -269,15 +271,19 @@ type World struct {
 	Counters Counters
 
 	flight []Envelope // in-flight slots; Msg.Kind zero marks a free one
-	free   []int32    // free slots, reused last-freed first (deterministic)
-	live   int        // occupied slots
+	// fhash caches the messageHash of flight[i] (0: not known), for
+	// Fingerprint; every write to flight[i] resets fhash[i].
+	fhash  []uint64
+	free   []int32 // free slots, reused last-freed first (deterministic)
+	live   int     // occupied slots
 	books  []book
 	nextID MsgID
 	tokens protocol.TokenSource
 	adv    Adversary
 
-	frame  []byte   // scratch: a corrupt step's frame
-	hashes []uint64 // scratch: Fingerprint's multiset
+	frame  []byte             // scratch: a corrupt or inject step's frame
+	hashes []uint64           // scratch: Fingerprint's multiset
+	moves  []protocol.Message // scratch: Enabled's adversary moves
 }
 
 // ErrStep marks a step Apply cannot take: it names no in-flight message,
@@ -342,6 +348,15 @@ func (w *World) Envelope(i int32) (Envelope, bool) {
 	return w.flight[i], true
 }
 
+// Message returns the message in flight in slot i, nil if there is none.
+// It points into the world: read it before the next step.
+func (w *World) Message(i int32) *protocol.Message {
+	if i < 0 || int(i) >= len(w.flight) || w.flight[i].Msg.Kind == 0 {
+		return nil
+	}
+	return &w.flight[i].Msg
+}
+
 // HandshakeOf returns client c's current handshake number (0: none yet).
 func (w *World) HandshakeOf(c int) uint64 { return w.books[c].hs }
 
@@ -364,12 +379,44 @@ func (w *World) Clone() *World {
 	c.Clients = slices.Clone(w.Clients)
 	c.Server = w.Server.Clone()
 	c.flight = slices.Clone(w.flight)
+	c.fhash = slices.Clone(w.fhash)
 	c.free = slices.Clone(w.free)
 	c.books = slices.Clone(w.books)
 	c.tokens = cloneTokens(w.tokens)
 	c.adv = cloneAdversary(w.adv)
-	c.frame, c.hashes = nil, nil
+	c.frame, c.hashes, c.moves = nil, nil, nil
 	return &c
+}
+
+// CopyFrom makes w a copy of src that behaves as src.Clone() would, reusing
+// w's storage: the exhaustive explorer copies a world for every transition
+// it tries, and copying into the same few worlds allocates nothing. w must
+// be a world of its own (from NewWorld, Clone or CopyFrom: those never
+// share storage). A symbolic or seeded token source and an
+// *adversary.Explorer are copied into w's own when it has one of the same
+// type; the explorer adversary's knowledge is shared with src copy-on-write
+// (it only ever grows by inserting into a fresh array); any other token
+// source or adversary is cloned.
+func (w *World) CopyFrom(src *World) {
+	if w == src {
+		return
+	}
+	clients, server, flight, fhash, free, books := w.Clients, w.Server, w.flight, w.fhash, w.free, w.books
+	tokens, adv, frame, hashes, moves := w.tokens, w.adv, w.frame, w.hashes, w.moves
+	*w = *src
+	w.Clients = append(clients[:0], src.Clients...)
+	if server == nil || server == src.Server {
+		server = new(protocol.Server)
+	}
+	server.CopyFrom(src.Server)
+	w.Server = server
+	w.flight = append(flight[:0], src.flight...)
+	w.fhash = append(fhash[:0], src.fhash...)
+	w.free = append(free[:0], src.free...)
+	w.books = append(books[:0], src.books...)
+	w.tokens = copyTokens(tokens, src.tokens)
+	w.adv = copyAdversary(adv, src.adv)
+	w.frame, w.hashes, w.moves = frame, hashes, moves
 }
 
 func cloneTokens(t protocol.TokenSource) protocol.TokenSource {
@@ -384,6 +431,43 @@ func cloneTokens(t protocol.TokenSource) protocol.TokenSource {
 		return v.Clone()
 	}
 	return t
+}
+
+// copyTokens copies src into dst when both are protocol's token sources of
+// the same type (and not the same object), else clones src.
+func copyTokens(dst, src protocol.TokenSource) protocol.TokenSource {
+	switch s := src.(type) {
+	case *protocol.SymbolicTokens:
+		if d, ok := dst.(*protocol.SymbolicTokens); ok && d != s {
+			*d = *s
+			return d
+		}
+	case *protocol.SeededTokens:
+		if d, ok := dst.(*protocol.SeededTokens); ok && d != s {
+			*d = *s
+			return d
+		}
+	}
+	return cloneTokens(src)
+}
+
+// copyAdversary copies src into dst when both are explorer adversaries
+// (and not the same object), sharing the knowledge's arrays clipped to
+// their length, so that the first insertion into either copies them; a
+// bounded window (MaxCaptured > 0), which overwrites in place, is cloned.
+func copyAdversary(dst, src Adversary) Adversary {
+	switch s := src.(type) {
+	case NoAdversary:
+		return s
+	case *adversary.Explorer:
+		if d, ok := dst.(*adversary.Explorer); ok && d != s && s.Knowledge.MaxCaptured == 0 {
+			*d = *s
+			d.Knowledge.Tokens = slices.Clip(s.Knowledge.Tokens)
+			d.Knowledge.Captured = slices.Clip(s.Knowledge.Captured)
+			return d
+		}
+	}
+	return cloneAdversary(src)
 }
 
 // Enabled appends to dst every step the world may take now and returns
@@ -421,11 +505,11 @@ func (w *World) Enabled(dst []Step) []Step {
 			dst = append(dst, Step{Kind: StepClientTimer, At: max(w.Now, c.Deadline), Client: int32(i)})
 		}
 	}
-	for _, sl := range w.Server.Slots() {
+	w.Server.EachSlot(func(sl *protocol.Slot) {
 		if d := sl.Deadline(); d != protocol.Never {
 			dst = append(dst, Step{Kind: StepServerTimer, At: max(w.Now, d), RegID: sl.RegID})
 		}
-	}
+	})
 	if w.Counters.Started < uint64(w.opts.Handshakes) {
 		for i := range w.Clients {
 			per := w.opts.Limits.StartsPerClient
@@ -444,7 +528,8 @@ func (w *World) Enabled(dst []Step) []Step {
 		}
 	}
 	if ex, ok := w.adv.(Explorable); ok && n[StepInject] < uint64(lim.Injects) {
-		for _, m := range ex.Moves(nil) {
+		w.moves = ex.Moves(w.moves[:0])
+		for _, m := range w.moves {
 			dst = append(dst, Step{Kind: StepInject, At: w.Now, Msg: m})
 		}
 	}
@@ -477,7 +562,7 @@ func (w *World) ApplyInto(s *Step, r *Result) error {
 	}
 	switch s.Kind {
 	case StepDeliver, StepDrop, StepDup, StepCorrupt:
-		if err := w.check(*s); err != nil {
+		if err := w.check(s); err != nil {
 			return err
 		}
 	case StepClientTimer, StepStart:
@@ -491,9 +576,12 @@ func (w *World) ApplyInto(s *Step, r *Result) error {
 		}
 		// The network carries frames: a message without one (a zero
 		// token, a field its kind lacks) cannot be sent by anyone.
-		if _, err := protocol.AppendMessage(w.frame[:0], s.Msg); err != nil {
+		frame, err := protocol.AppendMessage(w.frame[:0], s.Msg)
+		if err != nil {
 			return fmt.Errorf("%w: inject %v: %w", ErrStep, s.Msg, err)
 		}
+		w.frame = frame
+
 	default:
 		return fmt.Errorf("%w: unknown kind %v", ErrStep, s.Kind)
 	}
@@ -531,12 +619,12 @@ func (w *World) ApplyInto(s *Step, r *Result) error {
 }
 
 // check validates a step naming an in-flight message.
-func (w *World) check(s Step) error {
+func (w *World) check(s *Step) error {
 	if s.Slot < 0 || int(s.Slot) >= len(w.flight) || w.flight[s.Slot].Msg.Kind == 0 {
-		return fmt.Errorf("%w: %v: slot %d holds no message", ErrStep, s, s.Slot)
+		return fmt.Errorf("%w: %v: slot %d holds no message", ErrStep, *s, s.Slot)
 	}
 	if id := w.flight[s.Slot].ID; id != s.ID {
-		return fmt.Errorf("%w: %v: slot %d holds message %d, not %d", ErrStep, s, s.Slot, id, s.ID)
+		return fmt.Errorf("%w: %v: slot %d holds message %d, not %d", ErrStep, *s, s.Slot, id, s.ID)
 	}
 	return nil
 }
@@ -547,15 +635,24 @@ func (w *World) put(e Envelope) int32 {
 		i := w.free[n-1]
 		w.free = w.free[:n-1]
 		w.flight[i] = e
+		w.forget(i)
 		return i
 	}
 	w.flight = append(w.flight, e)
 	return int32(len(w.flight) - 1)
 }
 
+// forget drops the cached hash of in-flight slot i.
+func (w *World) forget(i int32) {
+	if int(i) < len(w.fhash) {
+		w.fhash[i] = 0
+	}
+}
+
 func (w *World) take(i int32) Envelope {
 	e := w.flight[i]
 	w.flight[i] = Envelope{}
+	w.forget(i)
 	w.free = append(w.free, i)
 	w.live--
 	return e
@@ -633,6 +730,7 @@ func (w *World) corrupt(r *Result, s Step) {
 	// receiving machine must refuse it.
 	e.Msg = m
 	w.flight[s.Slot] = e
+	w.forget(s.Slot)
 	r.Sent, r.SentSlot = e, s.Slot
 }
 
@@ -746,15 +844,10 @@ func (w *World) output(r *Result, out protocol.Output, from Origin) {
 // the same situation reached at different times is one state; the counters
 // that only feed reports (Sent, Rejected, ...) do not count at all.
 func (w *World) Fingerprint() uint64 {
-	var h fp
-	h.word(uint64(len(w.Clients)))
+	h := fp{h: fpSeed}
+	h.pair(uint64(len(w.Clients)), uint64(w.Server.Len()))
 	for i := range w.Clients {
 		c, b := &w.Clients[i], &w.books[i]
-		h.word(uint64(c.State) | uint64(c.Tries)<<8 | uint64(c.LastSeq)<<32)
-		h.token(c.Tc)
-		h.token(c.Ts)
-		h.word(w.rel(c.Deadline))
-		h.word(w.rel(c.Expires))
 		flags := uint64(0)
 		if b.leaked {
 			flags |= 1 << 63
@@ -762,43 +855,55 @@ func (w *World) Fingerprint() uint64 {
 		if b.srvOK {
 			flags |= 1 << 62
 		}
-		h.word(uint64(b.cmdLeft) | uint64(b.nstart)<<32 | flags)
+		h.pair(uint64(c.State)|uint64(c.Tries)<<8|uint64(c.LastSeq)<<32, w.rel(c.Deadline))
+		h.pair(w.rel(c.Expires), uint64(b.cmdLeft)|uint64(b.nstart)<<32|flags)
+		h.token(c.Tc)
+		h.token(c.Ts)
 	}
-	slots := w.Server.Slots()
-	h.word(uint64(len(slots)))
-	for i := range slots {
-		sl := &slots[i]
-		h.word(uint64(sl.RegID))
-		h.word(uint64(sl.State) | uint64(sl.LastSeq)<<32)
-		for _, s := range [2]*protocol.Session{&sl.Pending, &sl.Current} {
-			h.token(s.Tc)
-			h.token(s.Ts)
-			h.word(w.rel(s.Expires))
-		}
+	w.Server.EachSlot(func(sl *protocol.Slot) {
+		h.pair(uint64(sl.RegID), uint64(sl.State)|uint64(sl.LastSeq)<<32)
+		h.pair(w.rel(sl.Pending.Expires), w.rel(sl.Current.Expires))
+		h.token(sl.Pending.Tc)
+		h.token(sl.Pending.Ts)
+		h.token(sl.Current.Tc)
+		h.token(sl.Current.Ts)
+	})
+	// The in-flight messages as a multiset: their hashes, sorted.
+	hs := w.hashes[:0]
+	if len(w.fhash) < len(w.flight) {
+		w.fhash = append(w.fhash, make([]uint64, len(w.flight)-len(w.fhash))...)
 	}
-	w.hashes = w.hashes[:0]
 	for i := range w.flight {
 		if m := &w.flight[i].Msg; m.Kind != 0 {
-			w.hashes = append(w.hashes, messageHash(m))
+			x := w.fhash[i]
+			if x == 0 {
+				x = messageHash(m)
+				w.fhash[i] = x
+			}
+			j := len(hs)
+			hs = append(hs, x)
+			for ; j > 0 && hs[j-1] > x; j-- {
+				hs[j] = hs[j-1]
+			}
+			hs[j] = x
 		}
 	}
-	slices.Sort(w.hashes)
-	h.word(uint64(len(w.hashes)))
-	for _, x := range w.hashes {
-		h.word(x)
+	w.hashes = hs
+	h.pair(uint64(len(hs)), w.Counters.Started)
+	for _, x := range hs {
+		h.pair(x, 0)
 	}
-	h.word(w.Counters.Started)
 	lim := &w.opts.Limits
 	for _, k := range [...]struct {
 		limit int
 		kind  StepKind
 	}{{lim.Drops, StepDrop}, {lim.Dups, StepDup}, {lim.Corrupts, StepCorrupt}, {lim.Injects, StepInject}} {
 		if k.limit > 0 && k.limit != Unlimited {
-			h.word(w.Counters.Steps[k.kind])
+			h.pair(uint64(k.kind), w.Counters.Steps[k.kind])
 		}
 	}
 	if ex, ok := w.adv.(Explorable); ok {
-		h.word(ex.Fingerprint())
+		h.pair(ex.Fingerprint(), 1)
 	}
 	return h.sum()
 }
@@ -812,35 +917,43 @@ func (w *World) rel(t protocol.Time) uint64 {
 }
 
 func messageHash(m *protocol.Message) uint64 {
-	var h fp
-	h.word(uint64(m.Kind) | uint64(m.Seq)<<32)
-	h.word(uint64(m.RegID))
+	h := fp{h: fpSeed}
+	h.pair(uint64(m.Kind)|uint64(m.Seq)<<32, uint64(m.RegID))
 	h.token(m.Tc)
 	h.token(m.Ts)
-	h.word(uint64(len(m.Payload)))
-	for i := 0; i < len(m.Payload); i += 8 {
-		var x uint64
-		for j := i; j < i+8 && j < len(m.Payload); j++ {
-			x = x<<8 | uint64(m.Payload[j])
+	p := m.Payload
+	var x uint64
+	for i := 0; i < len(p); i++ {
+		x = x<<8 | uint64(p[i])
+		if i%8 == 7 {
+			h.pair(x, uint64(i))
+			x = 0
 		}
-		h.word(x)
 	}
+	h.pair(x, uint64(len(p)))
 	return h.sum()
 }
 
-// fp is a 64-bit streaming hash: each word is folded in with a
-// multiply-xorshift round (the splitmix64 finaliser). Deterministic across
-// processes, unlike hash/maphash, so fingerprints can be compared between
-// runs.
+// fp is a 64-bit streaming hash over pairs of words: each pair is folded
+// in with one 64x64->128-bit multiply whose halves are XORed (the wyhash
+// and foldhash round), and the sum goes through the splitmix64 finaliser.
+// Deterministic across processes, unlike hash/maphash, so fingerprints can
+// be compared between runs.
 type fp struct{ h uint64 }
 
-func (f *fp) word(x uint64) {
-	f.h = mix64(f.h ^ mix64(x+0x9e3779b97f4a7c15))
+const (
+	fpSeed = 0x243f6a8885a308d3
+	fpA    = 0x9e3779b97f4a7c15
+	fpB    = 0xbf58476d1ce4e5b9
+)
+
+func (f *fp) pair(a, b uint64) {
+	hi, lo := bits.Mul64(a^f.h^fpA, b^fpB)
+	f.h = hi ^ lo
 }
 
 func (f *fp) token(t protocol.Token) {
-	f.word(binary.LittleEndian.Uint64(t[:8]))
-	f.word(binary.LittleEndian.Uint64(t[8:]))
+	f.pair(binary.LittleEndian.Uint64(t[:8]), binary.LittleEndian.Uint64(t[8:]))
 }
 
 func (f *fp) sum() uint64 { return mix64(f.h) }
@@ -852,4 +965,409 @@ func mix64(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
+}
+
+// ErrSnapshot marks a world AppendSnapshot cannot encode or a snapshot
+// LoadSnapshot cannot decode.
+var ErrSnapshot = errors.New("sim: snapshot")
+
+// AppendSnapshot appends a compact encoding of w to b: everything that
+// makes w behave and report as it does (clients, server slots, in-flight
+// slots with their ids, free list, counters, clock, token source and
+// adversary knowledge), as varints and with symbolic tokens as their
+// numbers: a hundred-odd bytes where the world holds kilobytes. The
+// exhaustive explorer keeps its frontier as snapshots. LoadSnapshot
+// restores one into a world of the same run. Only symbolic token sources
+// and NoAdversary or *adversary.Explorer adversaries (with MaxCaptured
+// zero) are supported; other worlds fail with ErrSnapshot and b unchanged.
+func (w *World) AppendSnapshot(b []byte) ([]byte, error) {
+	toks, ok := w.tokens.(*protocol.SymbolicTokens)
+	if !ok {
+		return b, fmt.Errorf("%w: token source %T", ErrSnapshot, w.tokens)
+	}
+	var x *adversary.Explorer
+	switch a := w.adv.(type) {
+	case NoAdversary:
+	case *adversary.Explorer:
+		if a.Knowledge.MaxCaptured != 0 {
+			return b, fmt.Errorf("%w: adversary keeps a bounded window", ErrSnapshot)
+		}
+		x = a
+	default:
+		return b, fmt.Errorf("%w: adversary %T", ErrSnapshot, w.adv)
+	}
+	b = appendTime(b, w.Now)
+	b = appendUvarint(b, uint64(w.nextID))
+	b = appendUvarint(b, toks.N)
+	// The counters, most of them zero in any one world: a mask of the
+	// nonzero ones, then their values.
+	cs := w.Counters.values()
+	var mask uint32
+	for i, v := range cs {
+		if v != 0 {
+			mask |= 1 << i
+		}
+	}
+	b = appendUvarint(b, uint64(mask))
+	for _, v := range cs {
+		if v != 0 {
+			b = appendUvarint(b, v)
+		}
+	}
+	b = appendUvarint(b, uint64(len(w.Clients)))
+	for i := range w.Clients {
+		cl, bk := &w.Clients[i], &w.books[i]
+		b = appendUvarint(b, uint64(cl.RegID))
+		var flags byte
+		if bk.srvOK {
+			flags |= 1
+		}
+		if bk.leaked {
+			flags |= 2
+		}
+		b = append(b, byte(cl.State), cl.Tries, flags)
+		b = appendToken(b, &cl.Tc)
+		b = appendToken(b, &cl.Ts)
+		b = appendTime(b, cl.Deadline)
+		b = appendTime(b, cl.Expires)
+		b = appendUvarint(b, uint64(cl.LastSeq))
+		b = appendUvarint(b, bk.hs)
+		b = appendTime(b, bk.began)
+		b = appendUvarint(b, uint64(bk.cmdLeft))
+		b = appendUvarint(b, uint64(bk.nstart))
+	}
+	b = appendUvarint(b, uint64(w.Server.Len()))
+	w.Server.EachSlot(func(sl *protocol.Slot) {
+		b = appendUvarint(b, uint64(sl.RegID))
+		// Seen up to its last nonzero token: its tail is usually empty.
+		seen := len(sl.Seen)
+		for seen > 0 && sl.Seen[seen-1].IsZero() {
+			seen--
+		}
+		b = append(b, byte(sl.State), byte(seen))
+		b = appendToken(b, &sl.Pending.Tc)
+		b = appendToken(b, &sl.Pending.Ts)
+		b = appendTime(b, sl.Pending.Expires)
+		b = appendToken(b, &sl.Current.Tc)
+		b = appendToken(b, &sl.Current.Ts)
+		b = appendTime(b, sl.Current.Expires)
+		b = appendUvarint(b, uint64(sl.LastSeq))
+		for i := range seen {
+			b = appendToken(b, &sl.Seen[i])
+		}
+	})
+	b = appendUvarint(b, uint64(len(w.flight)))
+	for i := range w.flight {
+		e := &w.flight[i]
+		if e.Msg.Kind == 0 {
+			b = append(b, 0)
+			continue
+		}
+		var flags byte = 1
+		if e.Guess {
+			flags |= 2
+		}
+		b = append(b, flags, byte(e.From))
+		b = appendUvarint(b, uint64(e.ID))
+		b = appendMessage(b, &e.Msg)
+	}
+	b = appendUvarint(b, uint64(len(w.free)))
+	for _, i := range w.free {
+		b = appendUvarint(b, uint64(i))
+	}
+	if x == nil {
+		return append(b, 0), nil
+	}
+	k := &x.Knowledge
+	b = append(b, 1)
+	b = appendUvarint(b, uint64(x.Budget))
+	b = appendUvarint(b, uint64(x.Spent))
+	b = appendUvarint(b, uint64(k.Insider))
+	b = appendUvarint(b, uint64(len(k.Tokens)))
+	for i := range k.Tokens {
+		b = appendToken(b, &k.Tokens[i])
+	}
+	b = appendUvarint(b, uint64(len(k.Captured)))
+	for i := range k.Captured {
+		b = appendMessage(b, &k.Captured[i])
+	}
+	return b, nil
+}
+
+// numCounters is how many values Counters holds.
+const numCounters = numStepKinds + 12
+
+// values lists every counter, in a fixed order, for the snapshot.
+func (c *Counters) values() (v [numCounters]uint64) {
+	copy(v[:], c.Steps[:])
+	v[numStepKinds+0], v[numStepKinds+1], v[numStepKinds+2], v[numStepKinds+3] = c.Started, c.Verified, c.Failed, c.HalfVerified
+	v[numStepKinds+4], v[numStepKinds+5], v[numStepKinds+6], v[numStepKinds+7] = c.Sent, c.Retransmits, c.Rejected, c.Lost
+	v[numStepKinds+8], v[numStepKinds+9], v[numStepKinds+10], v[numStepKinds+11] = c.Issued, c.Executed, c.ForgeGuesses, c.ForgeAccepted
+	return v
+}
+
+// setValues is values the other way round.
+func (c *Counters) setValues(v *[numCounters]uint64) {
+	copy(c.Steps[:], v[:])
+	c.Started, c.Verified, c.Failed, c.HalfVerified = v[numStepKinds+0], v[numStepKinds+1], v[numStepKinds+2], v[numStepKinds+3]
+	c.Sent, c.Retransmits, c.Rejected, c.Lost = v[numStepKinds+4], v[numStepKinds+5], v[numStepKinds+6], v[numStepKinds+7]
+	c.Issued, c.Executed, c.ForgeGuesses, c.ForgeAccepted = v[numStepKinds+8], v[numStepKinds+9], v[numStepKinds+10], v[numStepKinds+11]
+}
+
+// LoadSnapshot makes w the world AppendSnapshot encoded in b. w must be a
+// world of the same run as the one encoded (made by Clone or CopyFrom from
+// it or from a world it was cloned from): its handshake, options, token
+// source type and adversary's capabilities and targets are kept, and the
+// rest is overwritten. It reuses w's storage; the adversary's knowledge
+// gets arrays of its own. It returns the bytes after the snapshot.
+func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
+	r := snapReader{b: b}
+	toks, ok := w.tokens.(*protocol.SymbolicTokens)
+	if !ok {
+		return b, fmt.Errorf("%w: token source %T", ErrSnapshot, w.tokens)
+	}
+	w.Now = r.time()
+	w.nextID = MsgID(r.uvarint())
+	toks.N = r.uvarint()
+	mask := r.uvarint()
+	var cs [numCounters]uint64
+	for i := range cs {
+		if mask&(1<<i) != 0 {
+			cs[i] = r.uvarint()
+		}
+	}
+	w.Counters.setValues(&cs)
+	if n := r.uvarint(); n != uint64(len(w.Clients)) {
+		return b, fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, n, len(w.Clients))
+	}
+	for i := range w.Clients {
+		cl, bk := &w.Clients[i], &w.books[i]
+		cl.RegID = protocol.RegID(r.uvarint())
+		cl.State, cl.Tries = protocol.ClientState(r.byte()), r.byte()
+		flags := r.byte()
+		bk.srvOK, bk.leaked = flags&1 != 0, flags&2 != 0
+		r.token(&cl.Tc)
+		r.token(&cl.Ts)
+		cl.Deadline, cl.Expires = r.time(), r.time()
+		cl.LastSeq = uint32(r.uvarint())
+		bk.hs, bk.began = r.uvarint(), r.time()
+		bk.cmdLeft, bk.nstart = uint32(r.uvarint()), uint32(r.uvarint())
+	}
+	w.Server.Reset()
+	for n := r.uvarint(); n > 0 && !r.bad; n-- {
+		var sl protocol.Slot
+		sl.RegID = protocol.RegID(r.uvarint())
+		sl.State = protocol.SessionState(r.byte())
+		seen := int(r.byte())
+		r.token(&sl.Pending.Tc)
+		r.token(&sl.Pending.Ts)
+		sl.Pending.Expires = r.time()
+		r.token(&sl.Current.Tc)
+		r.token(&sl.Current.Ts)
+		sl.Current.Expires = r.time()
+		sl.LastSeq = uint32(r.uvarint())
+		if seen > len(sl.Seen) {
+			r.bad = true
+			break
+		}
+		for i := range seen {
+			r.token(&sl.Seen[i])
+		}
+		w.Server.Put(sl)
+	}
+	n := r.uvarint()
+	if r.bad || n > uint64(len(b)) {
+		return b, fmt.Errorf("%w: truncated", ErrSnapshot)
+	}
+	w.flight, w.live = slices.Grow(w.flight[:0], int(n))[:n], 0
+	w.fhash = w.fhash[:0]
+	for i := range w.flight {
+		e := &w.flight[i]
+		flags := r.byte()
+		if flags&1 == 0 {
+			*e = Envelope{}
+			continue
+		}
+		w.live++
+		e.Guess, e.From = flags&2 != 0, Origin(r.byte())
+		e.ID = MsgID(r.uvarint())
+		r.message(&e.Msg)
+	}
+	n = r.uvarint()
+	if r.bad || n > uint64(len(b)) {
+		return b, fmt.Errorf("%w: truncated", ErrSnapshot)
+	}
+	w.free = slices.Grow(w.free[:0], int(n))[:n]
+	for i := range w.free {
+		w.free[i] = int32(r.uvarint())
+	}
+	switch r.byte() {
+	case 0:
+		if _, ok := w.adv.(NoAdversary); !ok && !r.bad {
+			return b, fmt.Errorf("%w: no adversary encoded, the world has %T", ErrSnapshot, w.adv)
+		}
+	case 1:
+		x, ok := w.adv.(*adversary.Explorer)
+		if !ok {
+			return b, fmt.Errorf("%w: an explorer adversary encoded, the world has %T", ErrSnapshot, w.adv)
+		}
+		x.Budget, x.Spent = int(r.uvarint()), int(r.uvarint())
+		k := &x.Knowledge
+		k.Insider = protocol.RegID(r.uvarint())
+		k.Tokens = nil
+		if n := r.uvarint(); n > 0 && n <= uint64(len(b)) {
+			k.Tokens = make([]protocol.Token, n)
+			for i := range k.Tokens {
+				r.token(&k.Tokens[i])
+			}
+		}
+		k.Captured = nil
+		if n := r.uvarint(); n > 0 && n <= uint64(len(b)) {
+			k.Captured = make([]protocol.Message, n)
+			for i := range k.Captured {
+				r.message(&k.Captured[i])
+			}
+		}
+	default:
+		r.bad = true
+	}
+	if r.bad {
+		return b, fmt.Errorf("%w: truncated or corrupt", ErrSnapshot)
+	}
+	return r.b[r.i:], nil
+}
+
+func appendUvarint(b []byte, x uint64) []byte {
+	if x < 0x80 {
+		return append(b, byte(x))
+	}
+	return binary.AppendUvarint(b, x)
+}
+
+// appendTime encodes Never as 0 and any other time t as zigzag(t)+1.
+func appendTime(b []byte, t protocol.Time) []byte {
+	if t == protocol.Never {
+		return append(b, 0)
+	}
+	return appendUvarint(b, uint64(t<<1^t>>63)+1)
+}
+
+// symbolicHigh is the high half every symbolic token shares.
+var symbolicHigh = func() uint64 { t := protocol.Symbolic(0); return binary.BigEndian.Uint64(t[:8]) }()
+
+// appendToken encodes the zero token as 0, a symbolic #k as 1 and k, any
+// other as 2 and its 16 bytes.
+func appendToken(b []byte, t *protocol.Token) []byte {
+	hi, lo := binary.BigEndian.Uint64(t[:8]), binary.BigEndian.Uint64(t[8:])
+	switch {
+	case hi == symbolicHigh:
+		return appendUvarint(append(b, 1), lo)
+	case hi == 0 && lo == 0:
+		return append(b, 0)
+	}
+	return append(append(b, 2), t[:]...)
+}
+
+func appendMessage(b []byte, m *protocol.Message) []byte {
+	b = append(b, byte(m.Kind))
+	b = appendUvarint(b, uint64(m.RegID))
+	b = appendToken(b, &m.Tc)
+	b = appendToken(b, &m.Ts)
+	b = appendUvarint(b, uint64(m.Seq))
+	b = appendUvarint(b, uint64(len(m.Payload)))
+	return append(b, m.Payload...)
+}
+
+// snapReader decodes a snapshot from b at i; bad is set, and zero values
+// returned, once it runs out of bytes.
+type snapReader struct {
+	b   []byte
+	i   int
+	bad bool
+}
+
+func (r *snapReader) uvarint() uint64 {
+	if r.i < len(r.b) && r.b[r.i] < 0x80 {
+		x := uint64(r.b[r.i])
+		r.i++
+		return x
+	}
+	return r.longUvarint()
+}
+
+func (r *snapReader) longUvarint() uint64 {
+	if r.i > len(r.b) {
+		r.bad = true
+		return 0
+	}
+	x, n := binary.Uvarint(r.b[r.i:])
+	if n <= 0 {
+		r.bad, r.i = true, len(r.b)
+		return 0
+	}
+	r.i += n
+	return x
+}
+
+func (r *snapReader) byte() byte {
+	if r.i >= len(r.b) {
+		r.bad = true
+		return 0
+	}
+	x := r.b[r.i]
+	r.i++
+	return x
+}
+
+func (r *snapReader) time() protocol.Time {
+	u := r.uvarint()
+	if u == 0 {
+		return protocol.Never
+	}
+	u--
+	return protocol.Time(u>>1) ^ -protocol.Time(u&1)
+}
+
+func (r *snapReader) token(t *protocol.Token) {
+	switch r.byte() {
+	case 0:
+		*t = protocol.Token{}
+	case 1:
+		binary.BigEndian.PutUint64(t[:8], symbolicHigh)
+		binary.BigEndian.PutUint64(t[8:], r.uvarint())
+	case 2:
+		if len(r.b)-r.i < len(t) {
+			r.bad, r.i = true, len(r.b)
+			*t = protocol.Token{}
+			return
+		}
+		copy(t[:], r.b[r.i:])
+		r.i += len(t)
+	default:
+		r.bad = true
+		*t = protocol.Token{}
+	}
+}
+
+func (r *snapReader) message(m *protocol.Message) {
+	m.Kind = protocol.Kind(r.byte())
+	m.RegID = protocol.RegID(r.uvarint())
+	r.token(&m.Tc)
+	r.token(&m.Ts)
+	m.Seq = uint32(r.uvarint())
+	n := r.uvarint()
+	if n > uint64(len(r.b)-r.i) {
+		r.bad, r.i = true, len(r.b)
+		m.Payload = ""
+		return
+	}
+	switch p := r.b[r.i : r.i+int(n)]; string(p) {
+	case "":
+		m.Payload = ""
+	case CommandPayload:
+		m.Payload = CommandPayload // no allocation for the payload every command carries
+	default:
+		m.Payload = string(p)
+	}
+	r.i += int(n)
 }

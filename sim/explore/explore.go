@@ -13,13 +13,13 @@
 package explore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/verishake/verishake/protocol"
@@ -107,48 +107,15 @@ type Counterexample struct {
 // Properties lists what the explorer checks, in report order.
 var Properties = []string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Bounded, protocol.Live, protocol.Agree}
 
-// trail is a path as a persistent list: states share their common prefix,
-// and only the trails of states still in the frontier stay alive.
-type trail struct {
-	parent *trail
-	step   sim.Step
-	depth  int
-}
-
-func (t *trail) steps() []sim.Step {
-	if t == nil {
-		return nil
-	}
-	out := make([]sim.Step, t.depth)
-	for ; t != nil; t = t.parent {
-		out[t.depth-1] = t.step
-	}
-	return out
-}
-
-type node struct {
-	w     *sim.World
-	led   ledger
-	trail *trail
-}
-
-// child is a new successor found while expanding a level: only its
-// fingerprint and how to reach it, so that the duplicates a level produces
-// cost 24 bytes each; the winners are rebuilt once the level is merged.
-type child struct {
-	fp     uint64
-	parent int // index in the level
-	step   int // index in the parent's enabled steps
-}
-
-// violation is a property failure found at a level.
+// violation is a property failure found at a level: the state it starts
+// from (its index in the level) and the step taken (-1 for a property of
+// the state itself). Its steps are rebuilt once the search is over.
 type violation struct {
-	level    int // the BFS level of the state the violation starts from
+	level    int
 	property string
 	reason   string
-	parent   int // the state's index in the level
-	step     int // the step's index, -1 for a state property
-	steps    []sim.Step
+	parent   int
+	step     int
 }
 
 // ErrConfig marks a configuration the explorer cannot run.
@@ -183,29 +150,106 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	e := &explorer{cfg: cfg, found: map[string]violation{}, visited: newFPSet(1 << 16)}
-	return e.run(ctx, node{w: w})
+	e := &explorer{cfg: cfg, retries: p.Retries, root: w.Clone(), found: map[string]violation{}, visited: newFPSet(1 << 16)}
+	return e.run(ctx, w)
 }
 
+// The explorer keeps each level of the search as a frontier of states,
+// each a world and its ledger. A state's world is kept as a snapshot
+// (sim.World.AppendSnapshot, a few hundred bytes) in large byte arenas,
+// or, for a world that cannot be snapshot (a token source or adversary of
+// its own), as a clone. Paths are kept as two small integers per state
+// (the state's index in the previous level and the index of the step
+// among those its parent enabled); a counterexample is rebuilt by
+// replaying its path from the initial world.
 type explorer struct {
-	cfg         Config
-	level       int
+	cfg     Config
+	retries int
+	root    *sim.World // the initial world, untouched, for replaying paths
+	snap    bool       // the frontier holds snapshots, not clones
+
+	level       int // the level being expanded
 	visited     *fpSet
+	fresh       levelSet // the level's new fingerprints, while it expands
 	transitions uint64
 	found       map[string]violation
+	trails      []trail // per level: how each state was reached
+	workers     []*worker
+	mu          sync.Mutex
+	spare       [][]byte // arena chunks to reuse
 }
 
-func (e *explorer) fingerprint(n node) uint64 {
-	return uint64(mixer(n.w.Fingerprint()).add(n.led.hash()))
+// trail says how each state of a level was reached: state j came from
+// state parent[j] of the previous level by its step[j]-th enabled step.
+type trail struct{ parent, step []int32 }
+
+// frontier is one level's states, in the order of the (parent, step)
+// that first reached each.
+type frontier struct {
+	refs   []ref    // snapshot mode: where each state's bytes are
+	chunks [][]byte // the arenas refs point into
+	worlds []*sim.World
+	leds   []ledger
 }
 
-func (e *explorer) run(ctx context.Context, root node) (Report, error) {
+type ref struct {
+	chunk    int32
+	off, end uint32
+}
+
+func (f *frontier) len() int {
+	if f.worlds != nil {
+		return len(f.worlds)
+	}
+	return len(f.refs)
+}
+
+// child is a new successor found while expanding a level: its fingerprint,
+// how it was reached, and where its snapshot went.
+type child struct {
+	fp     uint64
+	parent int32 // index in the level
+	step   int32 // index in the parent's enabled steps
+	ref    ref   // chunk: the worker's own chunk index
+}
+
+// block is a run of states of a level one worker expanded: its children
+// are kids[start:end] of that worker, in (parent, step) order.
+type block struct{ worker, start, end int }
+
+// blockSize is how many states a worker takes at a time.
+const blockSize = 128
+
+// chunkSize is an arena chunk's size; a snapshot never spans two chunks.
+const chunkSize = 1 << 20
+
+// foundBefore reports whether property was violated at an earlier level:
+// only the first level a property fails at gives shortest counterexamples.
+// Workers read found while a level expands; only the merge writes it.
+func (e *explorer) foundBefore(property string) bool {
+	_, ok := e.found[property]
+	return ok
+}
+
+func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 	start := time.Now()
-	e.visited.add(e.fingerprint(root))
-	level := []node{root}
+	for range e.cfg.Workers {
+		e.workers = append(e.workers, e.newWorker())
+	}
+	root := frontier{}
+	if b, err := w.AppendSnapshot(e.chunk()); err == nil {
+		e.snap = true
+		root.chunks = [][]byte{ledger(nil).append(b)}
+		root.refs = []ref{{0, 0, uint32(len(root.chunks[0]))}}
+	} else {
+		root.worlds, root.leds = []*sim.World{w}, []ledger{nil}
+	}
+	e.visited.add(e.fingerprint(w, nil))
+	e.trails = []trail{{parent: []int32{-1}, step: []int32{-1}}}
+	level := &root
 	depth := 0
 	complete := true
-	for len(level) > 0 {
+	for level.len() > 0 {
 		if err := ctx.Err(); err != nil {
 			complete = false
 			break
@@ -216,16 +260,17 @@ func (e *explorer) run(ctx context.Context, root node) (Report, error) {
 		}
 		e.level = depth
 		next := e.expand(level)
-		if len(next) > 0 {
+		e.release(level)
+		if next.len() > 0 {
 			depth++
 		}
 		level = next
 		if len(e.cfg.StopOn) > 0 && !slices.ContainsFunc(e.cfg.StopOn, func(p string) bool { _, ok := e.found[p]; return !ok }) {
-			complete = len(level) == 0
+			complete = level.len() == 0
 			break
 		}
 		if e.cfg.Progress != nil {
-			e.cfg.Progress(Progress{States: uint64(e.visited.n), Transitions: e.transitions, Depth: depth, Frontier: len(level)})
+			e.cfg.Progress(Progress{States: uint64(e.visited.n), Transitions: e.transitions, Depth: depth, Frontier: level.len()})
 		}
 	}
 	r := Report{
@@ -238,70 +283,122 @@ func (e *explorer) run(ctx context.Context, root node) (Report, error) {
 	}
 	for _, prop := range Properties {
 		if v, ok := e.found[prop]; ok {
-			r.Counterexamples = append(r.Counterexamples, Counterexample{Property: prop, Reason: v.reason, Steps: v.steps})
+			r.Counterexamples = append(r.Counterexamples, Counterexample{Property: prop, Reason: v.reason, Steps: e.steps(v)})
 		}
 	}
 	return r, nil
 }
 
+func (e *explorer) fingerprint(w *sim.World, l ledger) uint64 {
+	return uint64(mixer(w.Fingerprint()).add(l.hash()))
+}
+
+// chunk returns an empty arena chunk.
+func (e *explorer) chunk() []byte {
+	if n := len(e.spare); n > 0 {
+		c := e.spare[n-1]
+		e.spare = e.spare[:n-1]
+		return c[:0]
+	}
+	return make([]byte, 0, chunkSize+chunkSize/8)
+}
+
+func (e *explorer) chunkLocked() []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.chunk()
+}
+
+// release hands an expanded level's arenas back for reuse.
+func (e *explorer) release(f *frontier) {
+	e.spare = append(e.spare, f.chunks...)
+	f.chunks, f.refs, f.worlds, f.leds = nil, nil, nil, nil
+}
+
 // expand checks every state of the level, finds its successors in
 // parallel, and returns the next level: the new states, in the order of
 // the first (parent, step) that reached each.
-func (e *explorer) expand(level []node) []node {
-	workers := min(e.cfg.Workers, len(level))
-	chunk := (len(level) + workers - 1) / workers
-	kids := make([][]child, workers)
-	viols := make([][]violation, workers)
-	trans := make([]uint64, workers)
-	parallel(workers, func(wk int) {
-		var steps []sim.Step
-		for i := wk * chunk; i < min((wk+1)*chunk, len(level)); i++ {
-			steps = e.successors(level, i, steps[:0], &kids[wk], &viols[wk], &trans[wk])
+func (e *explorer) expand(level *frontier) *frontier {
+	n := level.len()
+	workers := min(len(e.workers), (n+blockSize-1)/blockSize)
+	blocks := make([]block, (n+blockSize-1)/blockSize)
+	var nextBlock atomic.Int64
+	for _, wk := range e.workers {
+		wk.reset()
+	}
+	// A level of the default bounds has about as many new states as it
+	// has states, each reached about five times.
+	e.fresh.reset(2 * n)
+	parallel(workers, func(wi int) {
+		wk := e.workers[wi]
+		for {
+			b := int(nextBlock.Add(1)) - 1
+			if b >= len(blocks) {
+				return
+			}
+			first := len(wk.kids)
+			for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+				wk.expand(level, i)
+			}
+			blocks[b] = block{wi, first, len(wk.kids)}
 		}
 	})
-	for wk := range workers {
-		e.transitions += trans[wk]
-		for _, v := range viols[wk] {
-			// Only the first level a property fails at gives shortest
-			// counterexamples; within it, the first (state, step) wins.
+	// Violations: the least (state, step) at this level for each property.
+	for _, wk := range e.workers {
+		e.transitions += wk.trans
+		for _, v := range wk.viols {
+			if !v.ok {
+				continue
+			}
 			v.level = e.level
 			old, ok := e.found[v.property]
 			if !ok || old.level == v.level && (v.parent < old.parent || v.parent == old.parent && v.step < old.step) {
-				e.found[v.property] = v
+				e.found[v.property] = v.violation
 			}
 		}
 	}
-	all := slices.Concat(kids...)
-	slices.SortFunc(all, func(a, b child) int {
-		return cmp.Or(cmp.Compare(a.fp, b.fp), cmp.Compare(a.parent, b.parent), cmp.Compare(a.step, b.step))
-	})
-	var next []child
-	for _, c := range all {
-		if e.visited.add(c.fp) {
-			next = append(next, c) // the first of equal fingerprints: least (parent, step)
+	// The children in (parent, step) order: the first of equal
+	// fingerprints is the one kept.
+	next := &frontier{}
+	base := make([]int32, len(e.workers))
+	for wi, wk := range e.workers {
+		base[wi] = int32(len(next.chunks))
+		next.chunks = append(next.chunks, wk.chunks...)
+		wk.chunks = nil
+	}
+	var t trail
+	for _, b := range blocks {
+		wk := e.workers[b.worker]
+		for k := b.start; k < b.end; k++ {
+			c := &wk.kids[k]
+			if k+8 < b.end {
+				// Ask for a later kid's slot now: the adds are cache misses.
+				wk.sink += e.visited.touch(wk.kids[k+8].fp)
+			}
+			if !e.visited.add(c.fp) {
+				continue
+			}
+			t.parent, t.step = append(t.parent, c.parent), append(t.step, c.step)
+			if e.snap {
+				r := c.ref
+				r.chunk += base[b.worker]
+				next.refs = append(next.refs, r)
+			} else {
+				next.worlds = append(next.worlds, wk.worlds[k])
+				next.leds = append(next.leds, wk.leds[k])
+			}
 		}
 	}
-	slices.SortFunc(next, func(a, b child) int {
-		return cmp.Or(cmp.Compare(a.parent, b.parent), cmp.Compare(a.step, b.step))
-	})
-	out := make([]node, len(next))
-	chunk = (len(next) + workers - 1) / max(workers, 1)
-	parallel(workers, func(wk int) {
-		var steps []sim.Step
-		prev := -1
-		for i := wk * chunk; i < min((wk+1)*chunk, len(next)); i++ {
-			c := next[i]
-			if c.parent != prev {
-				steps, prev = level[c.parent].w.Enabled(steps[:0]), c.parent
-			}
-			out[i], _ = e.step(level[c.parent], steps[c.step])
-		}
-	})
-	return out
+	e.trails = append(e.trails, t)
+	return next
 }
 
 // parallel runs f(0..n-1) on n goroutines and waits for them.
 func parallel(n int, f func(int)) {
+	if n == 1 {
+		f(0)
+		return
+	}
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() { f(i) })
@@ -309,75 +406,276 @@ func parallel(n int, f func(int)) {
 	wg.Wait()
 }
 
-// successors checks state i of the level and appends its unvisited
-// successors to kids. It reads the visited set but never writes it, so
-// workers share it without locks while a level expands.
-func (e *explorer) successors(level []node, i int, steps []sim.Step, kids *[]child, viols *[]violation, trans *uint64) []sim.Step {
-	n := level[i]
-	e.checkState(n, i, viols)
-	steps = n.w.Enabled(steps)
-	for si, s := range steps {
-		c, claims := e.step(n, s)
-		*trans++
-		for _, v := range claims {
-			v.parent, v.step = i, si
-			*viols = append(*viols, v)
-		}
-		if h := c.w.Server.HalfOpen(); h > e.cfg.Bound {
-			*viols = append(*viols, violation{property: protocol.Bounded, parent: i, step: si,
-				reason: fmt.Sprintf("%d half-open sessions, above the bound %d", h, e.cfg.Bound), steps: c.trail.steps()})
-		}
-		if fp := e.fingerprint(c); !e.visited.has(fp) {
-			*kids = append(*kids, child{fp: fp, parent: i, step: si})
-		}
-	}
-	return steps
+// worker expands states: it loads each into its base world, and tries
+// every enabled step on a scratch copy. It allocates nothing per
+// transition once its buffers have grown.
+type worker struct {
+	e                *explorer
+	base, cont       *sim.World
+	led              ledger
+	ledHash          uint64 // led's hash
+	steps, contSteps []sim.Step
+	succ             []succ // one per enabled step
+	res              [2]sim.Result
+	sink             uint64 // what the cache touches read, so that they are not optimised away
+
+	// Per level.
+	trans  uint64
+	kids   []child
+	chunks [][]byte // the arena the kids' snapshots are in
+	worlds []*sim.World
+	leds   []ledger
+	viols  [len(propIndex)]found
 }
 
-// step applies s to a copy of n's world and returns the successor with
-// the violations its claims complete. An injection is delivered in the
-// same transition: the adversary owns the network, so it may as well
-// arrive at once — the adversary could have injected it later instead —
-// and an injection waiting in flight only adds interleavings.
-func (e *explorer) step(n node, s sim.Step) (node, []violation) {
-	w := n.w.Clone()
-	c := node{w: w, led: n.led, trail: &trail{parent: n.trail, step: s, depth: depth(n.trail) + 1}}
-	var rs [2]sim.Result
-	rs[0] = apply(w, s)
-	nr := 1
-	if s.Kind == sim.StepInject {
-		if sp, ok := w.Adversary().(interface{ Spend() }); ok {
-			sp.Spend()
+// found is a worker's first violation of a property at this level.
+type found struct {
+	violation
+	ok bool
+}
+
+// propIndex numbers the properties for the workers' tables.
+var propIndex = [...]string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Bounded, protocol.Live, protocol.Agree}
+
+func propNumber(p string) int {
+	for i, q := range propIndex {
+		if q == p {
+			return i
 		}
-		d := sim.Step{Kind: sim.StepDeliver, At: w.Now, Slot: rs[0].SentSlot, ID: rs[0].Sent.ID}
-		rs[1], nr = apply(w, d), 2
-		c.trail = &trail{parent: c.trail, step: d, depth: c.trail.depth + 1}
 	}
-	var viols []violation
-	for _, r := range rs[:nr] {
-		for _, cl := range r.ClaimList() {
-			var prop string
-			if c.led, prop = c.led.observe(cl, w.Honest); prop != "" {
-				viols = append(viols, violation{property: prop, steps: c.trail.steps(),
+	panic("explore: unknown property " + p)
+}
+
+func (e *explorer) newWorker() *worker {
+	return &worker{e: e, base: e.root.Clone(), cont: e.root.Clone()}
+}
+
+func (wk *worker) reset() {
+	wk.trans, wk.kids, wk.worlds, wk.leds = 0, wk.kids[:0], nil, nil
+	wk.viols = [len(propIndex)]found{}
+}
+
+// has reports whether the worker already holds a violation of property at
+// this level: its first is its least, since it takes states in order.
+func (wk *worker) has(property string) bool { return wk.viols[propNumber(property)].ok }
+
+func (wk *worker) record(v violation) {
+	f := &wk.viols[propNumber(v.property)]
+	if !f.ok {
+		*f = found{v, true}
+	}
+}
+
+// load makes the worker's base world and ledger state i of the level.
+func (wk *worker) load(level *frontier, i int) {
+	if level.worlds != nil {
+		wk.base.CopyFrom(level.worlds[i])
+		wk.led = append(wk.led[:0], level.leds[i]...)
+		wk.ledHash = wk.led.hash()
+		wk.base.Fingerprint()
+		return
+	}
+	r := level.refs[i]
+	rest, err := wk.base.LoadSnapshot(level.chunks[r.chunk][r.off:r.end])
+	if err != nil || !wk.led.decode(rest) {
+		panic(fmt.Sprintf("explore: state %d of level %d does not decode: %v", i, wk.e.level, err))
+	}
+	wk.ledHash = wk.led.hash()
+	// Fingerprinting the base once caches its messages' hashes, which
+	// every scratch copy then inherits.
+	wk.base.Fingerprint()
+}
+
+// expand checks state i of the level and records its successors that the
+// visited set does not hold. It reads the visited set but never writes
+// it, so workers share it without locks while a level expands.
+//
+// It takes every step first, each on a world of its own, and only then
+// looks the successors up: the lookups are cache misses in tables of
+// megabytes, and asking for all of a state's lines at once lets the
+// processor wait for them together.
+func (wk *worker) expand(level *frontier, i int) {
+	e := wk.e
+	wk.load(level, i)
+	wk.checkState(i)
+	wk.steps = wk.base.Enabled(wk.steps[:0])
+	n := len(wk.steps)
+	for len(wk.succ) < n {
+		wk.succ = append(wk.succ, succ{w: e.root.Clone()})
+	}
+	wk.trans += uint64(n)
+	for si := range n {
+		sc := &wk.succ[si]
+		if sc.same = wk.sameAsEarlier(si); sc.same {
+			// An earlier step reaches the same state with the same
+			// claims, and the earlier of two wins: nothing to learn.
+			continue
+		}
+		wk.step(sc, &wk.steps[si], i, si)
+		if h := sc.w.Server.HalfOpen(); h > e.cfg.Bound && !e.foundBefore(protocol.Bounded) {
+			wk.record(violation{property: protocol.Bounded, parent: i, step: si,
+				reason: fmt.Sprintf("%d half-open sessions, above the bound %d", h, e.cfg.Bound)})
+		}
+		sc.fp = uint64(mixer(sc.w.Fingerprint()).add(sc.ledHash))
+		wk.sink += e.visited.touch(sc.fp)
+	}
+	for si := range n {
+		sc := &wk.succ[si]
+		sc.fresh = !sc.same && !e.visited.has(sc.fp)
+		if sc.fresh {
+			wk.sink += e.fresh.touch(sc.fp)
+		}
+	}
+	for si := range n {
+		sc := &wk.succ[si]
+		if !sc.fresh || !e.fresh.claim(sc.fp, uint64(i)<<32|uint64(si)) {
+			continue
+		}
+		c := child{fp: sc.fp, parent: int32(i), step: int32(si)}
+		if e.snap {
+			c.ref = wk.save(sc.w, sc.led)
+		} else {
+			wk.worlds = append(wk.worlds, sc.w.Clone())
+			wk.leds = append(wk.leds, slices.Clone(sc.led))
+		}
+		wk.kids = append(wk.kids, c)
+	}
+}
+
+// succ is a successor being looked at: its world, ledger and fingerprint.
+type succ struct {
+	w       *sim.World
+	led     ledger
+	ledHash uint64
+	fp      uint64
+	fresh   bool // not in the visited set
+	same    bool // an earlier step of the state has the same effect
+}
+
+// sameAsEarlier reports whether step si of the base world does what an
+// earlier step does: the same network step on a message equal to an
+// earlier one's (a retransmission, a duplicate), or the same injection.
+// Messages in flight count as a multiset and a machine sees only the
+// message, so both steps reach worlds with equal fingerprints, by equal
+// claims.
+func (wk *worker) sameAsEarlier(si int) bool {
+	s := &wk.steps[si]
+	switch s.Kind {
+	case sim.StepDeliver, sim.StepDrop, sim.StepDup:
+		m := wk.base.Message(s.Slot)
+		for sj := si - 1; m != nil && sj >= 0; sj-- {
+			if t := &wk.steps[sj]; t.Kind == s.Kind && *wk.base.Message(t.Slot) == *m {
+				return true
+			}
+		}
+	case sim.StepInject:
+		for sj := si - 1; sj >= 0; sj-- {
+			t := &wk.steps[sj]
+			if t.Kind == sim.StepInject && t.Msg == s.Msg && t.Guess == s.Guess {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// save appends the snapshot of w and l to the worker's arena.
+func (wk *worker) save(w *sim.World, l ledger) ref {
+	if len(wk.chunks) == 0 || len(wk.chunks[len(wk.chunks)-1]) >= chunkSize {
+		wk.chunks = append(wk.chunks, wk.e.chunkLocked())
+	}
+	k := len(wk.chunks) - 1
+	b := wk.chunks[k]
+	off := len(b)
+	b, err := w.AppendSnapshot(b)
+	if err != nil {
+		panic(fmt.Sprintf("explore: a world that had a snapshot has none: %v", err))
+	}
+	b = l.append(b)
+	wk.chunks[k] = b
+	return ref{chunk: int32(k), off: uint32(off), end: uint32(len(b))}
+}
+
+// step applies the si-th enabled step s of the base world (state i) to
+// a copy of it and of its ledger in sc, and records the violations its
+// claims complete. An injection is delivered in the same transition: the
+// adversary owns the network, so it may as well arrive at once — the
+// adversary could have injected it later instead — and an injection
+// waiting in flight only adds interleavings.
+func (wk *worker) step(sc *succ, s *sim.Step, i, si int) {
+	w := sc.w
+	w.CopyFrom(wk.base)
+	sc.led = append(sc.led[:0], wk.led...)
+	nr := applyStep(w, s, &wk.res)
+	changed := false
+	for r := range wk.res[:nr] {
+		for _, cl := range wk.res[r].ClaimList() {
+			prop, ch := sc.led.observe(cl, w)
+			changed = changed || ch
+			if prop != "" && !wk.e.foundBefore(prop) && !wk.has(prop) {
+				wk.record(violation{property: prop, parent: i, step: si,
 					reason: fmt.Sprintf("%v with no matching claim before it", cl)})
 			}
 		}
 	}
-	return c, viols
+	sc.ledHash = wk.ledHash
+	if changed {
+		sc.ledHash = sc.led.hash()
+	}
+}
+
+// applyStep takes step s on w, and for an injection the delivery of the
+// injected message, writing the results into res; it returns how many.
+func applyStep(w *sim.World, s *sim.Step, res *[2]sim.Result) int {
+	apply(w, s, &res[0])
+	if s.Kind != sim.StepInject {
+		return 1
+	}
+	if sp, ok := w.Adversary().(interface{ Spend() }); ok {
+		sp.Spend()
+	}
+	d := deliverInjected(w, &res[0])
+	apply(w, &d, &res[1])
+	return 2
+}
+
+func deliverInjected(w *sim.World, r *sim.Result) sim.Step {
+	return sim.Step{Kind: sim.StepDeliver, At: w.Now, Slot: r.SentSlot, ID: r.Sent.ID}
 }
 
 // apply takes a step the world enabled; a refusal is a bug in the world.
-func apply(w *sim.World, s sim.Step) sim.Result {
-	r, err := w.Apply(s)
-	if err != nil {
-		panic(fmt.Sprintf("explore: enabled step %v refused: %v", s, err))
+func apply(w *sim.World, s *sim.Step, r *sim.Result) {
+	if err := w.ApplyInto(s, r); err != nil {
+		panic(fmt.Sprintf("explore: enabled step %v refused: %v", *s, err))
 	}
-	return r
 }
 
-func depth(t *trail) int {
-	if t == nil {
-		return 0
+// steps rebuilds a violation's counterexample: the path to the state it
+// starts from, replayed from the initial world, then its step (with the
+// delivery of an injection), or for AGREE the fault-free continuation.
+func (e *explorer) steps(v violation) []sim.Step {
+	var idx []int32
+	for l, j := v.level, int32(v.parent); l > 0; l-- {
+		idx = append(idx, e.trails[l].step[j])
+		j = e.trails[l].parent[j]
 	}
-	return t.depth
+	slices.Reverse(idx)
+	if v.step >= 0 {
+		idx = append(idx, int32(v.step))
+	}
+	w := e.root.Clone()
+	var out, enabled []sim.Step
+	var res [2]sim.Result
+	for _, k := range idx {
+		enabled = w.Enabled(enabled[:0])
+		s := enabled[k]
+		out = append(out, s)
+		if applyStep(w, &s, &res) == 2 {
+			out = append(out, deliverInjected(w, &res[0]))
+		}
+	}
+	if v.property == protocol.Agree {
+		agree(w, &enabled, &out)
+	}
+	return out
 }

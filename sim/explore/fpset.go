@@ -1,21 +1,36 @@
 package explore
 
+import (
+	"math/bits"
+	"sync/atomic"
+)
+
 // fpSet is the set of visited states, as 64-bit fingerprints in one
 // open-addressing table (linear probing): no allocation per state, 8 bytes
-// a slot, at most 3/4 full, so between 8 and 16 bytes a stored state
-// (Spin's full state vectors take ~126 here). Zero marks an empty slot, so
-// fingerprint 0 is stored as 1: a collision no likelier than any other.
+// a slot. A fingerprint's home slot is its high bits scaled to the table
+// (fastrange), so the table may have any size: it grows by half once it is
+// 4/5 full, which keeps it between 8/15 and 4/5 full, between 10 and 15
+// bytes a stored state (Spin's full state vectors take ten times that).
+// Zero marks an empty slot, so fingerprint 0 is stored as 1: a collision
+// no likelier than any other.
 type fpSet struct {
 	slots []uint64
 	n     int
 }
 
+const minFPSet = 1024
+
 func newFPSet(capacity int) *fpSet {
-	size := 1024
-	for size*3/4 < capacity {
-		size *= 2
+	size := minFPSet
+	for size*4/5 < capacity {
+		size += size / 2
 	}
 	return &fpSet{slots: make([]uint64, size)}
+}
+
+func (s *fpSet) home(fp uint64) int {
+	hi, _ := bits.Mul64(fp, uint64(len(s.slots)))
+	return int(hi)
 }
 
 // add inserts fp and reports whether it was new.
@@ -23,11 +38,10 @@ func (s *fpSet) add(fp uint64) bool {
 	if fp == 0 {
 		fp = 1
 	}
-	if 4*(s.n+1) > 3*len(s.slots) {
+	if 5*(s.n+1) > 4*len(s.slots) {
 		s.grow()
 	}
-	mask := uint64(len(s.slots) - 1)
-	for i := fp & mask; ; i = (i + 1) & mask {
+	for i := s.home(fp); ; {
 		switch s.slots[i] {
 		case 0:
 			s.slots[i] = fp
@@ -36,40 +50,127 @@ func (s *fpSet) add(fp uint64) bool {
 		case fp:
 			return false
 		}
+		if i++; i == len(s.slots) {
+			i = 0
+		}
 	}
 }
 
-// has reports whether fp is in the set.
+// has reports whether fp is in the set. Any number of goroutines may call
+// it while none calls add.
 func (s *fpSet) has(fp uint64) bool {
 	if fp == 0 {
 		fp = 1
 	}
-	mask := uint64(len(s.slots) - 1)
-	for i := fp & mask; ; i = (i + 1) & mask {
+	for i := s.home(fp); ; {
 		switch s.slots[i] {
 		case 0:
 			return false
 		case fp:
 			return true
 		}
+		if i++; i == len(s.slots) {
+			i = 0
+		}
 	}
 }
 
 func (s *fpSet) grow() {
 	old := s.slots
-	s.slots = make([]uint64, 2*len(old))
-	mask := uint64(len(s.slots) - 1)
+	s.slots = make([]uint64, len(old)+len(old)/2)
 	for _, fp := range old {
 		if fp == 0 {
 			continue
 		}
-		i := fp & mask
+		i := s.home(fp)
 		for s.slots[i] != 0 {
-			i = (i + 1) & mask
+			if i++; i == len(s.slots) {
+				i = 0
+			}
 		}
 		s.slots[i] = fp
 	}
 }
 
+// touch reads fp's home slot, to bring it into the cache before has.
+func (s *fpSet) touch(fp uint64) uint64 { return s.slots[s.home(fp)] }
+
 // bytes is the memory the set holds.
 func (s *fpSet) bytes() int { return 8 * len(s.slots) }
+
+// levelSet is a lock-free table of the fingerprints new to a level while
+// the level expands, each with the least key ((state, step) in BFS order)
+// that has reached it so far. A worker saves a new successor only when it
+// holds the least key: the others are duplicates the merge would drop,
+// and saving them is most of the cost of a level (each state is reached
+// five times over in a level of the default bounds). The table has a
+// fixed size; a successor that finds no room is simply saved, and the
+// merge, which keeps the first of equal fingerprints, stays the judge.
+type levelSet struct {
+	e []levelEntry
+}
+
+// levelEntry is a fingerprint (0: empty) and ^key, so that 0 (a cleared
+// entry) is the largest key; both in one cache line.
+type levelEntry struct{ fp, inv uint64 }
+
+// levelProbes bounds a search: past it a successor is saved unjudged.
+const levelProbes = 16
+
+// reset empties the set, sized for about n fingerprints.
+func (s *levelSet) reset(n int) {
+	size := 1 << 12
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(s.e) < size {
+		s.e = make([]levelEntry, size)
+		return
+	}
+	s.e = s.e[:size]
+	clear(s.e)
+}
+
+// touch reads fp's first entry, to bring it into the cache before claim.
+func (s *levelSet) touch(fp uint64) uint64 {
+	if fp == 0 {
+		fp = 1
+	}
+	return atomic.LoadUint64(&s.e[fp&uint64(len(s.e)-1)].inv)
+}
+
+// claim records that key reached fp and reports whether key is the least
+// key for fp so far (or the set could not tell).
+func (s *levelSet) claim(fp, key uint64) bool {
+	if fp == 0 {
+		fp = 1
+	}
+	mask := uint64(len(s.e) - 1)
+	i := fp & mask
+	for range levelProbes {
+		e := &s.e[i]
+		cur := atomic.LoadUint64(&e.fp)
+		if cur == 0 {
+			if atomic.CompareAndSwapUint64(&e.fp, 0, fp) {
+				cur = fp
+			} else {
+				cur = atomic.LoadUint64(&e.fp)
+			}
+		}
+		if cur == fp {
+			// Lower the key to ours unless it is lower already.
+			inv := ^key
+			for {
+				old := atomic.LoadUint64(&e.inv)
+				if old >= inv {
+					return false
+				}
+				if atomic.CompareAndSwapUint64(&e.inv, old, inv) {
+					return true
+				}
+			}
+		}
+		i = (i + 1) & mask
+	}
+	return true
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/sim"
 )
 
 // ledger is the claim history the invariants need, as a value: the
@@ -14,6 +15,9 @@ import (
 // to the same machines with different unmatched claims differ in what they
 // may still violate. protocol.Monitor checks the same properties online
 // with maps, which cannot be copied or hashed cheaply.
+//
+// A worker keeps its ledgers in buffers and changes them in place; a
+// state's ledger travels in the state's snapshot (append, decode).
 type ledger []entry
 
 type entry struct {
@@ -47,53 +51,49 @@ func compareEntries(a, b entry) int {
 	return slices.Compare(a.ts[:], b.ts[:])
 }
 
-// observe records c and returns the ledger after it (a copy when it
-// changes: ledgers are shared between a state and its successors) and the
-// property c violates, if any.
-func (l ledger) observe(c protocol.Claim, honest func(protocol.RegID) bool) (ledger, string) {
-	if !honest(c.RegID) {
-		return l, ""
+// observe records c, changing l in place, and returns the property c
+// violates, if any (l is then unchanged), and whether l changed. Claims
+// about RegIDs w does not hold honest are not recorded: the insider's
+// sessions are exempt.
+func (l *ledger) observe(c protocol.Claim, w *sim.World) (string, bool) {
+	if !w.Honest(c.RegID) {
+		return "", false
 	}
 	switch c.Kind {
 	case protocol.Running:
-		return l.add(entry{kind: protocol.Running, role: c.Role, regID: c.RegID, tc: c.Tc, ts: c.Ts}), ""
+		l.add(entry{kind: protocol.Running, role: c.Role, regID: c.RegID, tc: c.Tc, ts: c.Ts})
 	case protocol.Issued:
-		return l.add(entry{kind: protocol.Issued, role: protocol.RoleServer, regID: c.RegID, ts: c.Ts, seq: c.Seq}), ""
+		l.add(entry{kind: protocol.Issued, role: protocol.RoleServer, regID: c.RegID, ts: c.Ts, seq: c.Seq})
 	case protocol.Commit:
 		// A Commit consumes one Running of the peer with the same values.
 		peer, prop := protocol.RoleServer, protocol.AuthC
 		if c.Role == protocol.RoleServer {
 			peer, prop = protocol.RoleClient, protocol.AuthS
 		}
-		if m, ok := l.remove(entry{kind: protocol.Running, role: peer, regID: c.RegID, tc: c.Tc, ts: c.Ts}); ok {
-			return m, ""
+		if !l.remove(entry{kind: protocol.Running, role: peer, regID: c.RegID, tc: c.Tc, ts: c.Ts}) {
+			return prop, false
 		}
-		return l, prop
 	case protocol.Executed:
-		if m, ok := l.remove(entry{kind: protocol.Issued, role: protocol.RoleServer, regID: c.RegID, ts: c.Ts, seq: c.Seq}); ok {
-			return m, ""
+		if !l.remove(entry{kind: protocol.Issued, role: protocol.RoleServer, regID: c.RegID, ts: c.Ts, seq: c.Seq}) {
+			return protocol.Cmd, false
 		}
-		return l, protocol.Cmd
+	default:
+		return "", false
 	}
-	return l, ""
+	return "", true
 }
 
-func (l ledger) add(e entry) ledger {
-	i, _ := slices.BinarySearchFunc(l, e, compareEntries)
-	out := make(ledger, 0, len(l)+1)
-	out = append(out, l[:i]...)
-	out = append(out, e)
-	return append(out, l[i:]...)
+func (l *ledger) add(e entry) {
+	i, _ := slices.BinarySearchFunc(*l, e, compareEntries)
+	*l = slices.Insert(*l, i, e)
 }
 
-func (l ledger) remove(e entry) (ledger, bool) {
-	i, ok := slices.BinarySearchFunc(l, e, compareEntries)
-	if !ok {
-		return l, false
+func (l *ledger) remove(e entry) bool {
+	i, ok := slices.BinarySearchFunc(*l, e, compareEntries)
+	if ok {
+		*l = slices.Delete(*l, i, i+1)
 	}
-	out := make(ledger, 0, len(l)-1)
-	out = append(out, l[:i]...)
-	return append(out, l[i+1:]...), true
+	return ok
 }
 
 // hash is the ledger's contribution to a state's fingerprint: a fixed
@@ -106,6 +106,88 @@ func (l ledger) hash() uint64 {
 		h = h.token(e.tc).token(e.ts)
 	}
 	return uint64(h)
+}
+
+// append encodes l after a world's snapshot.
+func (l ledger) append(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(l)))
+	for _, e := range l {
+		b = append(b, byte(e.kind), byte(e.role))
+		b = binary.AppendUvarint(b, uint64(e.regID))
+		b = appendToken(b, e.tc)
+		b = appendToken(b, e.ts)
+		b = binary.AppendUvarint(b, uint64(e.seq))
+	}
+	return b
+}
+
+// decode replaces l with the ledger append encoded at the start of b.
+func (l *ledger) decode(b []byte) bool {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return false
+	}
+	b = b[k:]
+	*l = (*l)[:0]
+	for range n {
+		if len(b) < 2 {
+			return false
+		}
+		e := entry{kind: protocol.ClaimKind(b[0]), role: protocol.Role(b[1])}
+		b = b[2:]
+		var id, seq uint64
+		ok := true
+		id, b, ok = uvarint(b, ok)
+		e.regID = protocol.RegID(id)
+		e.tc, b, ok = token(b, ok)
+		e.ts, b, ok = token(b, ok)
+		seq, b, ok = uvarint(b, ok)
+		if !ok {
+			return false
+		}
+		e.seq = uint32(seq)
+		*l = append(*l, e)
+	}
+	return true
+}
+
+func appendToken(b []byte, t protocol.Token) []byte {
+	if t.IsZero() {
+		return append(b, 0)
+	}
+	if k, ok := t.Symbol(); ok {
+		return binary.AppendUvarint(append(b, 1), k)
+	}
+	return append(append(b, 2), t[:]...)
+}
+
+func uvarint(b []byte, ok bool) (uint64, []byte, bool) {
+	x, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, false
+	}
+	return x, b[n:], ok
+}
+
+func token(b []byte, ok bool) (protocol.Token, []byte, bool) {
+	if len(b) == 0 {
+		return protocol.Token{}, nil, false
+	}
+	switch b[0] {
+	case 0:
+		return protocol.Token{}, b[1:], ok
+	case 1:
+		k, rest, ok := uvarint(b[1:], ok)
+		return protocol.Symbolic(k), rest, ok
+	case 2:
+		var t protocol.Token
+		if len(b) < 1+len(t) {
+			return t, nil, false
+		}
+		copy(t[:], b[1:])
+		return t, b[1+len(t):], ok
+	}
+	return protocol.Token{}, nil, false
 }
 
 // mixer is a small multiply-rotate hash over 64-bit words.

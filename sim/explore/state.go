@@ -12,19 +12,20 @@ import (
 const maxContinuation = 512
 
 // checkState checks the properties of a state rather than of a step:
-// deadlock freedom (reported as LIVE) and AGREE.
-func (e *explorer) checkState(n node, i int, viols *[]violation) {
-	w := n.w
-	if _, done := e.found[protocol.Live]; !done {
+// deadlock freedom (reported as LIVE) and AGREE. The state is the worker's
+// base world; i is its index in the level.
+func (wk *worker) checkState(i int) {
+	e, w := wk.e, wk.base
+	if !e.foundBefore(protocol.Live) && !wk.has(protocol.Live) {
 		if c, stuck := deadlocked(w); stuck {
-			*viols = append(*viols, violation{property: protocol.Live, parent: i, step: -1, steps: n.trail.steps(),
+			wk.record(violation{property: protocol.Live, parent: i, step: -1,
 				reason: fmt.Sprintf("client %d waits in %v with nothing in flight and no timer set: it waits for ever", c+1, w.Clients[c].State)})
 		}
 	}
-	if _, done := e.found[protocol.Agree]; e.cfg.Agree && !done && !retriesUsedUp(w) {
-		if cont, reason, bad := agree(w); bad {
-			*viols = append(*viols, violation{property: protocol.Agree, parent: i, step: -1,
-				steps: append(n.trail.steps(), cont...), reason: reason})
+	if e.cfg.Agree && !e.foundBefore(protocol.Agree) && !wk.has(protocol.Agree) && !retriesUsedUp(w, e.retries) {
+		wk.cont.CopyFrom(w)
+		if reason, bad := agree(wk.cont, &wk.contSteps, nil); bad {
+			wk.record(violation{property: protocol.Agree, parent: i, step: -1, reason: reason})
 		}
 	}
 }
@@ -52,12 +53,11 @@ func deadlocked(w *sim.World) (int, bool) {
 	if stuck < 0 {
 		return 0, false
 	}
-	for _, sl := range w.Server.Slots() {
-		if sl.Deadline() != protocol.Never {
-			return 0, false
-		}
-	}
-	return stuck, true
+	timer := false
+	w.Server.EachSlot(func(sl *protocol.Slot) {
+		timer = timer || sl.Deadline() != protocol.Never
+	})
+	return stuck, !timer
 }
 
 // retriesUsedUp reports whether some honest client has given up, sent its
@@ -65,8 +65,7 @@ func deadlocked(w *sim.World) (int, bool) {
 // asked of such states, since with finite retries the last message may
 // always be lost (two generals), and a message held back past the lifetime
 // is as good as lost.
-func retriesUsedUp(w *sim.World) bool {
-	retries := w.Handshake().Profile().Retries
+func retriesUsedUp(w *sim.World, retries int) bool {
 	for i := range w.Clients {
 		c := &w.Clients[i]
 		if c.State == protocol.ClientFailed || retries > 0 && int(c.Tries) > retries ||
@@ -77,28 +76,30 @@ func retriesUsedUp(w *sim.World) bool {
 	return false
 }
 
-// agree runs the fault-free continuation from w: every message in flight
-// delivered, timers fired only once the network is quiet, no adversary,
-// until no client is in a handshake. It then requires that each client
-// that started one ended Verified exactly when the server verified that
-// handshake's session. It returns the continuation's steps and, when they
-// disagree, why.
-func agree(w0 *sim.World) ([]sim.Step, string, bool) {
-	w := w0.Clone()
-	var cont, buf []sim.Step
-	for len(cont) < maxContinuation && anyAwaiting(w) {
-		buf = w.Enabled(buf[:0])
-		pick, ok := faultFree(buf)
+// agree runs the fault-free continuation on w, which it changes: every
+// message in flight delivered, timers fired only once the network is
+// quiet, no adversary, until no client is in a handshake. It then requires
+// that each client that started one ended Verified exactly when the server
+// verified that handshake's session, and says why not. buf is scratch for
+// the enabled steps; the continuation's steps are appended to *cont when
+// cont is not nil.
+func agree(w *sim.World, buf *[]sim.Step, cont *[]sim.Step) (string, bool) {
+	var r sim.Result
+	for n := 0; n < maxContinuation && anyAwaiting(w); n++ {
+		*buf = w.Enabled((*buf)[:0])
+		pick, ok := faultFree(*buf)
 		if !ok {
 			break
 		}
-		if _, err := w.Apply(pick); err != nil {
+		if err := w.ApplyInto(&pick, &r); err != nil {
 			panic(fmt.Sprintf("explore: enabled step %v refused: %v", pick, err))
 		}
-		cont = append(cont, pick)
+		if cont != nil {
+			*cont = append(*cont, pick)
+		}
 	}
 	if anyAwaiting(w) {
-		return cont, "a handshake never ends, even with every message delivered and every timer fired", true
+		return "a handshake never ends, even with every message delivered and every timer fired", true
 	}
 	for i := range w.Clients {
 		c := &w.Clients[i]
@@ -107,10 +108,10 @@ func agree(w0 *sim.World) ([]sim.Step, string, bool) {
 		}
 		client, server := c.State == protocol.ClientVerified, w.ServerVerified(i)
 		if client != server {
-			return cont, fmt.Sprintf("with no further fault, client %d ends %v while the server %s its session", i+1, c.State, verb(server)), true
+			return fmt.Sprintf("with no further fault, client %d ends %v while the server %s its session", i+1, c.State, verb(server)), true
 		}
 	}
-	return cont, "", false
+	return "", false
 }
 
 func verb(verified bool) string {

@@ -1,0 +1,10 @@
+// Package bench holds verishake's cross-tool benchmarks: the fsm engine
+// against github.com/looplab/fsm and github.com/qmuntal/stateless on one
+// transition table (engines_test.go), and, under spin/, a Promela model of
+// the hardened handshake that bench/run.sh runs through Spin beside
+// `verishake check` on the same bounds. See docs/performance.md.
+//
+// Nothing here runs under a plain `go test ./...` but the engines'
+// agreement test: the benchmarks need -bench, the Spin comparison needs
+// bash bench/run.sh.
+package bench

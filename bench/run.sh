@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# bench/run.sh: verishake against Spin on the same bounded model, and the
+# fsm engine against looplab/fsm and qmuntal/stateless, in one run.
+#
+#   bash bench/run.sh
+#
+# It installs what is missing (spin, a C compiler, GNU time: apt-get only;
+# Go modules through the Go proxy), then:
+#   1. Spin on bench/spin/handshake.pml and `verishake check` on the same
+#      bounds (hardened; 1 client, 1 session, 1 loss, 1 dup, 1 injection,
+#      retries capped at 1, 1 command); one table: states, transitions,
+#      seconds, states/s, peak memory, bytes per stored state, verdict;
+#   2. the same model with variants encoded in both, verdicts side by side;
+#   3. fsm vs looplab/fsm vs qmuntal/stateless on one transition table,
+#      machines-only handshakes/s and simulated handshakes/s;
+# and ends with the two lines
+#   states/s ratio verishake/Spin: R.RRx
+#   bytes per stored state: verishake N, Spin M
+# Every figure is what this run measured. See docs/performance.md.
+#
+# Environment: SPIN_CFLAGS (default -O2 -DSAFETY -DNOREDUCE), SPIN_W (pan's
+# hash table, 2^W slots; default 20, about one slot per state of this
+# model), ROUNDS (default 3: each tool runs that many times, interleaved,
+# and its fastest run is reported), KEEP=1 keeps the scratch directory.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/verishake-bench.XXXXXX")
+if [ "${KEEP:-0}" = 1 ]; then
+	echo "scratch: $WORK" >&2
+else
+	trap 'rm -rf "$WORK"' EXIT
+fi
+SPIN_CFLAGS=${SPIN_CFLAGS:--O2 -DSAFETY -DNOREDUCE}
+SPIN_W=${SPIN_W:-20}
+
+log() { echo "bench: $*" >&2; }
+
+# ---- tools ----
+SUDO=
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; fi
+APT_UPDATED=0
+apt_install() {
+	if [ "$APT_UPDATED" = 0 ]; then
+		log "apt-get update"
+		$SUDO apt-get update -qq
+		APT_UPDATED=1
+	fi
+	log "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+command -v spin >/dev/null 2>&1 || apt_install spin
+command -v cc >/dev/null 2>&1 || apt_install gcc
+[ -x /usr/bin/time ] || apt_install time
+command -v go >/dev/null 2>&1 || { echo "bench/run.sh: go is not installed (the project's toolchain)" >&2; exit 2; }
+SPIN_VERSION=$(spin -V | awk '{print $3}')
+CORES=$(getconf _NPROCESSORS_ONLN)
+
+log "building verishake"
+go build -o "$WORK/verishake" ./cmd/verishake
+
+# ---- runners: each leaves key=value lines in $WORK/<tag>.res ----
+
+# run_spin TAG "-DMACRO..." "extra cc flags" "pan flags"
+run_spin() {
+	local tag=$1 defs=$2 cflags=$3 panflags=$4 d="$WORK/spin-$1"
+	mkdir -p "$d"
+	(
+		cd "$d"
+		# shellcheck disable=SC2086
+		spin $defs -a "$ROOT/bench/spin/handshake.pml" >spin.out
+		# shellcheck disable=SC2086
+		cc $SPIN_CFLAGS $cflags -o pan pan.c
+		# -c0: go on past errors, so that every violated assertion is named.
+		# shellcheck disable=SC2086
+		/usr/bin/time -v -o time.out ./pan -m100000 -w"$SPIN_W" -c0 $panflags >pan.out || true
+	)
+	awk -v tag="$tag" '
+		/states, stored/                 { states = $1 }
+		/transitions \(= stored\+matched\)/ { trans = $1 }
+		/^pan: elapsed time/             { secs = $4 }
+		/actual memory usage for states/ { mem += $1 }
+		/memory used for hash table/     { mem += $1 }
+		/errors:/                        { for (i = 1; i <= NF; i++) if ($i == "errors:") errs = $(i+1) }
+		END {
+			if (states == "" || secs == "") { print "spin " tag ": no statistics in pan output" > "/dev/stderr"; exit 1 }
+			if (secs == 0) secs = 0.01
+			printf "states=%s\ntransitions=%s\nseconds=%s\nrate=%.0f\nbytes=%.1f\nerrors=%s\n", states, trans, secs, states / secs, mem * 1048576 / states, errs
+		}' "$d/pan.out" >"$WORK/$tag.res"
+	echo "rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$d/time.out")" >>"$WORK/$tag.res"
+	# Spin names an assertion by its expression: auth_c, auth_s, cmd_ok, live, bounded.
+	local v
+	v=$({ grep -o 'assertion violated [^ ]*' "$d/pan.out" || true; } | awk '{print $3}' | sort -u |
+		sed -e 's/^auth_c$/AUTH-C/' -e 's/^auth_s$/AUTH-S/' -e 's/^cmd_ok$/CMD/' -e 's/^live$/LIVE/' -e 's/^bounded$/BOUNDED/' | paste -sd, -)
+	if grep -q '^pan:.*invalid end state' "$d/pan.out"; then v=${v:+$v,}deadlock; fi
+	if grep -qE 'pan:.*(out of memory|max search depth too small|aborted)' "$d/pan.out"; then v=${v:+$v,}INCOMPLETE; fi
+	echo "verdict=${v:-holds}" >>"$WORK/$tag.res"
+}
+
+# run_verishake TAG [check flags...]
+run_verishake() {
+	local tag=$1 d="$WORK/vs-$1"
+	shift
+	mkdir -p "$d"
+	/usr/bin/time -v -o "$d/time.out" "$WORK/verishake" check --agree=false --json --cex "$d/cex" "$@" >"$d/out.json" || true
+	local j
+	j=$(cat "$d/out.json")
+	num() { echo "$j" | grep -o "\"$1\":[0-9.e+-]*" | head -1 | cut -d: -f2; }
+	[ -n "$(num states)" ] || { echo "verishake $tag: no report" >&2; exit 1; }
+	{
+		echo "states=$(num states)"
+		echo "transitions=$(num transitions)"
+		echo "seconds=$(awk -v s="$(num seconds)" 'BEGIN {printf "%.2f", s}')"
+		echo "rate=$(awk -v s="$(num states_per_sec)" 'BEGIN {printf "%.0f", s}')"
+		echo "bytes=$(awk -v s="$(num bytes_per_state)" 'BEGIN {printf "%.1f", s}')"
+		echo "rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$d/time.out")"
+		local v
+		v=$(echo "$j" | grep -o '"id":"[A-Z-]*","holds":[a-z]*,"verdict":"[a-z]*"' |
+			awk -F'"' '$10 != "holds" { printf "%s%s", sep, ($10 == "unknown" ? $4 "?" : $4); sep = "," }')
+		if echo "$j" | grep -q '"complete":false'; then v=${v:+$v,}INCOMPLETE; fi
+		echo "verdict=${v:-holds}"
+	} >"$WORK/$tag.res"
+}
+
+get() { sed -n "s/^$2=//p" "$WORK/$1.res"; }
+
+row() { # row LABEL TAG
+	printf "%-34s %10s %12s %8s %11s %9s %12s  %s\n" "$1" "$(get "$2" states)" "$(get "$2" transitions)" \
+		"$(get "$2" seconds)" "$(get "$2" rate)" "$(get "$2" rss)" "$(get "$2" bytes)" "$(get "$2" verdict)"
+}
+
+# best TAG: of the runs TAG.1 .. TAG.$ROUNDS, keep the fastest as TAG.
+best() {
+	local tag=$1 k b=""
+	for k in $(seq 1 "$ROUNDS"); do
+		if [ -z "$b" ] || awk -v x="$(get "$tag.$k" seconds)" -v y="$(get "$b" seconds)" 'BEGIN { exit !(x < y) }'; then
+			b=$tag.$k
+		fi
+	done
+	cp "$WORK/$b.res" "$WORK/$tag.res"
+}
+
+# ---- 1. Spin and verishake on the same bounds ----
+# The machine is shared and noisy: each tool runs ROUNDS times, the runs
+# interleaved, and the table shows each one's fastest run.
+ROUNDS=${ROUNDS:-3}
+for k in $(seq 1 "$ROUNDS"); do
+	log "round $k of $ROUNDS: spin; spin -DHC4; verishake check ($CORES workers); verishake check (1 worker)"
+	run_spin "spin.$k" "" "" ""
+	run_spin "spin-hc4.$k" "" "-DHC4" ""
+	run_verishake "vs.$k"
+	run_verishake "vs1.$k" --workers 1
+done
+for tag in spin spin-hc4 vs vs1; do best "$tag"; done
+
+# ---- 2. variants encoded in both ----
+VARIANTS="no-client-token-check:AUTH-C no-server-token-check:AUTH-S no-command-seq:CMD static-server-token:AUTH-S"
+for pv in $VARIANTS; do
+	v=${pv%%:*}
+	macro=$(echo "$v" | tr 'a-z-' 'A-Z_')
+	log "variant $v: spin -D$macro, verishake check --variant $v"
+	run_spin "spin-$v" "-D$macro" "" ""
+	run_verishake "vs-$v" --variant "$v"
+done
+
+# ---- 3. engines, machines, simulator ----
+log "go test ./bench -bench BenchmarkEngines"
+ENG=$(go test ./bench -run '^$' -bench '^BenchmarkEngines$' -benchtime 2000x | grep '^BenchmarkEngines')
+metric() { echo "$1" | awk -v unit="$2" '{ for (i = 2; i <= NF; i++) if ($i == unit) print $(i-1) }'; }
+log "go test ./protocol -bench BenchmarkHandshake"
+HS=$(go test ./protocol -run '^$' -bench '^BenchmarkHandshake$' -cpu 1 -benchtime 2s | grep '^BenchmarkHandshake')
+log "go test ./sim -bench BenchmarkSimHandshakes"
+SIM=$(go test ./sim -run '^$' -bench '^BenchmarkSimHandshakes$' -cpu 1 -benchtime 2s | grep '^BenchmarkSimHandshakes')
+
+# ---- report ----
+echo
+echo "verishake vs Spin $SPIN_VERSION: hardened, 1 client, 1 session, 1 loss, 1 dup, 1 injection, retries <= 1, 1 command"
+echo "($CORES cores; Spin: cc $SPIN_CFLAGS, pan -w$SPIN_W; verishake: check --agree=false, the properties Spin checks;"
+echo " each row the fastest of $ROUNDS interleaved runs)"
+echo
+printf "%-34s %10s %12s %8s %11s %9s %12s  %s\n" "tool" "states" "transitions" "seconds" "states/s" "peak MB" "bytes/state" "verdict"
+row "Spin $SPIN_VERSION (1 core)" spin
+row "Spin $SPIN_VERSION -DHC4 (1 core)" spin-hc4
+row "verishake ($CORES workers)" vs
+row "verishake (1 worker)" vs1
+echo
+echo "variants (verdicts: the properties each run found violated)"
+printf "%-24s %-9s %-26s %-26s %s\n" "variant" "breaks" "verishake" "Spin" "agree"
+for pv in $VARIANTS; do
+	v=${pv%%:*} p=${pv#*:}
+	a=$(get "vs-$v" verdict) b=$(get "spin-$v" verdict)
+	agree=no
+	if [ "$a" = "$b" ]; then agree=yes; fi
+	case ",$a," in *",$p,"*) ;; *) agree="no ($p not found by verishake)" ;; esac
+	printf "%-24s %-9s %-26s %-26s %s\n" "$v" "$p" "$a" "$b" "$agree"
+	printf "%-24s %-9s %-26s %-26s\n" "" "states" "$(get "vs-$v" states)" "$(get "spin-$v" states)"
+done
+echo
+echo "fsm engines, one table (bench/engines_test.go), ns per transition:"
+printf "  verishake fsm %.1f, looplab/fsm %.1f, qmuntal/stateless %.1f; verishake %.1fx looplab, %.1fx stateless\n" \
+	"$(metric "$ENG" verishake-ns/transition)" "$(metric "$ENG" looplab-ns/transition)" "$(metric "$ENG" stateless-ns/transition)" \
+	"$(metric "$ENG" x-vs-looplab)" "$(metric "$ENG" x-vs-stateless)"
+printf "machines-only handshakes/s (1 core): %.0f\n" "$(metric "$HS" handshakes/s)"
+printf "simulated handshakes/s, 10%% loss (1 core): %.0f\n" "$(metric "$SIM" handshakes/s)"
+echo
+awk -v a="$(get vs rate)" -v b="$(get spin rate)" 'BEGIN { printf "states/s ratio verishake/Spin: %.2fx\n", a / b }'
+echo "bytes per stored state: verishake $(get vs bytes), Spin $(get spin bytes)"

@@ -223,7 +223,7 @@ func (s *Server) EachSlot(f func(*Slot)) {
 	// The occupied buckets, insertion-sorted by RegID.
 	var at [eachSlotMax]int32
 	n := 0
-	for i := range s.slots {
+	for i := 0; i < len(s.slots) && n < s.n; i++ {
 		if s.slots[i].State == SessionNone {
 			continue
 		}

@@ -1180,9 +1180,12 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 		return b, fmt.Errorf("%w: truncated", ErrSnapshot)
 	}
 	w.flight, w.live = slices.Grow(w.flight[:0], int(n))[:n], 0
-	w.fhash = w.fhash[:0]
+	// The messages' hashes are computed here, once, for Fingerprint and
+	// for every world copied from this one.
+	w.fhash = slices.Grow(w.fhash[:0], int(n))[:n]
 	for i := range w.flight {
 		e := &w.flight[i]
+		w.fhash[i] = 0
 		flags := r.byte()
 		if flags&1 == 0 {
 			*e = Envelope{}
@@ -1192,6 +1195,7 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 		e.Guess, e.From = flags&2 != 0, Origin(r.byte())
 		e.ID = MsgID(r.uvarint())
 		r.message(&e.Msg)
+		w.fhash[i] = messageHash(&e.Msg)
 	}
 	n = r.uvarint()
 	if r.bad || n > uint64(len(b)) {

@@ -472,6 +472,8 @@ func (wk *worker) load(level *frontier, i int) {
 		wk.base.CopyFrom(level.worlds[i])
 		wk.led = append(wk.led[:0], level.leds[i]...)
 		wk.ledHash = wk.led.hash()
+		// Fingerprinting the base once caches its messages' hashes, which
+		// every copy of it then inherits (LoadSnapshot does it itself).
 		wk.base.Fingerprint()
 		return
 	}
@@ -481,9 +483,6 @@ func (wk *worker) load(level *frontier, i int) {
 		panic(fmt.Sprintf("explore: state %d of level %d does not decode: %v", i, wk.e.level, err))
 	}
 	wk.ledHash = wk.led.hash()
-	// Fingerprinting the base once caches its messages' hashes, which
-	// every scratch copy then inherits.
-	wk.base.Fingerprint()
 }
 
 // expand checks state i of the level and records its successors that the
@@ -517,15 +516,23 @@ func (wk *worker) expand(level *frontier, i int) {
 				reason: fmt.Sprintf("%d half-open sessions, above the bound %d", h, e.cfg.Bound)})
 		}
 		sc.fp = uint64(mixer(sc.w.Fingerprint()).add(sc.ledHash))
-		wk.sink += e.visited.touch(sc.fp)
+	}
+	// Tight loops of independent loads: their misses are in flight
+	// together, and the lookups after them hit the cache.
+	sink := uint64(0)
+	for si := range n {
+		sink += e.visited.touch(wk.succ[si].fp)
 	}
 	for si := range n {
 		sc := &wk.succ[si]
 		sc.fresh = !sc.same && !e.visited.has(sc.fp)
-		if sc.fresh {
-			wk.sink += e.fresh.touch(sc.fp)
+	}
+	for si := range n {
+		if sc := &wk.succ[si]; sc.fresh {
+			sink += e.fresh.touch(sc.fp)
 		}
 	}
+	wk.sink += sink
 	for si := range n {
 		sc := &wk.succ[si]
 		if !sc.fresh || !e.fresh.claim(sc.fp, uint64(i)<<32|uint64(si)) {

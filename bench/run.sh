@@ -20,7 +20,7 @@
 #
 # Environment: SPIN_CFLAGS (default -O2 -DSAFETY -DNOREDUCE), SPIN_W (pan's
 # hash table, 2^W slots; default 20, about one slot per state of this
-# model), ROUNDS (default 3: each tool runs that many times, interleaved,
+# model), ROUNDS (default 5: each tool runs that many times, interleaved,
 # and its fastest run is reported), KEEP=1 keeps the scratch directory.
 set -euo pipefail
 
@@ -144,7 +144,7 @@ best() {
 # ---- 1. Spin and verishake on the same bounds ----
 # The machine is shared and noisy: each tool runs ROUNDS times, the runs
 # interleaved, and the table shows each one's fastest run.
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 for k in $(seq 1 "$ROUNDS"); do
 	log "round $k of $ROUNDS: spin; spin -DHC4; verishake check ($CORES workers); verishake check (1 worker)"
 	run_spin "spin.$k" "" "" ""

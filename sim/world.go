@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
@@ -843,7 +844,28 @@ func (w *World) output(r *Result, out protocol.Output, from Origin) {
 // Explorable adversary's knowledge. Times count relative to Now, so that
 // the same situation reached at different times is one state; the counters
 // that only feed reports (Sent, Rejected, ...) do not count at all.
-func (w *World) Fingerprint() uint64 {
+func (w *World) Fingerprint() uint64 { return w.fingerprint(-1, -1, 0) }
+
+// FingerprintAfter returns the fingerprint w would have after step s, and
+// true, when s is a drop or a duplication w may take now, without taking
+// it: such a step only takes a message out of the network, or adds a copy,
+// and counts itself. For any other step it returns false. The exhaustive
+// explorer asks it before it copies a world to take the step, and copies
+// only for a fingerprint it has not seen.
+func (w *World) FingerprintAfter(s *Step) (uint64, bool) {
+	if (s.Kind != StepDrop && s.Kind != StepDup) || s.At != w.Now || w.check(s) != nil {
+		return 0, false
+	}
+	if s.Kind == StepDrop {
+		return w.fingerprint(s.Slot, -1, StepDrop), true
+	}
+	return w.fingerprint(-1, s.Slot, StepDup), true
+}
+
+// fingerprint is Fingerprint of w with in-flight slot skip left out, slot
+// twice counted twice, and one more step of kind counted (-1, -1, 0: w as
+// it is).
+func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 	h := fp{h: fpSeed}
 	h.pair(uint64(len(w.Clients)), uint64(w.Server.Len()))
 	for i := range w.Clients {
@@ -874,18 +896,20 @@ func (w *World) Fingerprint() uint64 {
 		w.fhash = append(w.fhash, make([]uint64, len(w.flight)-len(w.fhash))...)
 	}
 	for i := range w.flight {
-		if m := &w.flight[i].Msg; m.Kind != 0 {
+		if m := &w.flight[i].Msg; m.Kind != 0 && int32(i) != skip {
 			x := w.fhash[i]
 			if x == 0 {
 				x = messageHash(m)
 				w.fhash[i] = x
 			}
-			j := len(hs)
-			hs = append(hs, x)
-			for ; j > 0 && hs[j-1] > x; j-- {
-				hs[j] = hs[j-1]
+			for n := 1 + b2i(int32(i) == twice); n > 0; n-- {
+				j := len(hs)
+				hs = append(hs, x)
+				for ; j > 0 && hs[j-1] > x; j-- {
+					hs[j] = hs[j-1]
+				}
+				hs[j] = x
 			}
-			hs[j] = x
 		}
 	}
 	w.hashes = hs
@@ -899,13 +923,20 @@ func (w *World) Fingerprint() uint64 {
 		kind  StepKind
 	}{{lim.Drops, StepDrop}, {lim.Dups, StepDup}, {lim.Corrupts, StepCorrupt}, {lim.Injects, StepInject}} {
 		if k.limit > 0 && k.limit != Unlimited {
-			h.pair(uint64(k.kind), w.Counters.Steps[k.kind])
+			h.pair(uint64(k.kind), w.Counters.Steps[k.kind]+uint64(b2i(k.kind == kind)))
 		}
 	}
 	if ex, ok := w.adv.(Explorable); ok {
 		h.pair(ex.Fingerprint(), 1)
 	}
 	return h.sum()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // rel is t relative to the world's clock, with Never kept apart.
@@ -1248,13 +1279,22 @@ func appendUvarint(b []byte, x uint64) []byte {
 	return binary.AppendUvarint(b, x)
 }
 
-// appendTime encodes Never as 0 and any other time t as zigzag(t)+1.
+// appendTime encodes Never as 0, a whole number of seconds s (every time
+// the machines set, from whole-second knobs) as 2·zigzag(s)+1, and any
+// other time t as 2 followed by zigzag(t).
 func appendTime(b []byte, t protocol.Time) []byte {
 	if t == protocol.Never {
 		return append(b, 0)
 	}
-	return appendUvarint(b, uint64(t<<1^t>>63)+1)
+	if s := t / protocol.Time(time.Second); s*protocol.Time(time.Second) == t && s > -1<<60 && s < 1<<60 {
+		return appendUvarint(b, zigzag(s)<<1|1)
+	}
+	return appendUvarint(append(b, 2), zigzag(t))
 }
+
+func zigzag(t protocol.Time) uint64 { return uint64(t<<1 ^ t>>63) }
+
+func unzigzag(u uint64) protocol.Time { return protocol.Time(u>>1) ^ -protocol.Time(u&1) }
 
 // symbolicHigh is the high half every symbolic token shares.
 var symbolicHigh = func() uint64 { t := protocol.Symbolic(0); return binary.BigEndian.Uint64(t[:8]) }()
@@ -1324,12 +1364,16 @@ func (r *snapReader) byte() byte {
 }
 
 func (r *snapReader) time() protocol.Time {
-	u := r.uvarint()
-	if u == 0 {
+	switch u := r.uvarint(); {
+	case u == 0:
 		return protocol.Never
+	case u&1 == 1:
+		return unzigzag(u>>1) * protocol.Time(time.Second)
+	case u == 2:
+		return unzigzag(r.uvarint())
 	}
-	u--
-	return protocol.Time(u>>1) ^ -protocol.Time(u&1)
+	r.bad = true
+	return 0
 }
 
 func (r *snapReader) token(t *protocol.Token) {

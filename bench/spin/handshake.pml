@@ -1,31 +1,32 @@
 /*
  * handshake.pml: the hardened token handshake (DESIGN.md §1) at the bounds
- * `verishake check` explores by default, written h_to take the same steps as
+ * `verishake check` explores by default, written to take the same steps as
  * sim.World under the exhaustive explorer (sim/explore):
  *
- *   one honest client (RegID 1), the adversary'h_s insider RegID 2, one
+ *   one honest client (RegID 1), the adversary's insider RegID 2, one
  *   handshake, one loss, one duplicate, one injection, retransmissions
- *   capped at 1, one command per verified session; hardened'h_s knobs
- *   (60 h_s lifetime, back-off from 1 h_s doubling h_to 8 h_s, idempotent Hello and
+ *   capped at 1, one command per verified session; hardened's knobs
+ *   (60 s lifetime, back-off from 1 s doubling to 8 s, idempotent Hello and
  *   Confirm1, the verified session kept while re-keying, numbered
  *   commands).
  *
- * One process, one d_step per world step, so that every stored state is a
- * world between two steps, as in the explorer:
- *   deliver / drop / dup of each in-flight message, the client'h_s timer, each
- *   server slot'h_s timer, start, issue, and each adversary injection,
+ * One process; each world step is one transition (an atomic choice of the
+ * step and one shared d_step that takes it), so that every stored state is
+ * a world between two steps, as in the explorer:
+ *   deliver / drop / dup of each in-flight message, the client's timer, each
+ *   server slot's timer, start, issue, and each adversary injection,
  *   delivered in the same step as in the explorer.
  *
- * Canonical forms, as the explorer'h_s fingerprint has them:
+ * Canonical forms, as the explorer's fingerprint has them:
  *   - the network is a multiset: the in-flight messages are kept sorted;
- *   - time is relative h_to now: a timer step moves every deadline back by
+ *   - time is relative to now: a timer step moves every deadline back by
  *     the time it advances (NEVER and CLR are not moved);
- *   - the adversary'h_s knowledge (tokens, captured envelopes) is kept sorted
+ *   - the adversary's knowledge (tokens, captured envelopes) is kept sorted
  *     and is dropped once its injection budget is spent;
  *   - the claim ledger (unmatched Running and Issued claims) is sorted.
  * Tokens are small integers: 1..13 fresh (one counter, like
- * protocol.SymbolicTokens), STATIC_TS the static-server-token variant'h_s,
- * OWN the adversary'h_s own.
+ * protocol.SymbolicTokens), STATIC_TS the static-server-token variant's,
+ * OWN the adversary's own.
  *
  * Properties: AUTH-C, AUTH-S (injective agreement: a Commit consumes one
  * unmatched Running of the peer with the same RegID, Tc, Ts), CMD (an
@@ -33,7 +34,7 @@
  * with nothing in flight and no timer set), BOUNDED (half-open sessions
  * under the cap). AGREE is not modelled.
  *
- * Variants (the catalog'h_s, protocol/variants.go), one -D macro each:
+ * Variants (the catalog's, protocol/variants.go), one -D macro each:
  *   -DNO_CLIENT_TOKEN_CHECK  -DNO_SERVER_TOKEN_CHECK  -DNO_COMMAND_SEQ
  *   -DSTATIC_SERVER_TOKEN    -DUNBOUND_REGID
  */
@@ -55,7 +56,7 @@
 #endif
 #define SESSIONS  1
 #define LIFETIME  60    /* seconds */
-#define MAXWAIT   8     /* back-off cap, seconds; the first wait is 1 h_s */
+#define MAXWAIT   8     /* back-off cap, seconds; the first wait is 1 s */
 #define CAP       1024  /* half-open session cap */
 
 #define MAXF 8    /* in-flight messages */
@@ -295,7 +296,7 @@ inline shift1(t) {
 	fi
 }
 
-inline shift() {   /* now advances by h_dt: every time is relative h_to now */
+inline shift() {   /* now advances by h_dt: every time is relative to now */
 	if
 	:: h_dt < 0 -> h_dt = 0
 	:: else -> skip
@@ -482,7 +483,7 @@ inline client_handle() {
 
 inline client_timeout() {
 	if
-	:: cexp <= 0 || tries > RETRIES ->   /* give up: the session'h_s tokens leak */
+	:: cexp <= 0 || tries > RETRIES ->   /* give up: the session's tokens leak */
 		cst = CFAIL; cdl = NEVER;
 		leaked = 1; leak(ctc, cts)
 	:: else ->
@@ -516,7 +517,7 @@ inline deliver() {   /* message h_m reaches its receiver */
 	:: else ->
 		if
 		:: h_mr == 1 -> client_handle()
-		:: else -> skip   /* pushed h_to the insider'h_s device: no honest client */
+		:: else -> skip   /* pushed to the insider's device: no honest client */
 		fi
 	fi
 }
@@ -545,7 +546,7 @@ inline check_state() {
 	assert(bounded)
 }
 
-/* ---- the world'h_s steps ----
+/* ---- the world's steps ----
  * Each step is one transition: an atomic choice of the step (sel, not
  * stored: Spin keeps no state inside an atomic sequence) and one d_step
  * that takes it, shared by all steps so that pan stays small. sel is 0 in

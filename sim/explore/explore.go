@@ -510,12 +510,21 @@ func (wk *worker) expand(level *frontier, i int) {
 			// claims, and the earlier of two wins: nothing to learn.
 			continue
 		}
-		wk.step(sc, &wk.steps[si], i, si)
-		if h := sc.w.Server.HalfOpen(); h > e.cfg.Bound && !e.foundBefore(protocol.Bounded) {
+		w := sc.w
+		if fp, ok := wk.base.FingerprintAfter(&wk.steps[si]); ok {
+			// A drop or a duplication: no claim, the server as it was.
+			// The world is built only if the state is new.
+			sc.lazy, w = true, wk.base
+			sc.fp = uint64(mixer(fp).add(wk.ledHash))
+		} else {
+			sc.lazy = false
+			wk.step(sc, &wk.steps[si], i, si)
+			sc.fp = uint64(mixer(w.Fingerprint()).add(sc.ledHash))
+		}
+		if h := w.Server.HalfOpen(); h > e.cfg.Bound && !e.foundBefore(protocol.Bounded) {
 			wk.record(violation{property: protocol.Bounded, parent: i, step: si,
 				reason: fmt.Sprintf("%d half-open sessions, above the bound %d", h, e.cfg.Bound)})
 		}
-		sc.fp = uint64(mixer(sc.w.Fingerprint()).add(sc.ledHash))
 	}
 	// Tight loops of independent loads: their misses are in flight
 	// together, and the lookups after them hit the cache.
@@ -538,6 +547,11 @@ func (wk *worker) expand(level *frontier, i int) {
 		if !sc.fresh || !e.fresh.claim(sc.fp, uint64(i)<<32|uint64(si)) {
 			continue
 		}
+		if sc.lazy {
+			sc.w.CopyFrom(wk.base)
+			applyStep(sc.w, &wk.steps[si], &wk.res)
+			sc.led = append(sc.led[:0], wk.led...)
+		}
 		c := child{fp: sc.fp, parent: int32(i), step: int32(si)}
 		if e.snap {
 			c.ref = wk.save(sc.w, sc.led)
@@ -557,6 +571,7 @@ type succ struct {
 	fp      uint64
 	fresh   bool // not in the visited set
 	same    bool // an earlier step of the state has the same effect
+	lazy    bool // w is not built yet: fp came from FingerprintAfter
 }
 
 // sameAsEarlier reports whether step si of the base world does what an

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -23,6 +24,12 @@ func walk(t *testing.T, seed uint64, f func(w *sim.World, s sim.Step)) {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.Adversary.(*adversary.Explorer).SetBudget(3)
+	if seed%2 == 1 {
+		// Times that are not whole seconds.
+		p := protocol.Hardened()
+		p.Backoff, p.Lifetime = 1500*time.Millisecond, 7*time.Second+time.Nanosecond
+		cfg.Handshake = p.MustCompile()
+	}
 	w, err := sim.NewWorld(cfg.Handshake, sim.WorldOptions{Clients: 2, Handshakes: 4, Commands: 2, Adversary: cfg.Adversary,
 		Limits: sim.Limits{Drops: 2, Dups: 2, Corrupts: 1, Injects: 3, StartsPerClient: 2}})
 	require.NoError(t, err)
@@ -156,4 +163,59 @@ func TestEachSlotVisitsSlotsInRegIDOrder(t *testing.T) {
 		require.Equal(t, s.Slots(), c.Slots())
 		require.Equal(t, s.HalfOpen(), c.HalfOpen())
 	}
+}
+
+// opaque is an explorer adversary the world cannot snapshot, so that the
+// explorer keeps its frontier as clones.
+type opaque struct{ *adversary.Explorer }
+
+func (o opaque) Clone() any { return opaque{o.Explorer.Clone().(*adversary.Explorer)} }
+
+// TestFrontierOfClonesGivesTheSameReport: the explorer's two ways of
+// keeping a frontier, snapshots and clones, find the same states, the
+// same violations and the same counterexamples.
+func TestFrontierOfClonesGivesTheSameReport(t *testing.T) {
+	v, err := protocol.VariantByName("no-client-token-check")
+	require.NoError(t, err)
+	for _, p := range []protocol.Profile{protocol.Hardened(), v.Of(protocol.Hardened())} {
+		p.Retries = 1
+		cfg := Config{Injects: 1, Commands: 1, Losses: 1, Agree: true}
+		cfg.Adversary = adversary.NewExplorer(adversary.Default(), 1, 2)
+		a := run(t, p, cfg)
+		cfg.Adversary = opaque{adversary.NewExplorer(adversary.Default(), 1, 2)}
+		b := run(t, p, cfg)
+		a.Elapsed, b.Elapsed = 0, 0
+		require.Equal(t, a, b, p.Name)
+		require.Greater(t, a.States, uint64(1000))
+	}
+}
+
+// TestFingerprintAfterIsTheFingerprintAfter: the explorer takes a drop's
+// or a duplication's fingerprint from FingerprintAfter and builds the
+// world only for a new one, so it must be the world's fingerprint after
+// the step, and nothing for any other step.
+func TestFingerprintAfterIsTheFingerprintAfter(t *testing.T) {
+	checked := 0
+	for seed := range uint64(20) {
+		walk(t, seed, func(w *sim.World, _ sim.Step) {
+			for _, s := range w.Enabled(nil) {
+				fp, ok := w.FingerprintAfter(&s)
+				if s.Kind != sim.StepDrop && s.Kind != sim.StepDup {
+					require.False(t, ok, "%v", s)
+					continue
+				}
+				require.True(t, ok, "%v", s)
+				c := w.Clone()
+				_, err := c.Apply(s)
+				require.NoError(t, err)
+				require.Equal(t, c.Fingerprint(), fp, "%v", s)
+				checked++
+				stale := s
+				stale.ID++
+				_, ok = w.FingerprintAfter(&stale)
+				require.False(t, ok, "a step naming a message no longer there")
+			}
+		})
+	}
+	require.Greater(t, checked, 100)
 }

@@ -838,7 +838,7 @@ func (w *World) output(r *Result, out protocol.Output, from Origin) {
 // Fingerprint hashes the world's state canonically: worlds that will behave
 // the same get the same fingerprint. It covers the clients (with their
 // command budgets, starts, ServerVerified and leak marks), the server's
-// slots by RegID, the in-flight messages as
+// slots by RegID (with the client tokens they have seen), the in-flight messages as
 // a sorted multiset (slot positions and message ids do not count), the
 // handshakes started, the step counts a finite Limit reads, and an
 // Explorable adversary's knowledge. Times count relative to Now, so that
@@ -889,6 +889,11 @@ func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 		h.token(sl.Pending.Ts)
 		h.token(sl.Current.Tc)
 		h.token(sl.Current.Ts)
+		// An idempotent slot drops a late Hello whose Tc it has seen: two
+		// slots that differ only here answer the same Hello differently.
+		for i := range sl.Seen {
+			h.token(sl.Seen[i])
+		}
 	})
 	// The in-flight messages as a multiset: their hashes, sorted.
 	hs := w.hashes[:0]

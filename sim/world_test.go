@@ -215,6 +215,18 @@ func TestWorldCloneAndFingerprint(t *testing.T) {
 		later.Clients[i].Expires += shift
 	}
 	assert.Equal(t, fp, later.Fingerprint())
+
+	// A slot's memory of past client tokens counts: with it, the slot
+	// drops a late Hello it would otherwise answer.
+	forgot := a.Clone()
+	n := 0
+	forgot.Server.EachSlot(func(sl *protocol.Slot) {
+		require.False(t, sl.Seen[0].IsZero(), "the slot remembers its Hello")
+		sl.Seen = [protocol.SeenTokens]protocol.Token{}
+		n++
+	})
+	require.Equal(t, 2, n)
+	assert.NotEqual(t, a.Fingerprint(), forgot.Fingerprint())
 }
 
 func mustEnv(t *testing.T, w *World, slot int32) Envelope {

@@ -272,9 +272,19 @@ type World struct {
 	Counters Counters
 
 	flight []Envelope // in-flight slots; Msg.Kind zero marks a free one
-	// fhash caches the messageHash of flight[i] (0: not known), for
-	// Fingerprint; every write to flight[i] resets fhash[i].
-	fhash  []uint64
+	// fhash holds the messageHash of each occupied flight[i] while msumOK.
+	fhash []uint64
+	// The parts of Fingerprint kept up to date step by step once it has
+	// run, so that a step that touches one message or one slot rehashes
+	// only that: msum is the sum of fhash over the occupied slots (with
+	// msumOK, every occupied slot's fhash is known), ssum the sum of the
+	// server's slot hashes, valid with ssumOK while Now is ssumAt (slot
+	// hashes count time relative to Now). Clone drops them; CopyFrom
+	// keeps them.
+	msum, ssum     uint64
+	ssumAt         protocol.Time
+	msumOK, ssumOK bool
+
 	free   []int32 // free slots, reused last-freed first (deterministic)
 	live   int     // occupied slots
 	books  []book
@@ -282,9 +292,8 @@ type World struct {
 	tokens protocol.TokenSource
 	adv    Adversary
 
-	frame  []byte             // scratch: a corrupt or inject step's frame
-	hashes []uint64           // scratch: Fingerprint's multiset
-	moves  []protocol.Message // scratch: Enabled's adversary moves
+	frame []byte             // scratch: a corrupt or inject step's frame
+	moves []protocol.Message // scratch: Enabled's adversary moves
 }
 
 // ErrStep marks a step Apply cannot take: it names no in-flight message,
@@ -385,7 +394,8 @@ func (w *World) Clone() *World {
 	c.books = slices.Clone(w.books)
 	c.tokens = cloneTokens(w.tokens)
 	c.adv = cloneAdversary(w.adv)
-	c.frame, c.hashes, c.moves = nil, nil, nil
+	c.frame, c.moves = nil, nil
+	c.msumOK, c.ssumOK = false, false
 	return &c
 }
 
@@ -403,7 +413,7 @@ func (w *World) CopyFrom(src *World) {
 		return
 	}
 	clients, server, flight, fhash, free, books := w.Clients, w.Server, w.flight, w.fhash, w.free, w.books
-	tokens, adv, frame, hashes, moves := w.tokens, w.adv, w.frame, w.hashes, w.moves
+	tokens, adv, frame, moves := w.tokens, w.adv, w.frame, w.moves
 	*w = *src
 	w.Clients = append(clients[:0], src.Clients...)
 	if server == nil || server == src.Server {
@@ -417,7 +427,7 @@ func (w *World) CopyFrom(src *World) {
 	w.books = append(books[:0], src.books...)
 	w.tokens = copyTokens(tokens, src.tokens)
 	w.adv = copyAdversary(adv, src.adv)
-	w.frame, w.hashes, w.moves = frame, hashes, moves
+	w.frame, w.moves = frame, moves
 }
 
 func cloneTokens(t protocol.TokenSource) protocol.TokenSource {
@@ -602,7 +612,10 @@ func (w *World) ApplyInto(s *Step, r *Result) error {
 		w.clientTimer(r, int(s.Client))
 	case StepServerTimer:
 		r.Role, r.RegID = protocol.RoleServer, s.RegID
-		w.serverDone(r, s.RegID, w.Server.Expire(w.h, w.Now, s.RegID))
+		kept := w.unhashSlot(s.RegID)
+		out := w.Server.Expire(w.h, w.Now, s.RegID)
+		w.rehashSlot(s.RegID, kept)
+		w.serverDone(r, s.RegID, out)
 	case StepStart:
 		w.start(r, int(s.Client))
 	case StepIssue:
@@ -610,7 +623,10 @@ func (w *World) ApplyInto(s *Step, r *Result) error {
 		if w.Honest(s.RegID) && w.books[s.RegID-1].cmdLeft > 0 {
 			w.books[s.RegID-1].cmdLeft--
 		}
-		w.serverDone(r, s.RegID, w.Server.Issue(w.h, w.Now, s.RegID, CommandPayload))
+		kept := w.unhashSlot(s.RegID)
+		out := w.Server.Issue(w.h, w.Now, s.RegID, CommandPayload)
+		w.rehashSlot(s.RegID, kept)
+		w.serverDone(r, s.RegID, out)
 	case StepInject:
 		w.nextID++
 		r.Sent = Envelope{ID: w.nextID, From: FromAdversary, Guess: s.Guess, Msg: s.Msg}
@@ -632,19 +648,40 @@ func (w *World) check(s *Step) error {
 
 func (w *World) put(e Envelope) int32 {
 	w.live++
+	i := int32(len(w.flight))
 	if n := len(w.free); n > 0 {
-		i := w.free[n-1]
+		i = w.free[n-1]
 		w.free = w.free[:n-1]
 		w.flight[i] = e
-		w.forget(i)
-		return i
+	} else {
+		w.flight = append(w.flight, e)
 	}
-	w.flight = append(w.flight, e)
-	return int32(len(w.flight) - 1)
+	w.rehash(i)
+	return i
 }
 
-// forget drops the cached hash of in-flight slot i.
-func (w *World) forget(i int32) {
+// rehash accounts for a new message in in-flight slot i: with msum kept,
+// its hash is added; otherwise the slot's cached hash is dropped.
+func (w *World) rehash(i int32) {
+	if !w.msumOK {
+		if int(i) < len(w.fhash) {
+			w.fhash[i] = 0
+		}
+		return
+	}
+	if n := int(i) + 1 - len(w.fhash); n > 0 {
+		w.fhash = append(w.fhash, make([]uint64, n)...)
+	}
+	x := messageHash(&w.flight[i].Msg)
+	w.fhash[i] = x
+	w.msum += x
+}
+
+// unhash takes in-flight slot i's message out of msum.
+func (w *World) unhash(i int32) {
+	if w.msumOK {
+		w.msum -= w.fhash[i]
+	}
 	if int(i) < len(w.fhash) {
 		w.fhash[i] = 0
 	}
@@ -652,8 +689,8 @@ func (w *World) forget(i int32) {
 
 func (w *World) take(i int32) Envelope {
 	e := w.flight[i]
+	w.unhash(i)
 	w.flight[i] = Envelope{}
-	w.forget(i)
 	w.free = append(w.free, i)
 	w.live--
 	return e
@@ -674,7 +711,10 @@ func (w *World) deliver(r *Result, e Envelope) {
 	switch {
 	case e.Msg.Kind.Upstream():
 		r.Role, r.RegID = protocol.RoleServer, id
-		w.serverDone(r, id, w.Server.Handle(w.h, w.Now, e.Msg, w.tokens))
+		kept := w.unhashSlot(id)
+		out := w.Server.Handle(w.h, w.Now, e.Msg, w.tokens)
+		w.rehashSlot(id, kept)
+		w.serverDone(r, id, out)
 	case !w.Honest(id):
 		// The push platform delivers to the device holding the RegID; no
 		// simulated client does. The adversary saw it when it was sent.
@@ -730,8 +770,9 @@ func (w *World) corrupt(r *Result, s Step) {
 	// It decoded (a checksum collision): it travels on, changed, and the
 	// receiving machine must refuse it.
 	e.Msg = m
+	w.unhash(s.Slot)
 	w.flight[s.Slot] = e
-	w.forget(s.Slot)
+	w.rehash(s.Slot)
 	r.Sent, r.SentSlot = e, s.Slot
 }
 
@@ -882,46 +923,35 @@ func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 		h.token(c.Tc)
 		h.token(c.Ts)
 	}
-	w.Server.EachSlot(func(sl *protocol.Slot) {
-		h.pair(uint64(sl.RegID), uint64(sl.State)|uint64(sl.LastSeq)<<32)
-		h.pair(w.rel(sl.Pending.Expires), w.rel(sl.Current.Expires))
-		h.token(sl.Pending.Tc)
-		h.token(sl.Pending.Ts)
-		h.token(sl.Current.Tc)
-		h.token(sl.Current.Ts)
-		// An idempotent slot drops a late Hello whose Tc it has seen: two
-		// slots that differ only here answer the same Hello differently.
-		for i := range sl.Seen {
-			h.token(sl.Seen[i])
-		}
-	})
-	// The in-flight messages as a multiset: their hashes, sorted.
-	hs := w.hashes[:0]
-	if len(w.fhash) < len(w.flight) {
-		w.fhash = append(w.fhash, make([]uint64, len(w.flight)-len(w.fhash))...)
+	// The slots and the in-flight messages are each a set, hashed as the
+	// sum of their members' hashes: no order to establish, and a step
+	// changes the sum by the members it touches (msum, ssum).
+	if !w.ssumOK || w.ssumAt != w.Now {
+		w.ssum, w.ssumAt, w.ssumOK = 0, w.Now, true
+		w.Server.EachSlot(func(sl *protocol.Slot) { w.ssum += w.slotHash(sl) })
 	}
-	for i := range w.flight {
-		if m := &w.flight[i].Msg; m.Kind != 0 && int32(i) != skip {
-			x := w.fhash[i]
-			if x == 0 {
-				x = messageHash(m)
-				w.fhash[i] = x
-			}
-			for n := 1 + b2i(int32(i) == twice); n > 0; n-- {
-				j := len(hs)
-				hs = append(hs, x)
-				for ; j > 0 && hs[j-1] > x; j-- {
-					hs[j] = hs[j-1]
-				}
-				hs[j] = x
+	if !w.msumOK {
+		if n := len(w.flight) - len(w.fhash); n > 0 {
+			w.fhash = append(w.fhash, make([]uint64, n)...)
+		}
+		w.msum = 0
+		for i := range w.flight {
+			if m := &w.flight[i].Msg; m.Kind != 0 {
+				w.fhash[i] = messageHash(m)
+				w.msum += w.fhash[i]
 			}
 		}
+		w.msumOK = true
 	}
-	w.hashes = hs
-	h.pair(uint64(len(hs)), w.Counters.Started)
-	for _, x := range hs {
-		h.pair(x, 0)
+	msum, live := w.msum, w.live
+	if skip >= 0 {
+		msum, live = msum-w.fhash[skip], live-1
 	}
+	if twice >= 0 {
+		msum, live = msum+w.fhash[twice], live+1
+	}
+	h.pair(w.ssum, msum)
+	h.pair(uint64(live), w.Counters.Started)
 	lim := &w.opts.Limits
 	for _, k := range [...]struct {
 		limit int
@@ -935,6 +965,51 @@ func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 		h.pair(ex.Fingerprint(), 1)
 	}
 	return h.sum()
+}
+
+// slotHash hashes one server slot, times relative to Now. An idempotent
+// slot drops a late Hello whose Tc it has seen, so two slots that differ
+// only in Seen answer the same Hello differently: Seen counts, up to its
+// last token (the rest is zero).
+func (w *World) slotHash(sl *protocol.Slot) uint64 {
+	h := fp{h: fpSlotSeed}
+	seen := len(sl.Seen)
+	for seen > 0 && sl.Seen[seen-1].IsZero() {
+		seen--
+	}
+	h.pair(uint64(sl.RegID), uint64(sl.State)|uint64(seen)<<8|uint64(sl.LastSeq)<<32)
+	h.pair(w.rel(sl.Pending.Expires), w.rel(sl.Current.Expires))
+	h.token(sl.Pending.Tc)
+	h.token(sl.Pending.Ts)
+	h.token(sl.Current.Tc)
+	h.token(sl.Current.Ts)
+	for i := range seen {
+		h.token(sl.Seen[i])
+	}
+	return h.sum()
+}
+
+// unhashSlot takes slot id out of ssum before a step changes it, and
+// reports whether ssum is being kept (rehashSlot then puts it back).
+func (w *World) unhashSlot(id protocol.RegID) bool {
+	if !w.ssumOK || w.ssumAt != w.Now {
+		w.ssumOK = false
+		return false
+	}
+	if sl := w.Server.View(id); sl != nil {
+		w.ssum -= w.slotHash(sl)
+	}
+	return true
+}
+
+// rehashSlot adds slot id back into ssum after a step, if kept.
+func (w *World) rehashSlot(id protocol.RegID, kept bool) {
+	if !kept {
+		return
+	}
+	if sl := w.Server.View(id); sl != nil {
+		w.ssum += w.slotHash(sl)
+	}
 }
 
 func b2i(b bool) int {
@@ -978,9 +1053,10 @@ func messageHash(m *protocol.Message) uint64 {
 type fp struct{ h uint64 }
 
 const (
-	fpSeed = 0x243f6a8885a308d3
-	fpA    = 0x9e3779b97f4a7c15
-	fpB    = 0xbf58476d1ce4e5b9
+	fpSeed     = 0x243f6a8885a308d3
+	fpSlotSeed = 0x13198a2e03707344
+	fpA        = 0x9e3779b97f4a7c15
+	fpB        = 0xbf58476d1ce4e5b9
 )
 
 func (f *fp) pair(a, b uint64) {
@@ -1162,6 +1238,7 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 	if !ok {
 		return b, fmt.Errorf("%w: token source %T", ErrSnapshot, w.tokens)
 	}
+	w.msumOK, w.ssumOK = false, false
 	w.Now = r.time()
 	w.nextID = MsgID(r.uvarint())
 	toks.N = r.uvarint()
@@ -1219,6 +1296,7 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 	// The messages' hashes are computed here, once, for Fingerprint and
 	// for every world copied from this one.
 	w.fhash = slices.Grow(w.fhash[:0], int(n))[:n]
+	msum := uint64(0)
 	for i := range w.flight {
 		e := &w.flight[i]
 		w.fhash[i] = 0
@@ -1232,6 +1310,7 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 		e.ID = MsgID(r.uvarint())
 		r.message(&e.Msg)
 		w.fhash[i] = messageHash(&e.Msg)
+		msum += w.fhash[i]
 	}
 	n = r.uvarint()
 	if r.bad || n > uint64(len(b)) {
@@ -1274,6 +1353,7 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 	if r.bad {
 		return b, fmt.Errorf("%w: truncated or corrupt", ErrSnapshot)
 	}
+	w.msum, w.msumOK = msum, true
 	return r.b[r.i:], nil
 }
 

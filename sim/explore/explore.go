@@ -472,9 +472,7 @@ func (wk *worker) load(level *frontier, i int) {
 		wk.base.CopyFrom(level.worlds[i])
 		wk.led = append(wk.led[:0], level.leds[i]...)
 		wk.ledHash = wk.led.hash()
-		// Fingerprinting the base once caches its messages' hashes, which
-		// every copy of it then inherits (LoadSnapshot does it itself).
-		wk.base.Fingerprint()
+		wk.base.Fingerprint() // as below
 		return
 	}
 	r := level.refs[i]
@@ -483,6 +481,9 @@ func (wk *worker) load(level *frontier, i int) {
 		panic(fmt.Sprintf("explore: state %d of level %d does not decode: %v", i, wk.e.level, err))
 	}
 	wk.ledHash = wk.led.hash()
+	// The world keeps its slot and message hash sums from here on, and
+	// every copy of it inherits them.
+	wk.base.Fingerprint()
 }
 
 // expand checks state i of the level and records its successors that the

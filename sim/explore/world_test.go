@@ -219,3 +219,25 @@ func TestFingerprintAfterIsTheFingerprintAfter(t *testing.T) {
 	}
 	require.Greater(t, checked, 100)
 }
+
+// TestKeptFingerprintIsTheFingerprint: a world fingerprinted once keeps
+// the sums of its slots' and messages' hashes up to date step by step
+// (and CopyFrom carries them); they must always be what hashing the
+// world from scratch gives (Clone drops them).
+func TestKeptFingerprintIsTheFingerprint(t *testing.T) {
+	steps := 0
+	for seed := range uint64(40) {
+		var cp *sim.World
+		walk(t, seed, func(w *sim.World, s sim.Step) {
+			fresh := w.Clone().Fingerprint()
+			require.Equal(t, fresh, w.Fingerprint(), "seed %d, before %v", seed, s)
+			if cp == nil {
+				cp = w.Clone()
+			}
+			cp.CopyFrom(w)
+			require.Equal(t, fresh, cp.Fingerprint(), "seed %d: a copy", seed)
+			steps++
+		})
+	}
+	require.Greater(t, steps, 1000)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -291,22 +292,46 @@ func TestHistogram(t *testing.T) {
 	}
 }
 
+// TestQueueOrder: whatever is pushed, on the heap or on a lane, events
+// come out in (at, seq) order — the order a sorted list gives — so a run
+// depends on its seed alone.
 func TestQueueOrder(t *testing.T) {
-	var q queue
-	q.addLane(10)
-	rng := []protocol.Time{5, 3, 9, 3, 0, 12, 7}
-	now := protocol.Time(0)
-	for i, at := range rng {
-		q.push(event{at: at, id: uint64(i)})
-		q.pushAt(now, event{at: now + 10, id: uint64(100 + i)})
-		now++
-	}
-	var got []event
-	for q.len() > 0 {
-		got = append(got, q.pop())
-	}
-	for i := 1; i < len(got); i++ {
-		require.True(t, got[i-1].before(&got[i]), "%v before %v", got[i-1], got[i])
-	}
-	assert.Len(t, got, 2*len(rng))
+	rapid.Check(t, func(t *rapid.T) {
+		var q queue
+		delays := rapid.SliceOfNDistinct(rapid.Int64Range(1, 50), 0, 5, rapid.ID).Draw(t, "lanes")
+		for _, d := range delays {
+			q.addLane(protocol.Time(d))
+		}
+		var want []event // the model: every pending event, seq as the queue numbers them
+		now, seq := protocol.Time(0), uint64(0)
+		for i := range rapid.IntRange(1, 200).Draw(t, "ops") {
+			switch op := rapid.IntRange(0, 2).Draw(t, "op"); {
+			case op == 0:
+				at := now + protocol.Time(rapid.Int64Range(0, 60).Draw(t, "delay"))
+				q.push(event{at: at, id: uint64(i)})
+				seq++
+				want = append(want, event{at: at, seq: seq, id: uint64(i)})
+			case op == 1 && len(delays) > 0:
+				at := now + protocol.Time(delays[rapid.IntRange(0, len(delays)-1).Draw(t, "lane")])
+				q.pushAt(now, event{at: at, id: uint64(i)})
+				seq++
+				want = append(want, event{at: at, seq: seq, id: uint64(i)})
+			case len(want) > 0:
+				slices.SortFunc(want, func(a, b event) int {
+					if a.before(&b) {
+						return -1
+					}
+					return 1
+				})
+				_, next := q.next()
+				require.NotNil(t, next)
+				require.Equal(t, want[0], *next)
+				got := q.pop()
+				require.Equal(t, want[0], got)
+				want = want[1:]
+				now = got.at // the clock follows the events taken
+			}
+			require.Equal(t, len(want), q.len())
+		}
+	})
 }

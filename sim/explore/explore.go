@@ -327,8 +327,11 @@ func (e *explorer) expand(level *frontier) *frontier {
 		wk.reset()
 	}
 	// A level of the default bounds has about as many new states as it
-	// has states, each reached about five times.
-	e.fresh.reset(2 * n)
+	// has states, each reached about five times. A table of 2n to 4n
+	// entries holds them; a smaller one stays in the caches better (5%
+	// faster with two workers than 4n to 8n), and the few successors that
+	// find no room are saved unjudged.
+	e.fresh.reset(n)
 	parallel(workers, func(wi int) {
 		wk := e.workers[wi]
 		for {

@@ -289,12 +289,14 @@ func (x *Explorer) SetBudget(n int) { x.Budget = n }
 // Spend records one injection.
 func (x *Explorer) Spend() {
 	x.Spent++
-	if x.exhausted() {
+	if x.Exhausted() {
 		x.Knowledge = Knowledge{}
 	}
 }
 
-func (x *Explorer) exhausted() bool { return x.Budget > 0 && x.Spent >= x.Budget }
+// Exhausted reports whether the budget is spent: the adversary then
+// injects nothing more and keeps no knowledge.
+func (x *Explorer) Exhausted() bool { return x.Budget > 0 && x.Spent >= x.Budget }
 
 // NewExplorer returns an explorer adversary with capabilities c against
 // honest RegIDs 1..clients, owning RegID insider.
@@ -308,14 +310,14 @@ func NewExplorer(c Capabilities, clients int, insider protocol.RegID) *Explorer 
 
 // Observe records a message the network carries.
 func (x *Explorer) Observe(m protocol.Message) {
-	if !x.exhausted() {
+	if !x.Exhausted() {
 		x.Knowledge.Observe(m, x.Caps)
 	}
 }
 
 // Abandoned records the tokens of a session its honest client gave up.
 func (x *Explorer) Abandoned(_ protocol.RegID, tc, ts protocol.Token) {
-	if !x.exhausted() {
+	if !x.Exhausted() {
 		x.Knowledge.Leak(tc, ts)
 	}
 }
@@ -334,7 +336,7 @@ func (x *Explorer) Clone() any {
 
 // Moves lists every message the adversary can inject now.
 func (x *Explorer) Moves(dst []protocol.Message) []protocol.Message {
-	if x.exhausted() {
+	if x.Exhausted() {
 		return dst
 	}
 	return Injections(dst, &x.Knowledge, x.Caps, x.Targets)
@@ -343,7 +345,7 @@ func (x *Explorer) Moves(dst []protocol.Message) []protocol.Message {
 // Fingerprint hashes the knowledge; it is kept canonical (sorted, without
 // duplicates), so equal knowledge hashes equal.
 func (x *Explorer) Fingerprint() uint64 {
-	if x.exhausted() {
+	if x.Exhausted() {
 		return 0
 	}
 	h := mix(0, uint64(len(x.Knowledge.Tokens)))

@@ -292,8 +292,9 @@ type World struct {
 	tokens protocol.TokenSource
 	adv    Adversary
 
-	frame []byte             // scratch: a corrupt or inject step's frame
-	moves []protocol.Message // scratch: Enabled's adversary moves
+	frame  []byte             // scratch: a corrupt or inject step's frame
+	moves  []protocol.Message // scratch: Enabled's adversary moves
+	shares []uint64           // scratch: SymmetricFingerprint's client shares
 }
 
 // ErrStep marks a step Apply cannot take: it names no in-flight message,
@@ -394,7 +395,7 @@ func (w *World) Clone() *World {
 	c.books = slices.Clone(w.books)
 	c.tokens = cloneTokens(w.tokens)
 	c.adv = cloneAdversary(w.adv)
-	c.frame, c.moves = nil, nil
+	c.frame, c.moves, c.shares = nil, nil, nil
 	c.msumOK, c.ssumOK = false, false
 	return &c
 }
@@ -413,7 +414,7 @@ func (w *World) CopyFrom(src *World) {
 		return
 	}
 	clients, server, flight, fhash, free, books := w.Clients, w.Server, w.flight, w.fhash, w.free, w.books
-	tokens, adv, frame, moves := w.tokens, w.adv, w.frame, w.moves
+	tokens, adv, frame, moves, shares := w.tokens, w.adv, w.frame, w.moves, w.shares
 	*w = *src
 	w.Clients = append(clients[:0], src.Clients...)
 	if server == nil || server == src.Server {
@@ -427,7 +428,7 @@ func (w *World) CopyFrom(src *World) {
 	w.books = append(books[:0], src.books...)
 	w.tokens = copyTokens(tokens, src.tokens)
 	w.adv = copyAdversary(adv, src.adv)
-	w.frame, w.moves = frame, moves
+	w.frame, w.moves, w.shares = frame, moves, shares
 }
 
 func cloneTokens(t protocol.TokenSource) protocol.TokenSource {
@@ -910,18 +911,7 @@ func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 	h := fp{h: fpSeed}
 	h.pair(uint64(len(w.Clients)), uint64(w.Server.Len()))
 	for i := range w.Clients {
-		c, b := &w.Clients[i], &w.books[i]
-		flags := uint64(0)
-		if b.leaked {
-			flags |= 1 << 63
-		}
-		if b.srvOK {
-			flags |= 1 << 62
-		}
-		h.pair(uint64(c.State)|uint64(c.Tries)<<8|uint64(c.LastSeq)<<32, w.rel(c.Deadline))
-		h.pair(w.rel(c.Expires), uint64(b.cmdLeft)|uint64(b.nstart)<<32|flags)
-		h.token(c.Tc)
-		h.token(c.Ts)
+		w.hashClient(&h, i)
 	}
 	// The slots and the in-flight messages are each a set, hashed as the
 	// sum of their members' hashes: no order to establish, and a step
@@ -952,32 +942,43 @@ func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 	}
 	h.pair(w.ssum, msum)
 	h.pair(uint64(live), w.Counters.Started)
-	lim := &w.opts.Limits
-	for _, k := range [...]struct {
-		limit int
-		kind  StepKind
-	}{{lim.Drops, StepDrop}, {lim.Dups, StepDup}, {lim.Corrupts, StepCorrupt}, {lim.Injects, StepInject}} {
-		if k.limit > 0 && k.limit != Unlimited {
-			h.pair(uint64(k.kind), w.Counters.Steps[k.kind]+uint64(b2i(k.kind == kind)))
-		}
-	}
+	w.hashLimits(&h, kind)
 	if ex, ok := w.adv.(Explorable); ok {
 		h.pair(ex.Fingerprint(), 1)
 	}
 	return h.sum()
 }
 
+// hashClient folds client i (with its book) into h.
+func (w *World) hashClient(h *fp, i int) {
+	c, b := &w.Clients[i], &w.books[i]
+	flags := uint64(0)
+	if b.leaked {
+		flags |= 1 << 63
+	}
+	if b.srvOK {
+		flags |= 1 << 62
+	}
+	h.pair(uint64(c.State)|uint64(c.Tries)<<8|uint64(c.LastSeq)<<32, w.rel(c.Deadline))
+	h.pair(w.rel(c.Expires), uint64(b.cmdLeft)|uint64(b.nstart)<<32|flags)
+	h.token(c.Tc)
+	h.token(c.Ts)
+}
+
 // slotHash hashes one server slot, times relative to Now. An idempotent
 // slot drops a late Hello whose Tc it has seen, so two slots that differ
 // only in Seen answer the same Hello differently: Seen counts, up to its
 // last token (the rest is zero).
-func (w *World) slotHash(sl *protocol.Slot) uint64 {
+func (w *World) slotHash(sl *protocol.Slot) uint64 { return w.slotHashAs(sl, sl.RegID) }
+
+// slotHashAs is slotHash of sl with its RegID taken to be id.
+func (w *World) slotHashAs(sl *protocol.Slot, id protocol.RegID) uint64 {
 	h := fp{h: fpSlotSeed}
 	seen := len(sl.Seen)
 	for seen > 0 && sl.Seen[seen-1].IsZero() {
 		seen--
 	}
-	h.pair(uint64(sl.RegID), uint64(sl.State)|uint64(seen)<<8|uint64(sl.LastSeq)<<32)
+	h.pair(uint64(id), uint64(sl.State)|uint64(seen)<<8|uint64(sl.LastSeq)<<32)
 	h.pair(w.rel(sl.Pending.Expires), w.rel(sl.Current.Expires))
 	h.token(sl.Pending.Tc)
 	h.token(sl.Pending.Ts)
@@ -1012,6 +1013,20 @@ func (w *World) rehashSlot(id protocol.RegID, kept bool) {
 	}
 }
 
+// hashLimits folds into h the step counts a finite Limit reads, with one
+// more step of kind counted.
+func (w *World) hashLimits(h *fp, kind StepKind) {
+	lim := &w.opts.Limits
+	for _, k := range [...]struct {
+		limit int
+		kind  StepKind
+	}{{lim.Drops, StepDrop}, {lim.Dups, StepDup}, {lim.Corrupts, StepCorrupt}, {lim.Injects, StepInject}} {
+		if k.limit > 0 && k.limit != Unlimited {
+			h.pair(uint64(k.kind), w.Counters.Steps[k.kind]+uint64(b2i(k.kind == kind)))
+		}
+	}
+}
+
 func b2i(b bool) int {
 	if b {
 		return 1
@@ -1027,9 +1042,12 @@ func (w *World) rel(t protocol.Time) uint64 {
 	return uint64(t - w.Now)
 }
 
-func messageHash(m *protocol.Message) uint64 {
+func messageHash(m *protocol.Message) uint64 { return messageHashAs(m, m.RegID) }
+
+// messageHashAs is messageHash of m with its RegID taken to be id.
+func messageHashAs(m *protocol.Message, id protocol.RegID) uint64 {
 	h := fp{h: fpSeed}
-	h.pair(uint64(m.Kind)|uint64(m.Seq)<<32, uint64(m.RegID))
+	h.pair(uint64(m.Kind)|uint64(m.Seq)<<32, uint64(id))
 	h.token(m.Tc)
 	h.token(m.Ts)
 	p := m.Payload

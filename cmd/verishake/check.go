@@ -20,7 +20,7 @@ func init() {
 	register(command{
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
-			"       [--retries R] [--commands C] [--adversary CAPS] [--agree] [--workers W] [--max-states N] [--cex DIR] [--json]",
+			"       [--retries R] [--commands C] [--adversary CAPS] [--agree] [--symmetry] [--workers W] [--max-states N] [--cex DIR] [--json]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
 	})
@@ -49,6 +49,7 @@ type checkJob struct {
 	b         bounds
 	caps      adversary.Capabilities
 	agree     bool
+	symmetry  bool
 	workers   int
 	maxStates int
 	stopOn    []string
@@ -72,18 +73,20 @@ type propertyResult struct {
 
 // checkReport is `check --json`.
 type checkReport struct {
-	Profile       string           `json:"profile"`
-	Variant       string           `json:"variant"`
-	Bounds        bounds           `json:"bounds"`
-	Adversary     string           `json:"adversary"`
-	States        uint64           `json:"states"`
-	Transitions   uint64           `json:"transitions"`
-	Depth         int              `json:"depth"`
-	Complete      bool             `json:"complete"`
-	Seconds       float64          `json:"seconds"`
-	StatesPerSec  float64          `json:"states_per_sec"`
-	BytesPerState float64          `json:"bytes_per_state"`
-	Properties    []propertyResult `json:"properties"`
+	Profile       string  `json:"profile"`
+	Variant       string  `json:"variant"`
+	Bounds        bounds  `json:"bounds"`
+	Adversary     string  `json:"adversary"`
+	States        uint64  `json:"states"`
+	Transitions   uint64  `json:"transitions"`
+	Depth         int     `json:"depth"`
+	Complete      bool    `json:"complete"`
+	Seconds       float64 `json:"seconds"`
+	StatesPerSec  float64 `json:"states_per_sec"`
+	BytesPerState float64 `json:"bytes_per_state"`
+	// Symmetry: states were merged up to a renaming of the honest clients.
+	Symmetry   bool             `json:"symmetry"`
+	Properties []propertyResult `json:"properties"`
 }
 
 // explored runs the job and turns the report into verdicts, writing each
@@ -102,7 +105,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 	rep, err := explore.Run(ctx, explore.Config{
 		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
 		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Adversary: adv,
-		Agree: j.agree, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
+		Agree: j.agree, Symmetry: j.symmetry, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
 	})
 	if err != nil {
 		return checkReport{}, err
@@ -111,6 +114,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		Profile: j.profile.Name, Variant: j.variant, Bounds: j.b, Adversary: j.caps.String(),
 		States: rep.States, Transitions: rep.Transitions, Depth: rep.Depth, Complete: rep.Complete,
 		Seconds: rep.Elapsed.Seconds(), StatesPerSec: rep.StatesPerSec(), BytesPerState: rep.BytesPerState,
+		Symmetry: rep.Symmetry,
 	}
 	if j.b.Injects == 0 || adv == nil {
 		out.Adversary = "none"
@@ -216,6 +220,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	b := boundFlags(fs, defaultBounds)
 	caps := fs.String("adversary", "default", "adversary capabilities: default, none, or a +-list of replay, impersonate, insider, forge, flood, read-upstream, read-push")
 	agree := fs.Bool("agree", true, "check AGREE on every state (costs a fault-free continuation per state)")
+	symmetry := fs.Bool("symmetry", true, "with 2 or more clients, keep one state per renaming of the clients (sound; see docs/performance.md)")
 	workers := fs.Int("workers", 0, "parallel workers (0: one per CPU)")
 	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing this many states (0: no limit)")
 	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
@@ -237,7 +242,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if *workers < 0 || *maxStates < 0 {
 		return usagef(stderr, "check", "--workers and --max-states must not be negative")
 	}
-	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, workers: *workers, maxStates: *maxStates, cexDir: *cex}
+	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, workers: *workers, maxStates: *maxStates, cexDir: *cex}
 	bar := newProgress(stderr, "states")
 	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), -1) })
 	bar.done()
@@ -276,6 +281,9 @@ func printCheck(w io.Writer, r checkReport) {
 	state := "complete"
 	if !r.Complete {
 		state = "INCOMPLETE: properties not violated so far are unknown"
+	}
+	if r.Symmetry {
+		state += ", clients interchangeable (one state per renaming)"
 	}
 	fmt.Fprintf(w, "%d states, %d transitions, depth %d, %.2fs (%.0f states/s, %.1f bytes/state), %s\n",
 		r.States, r.Transitions, r.Depth, r.Seconds, r.StatesPerSec, r.BytesPerState, state)

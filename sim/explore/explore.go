@@ -45,6 +45,13 @@ type Config struct {
 	// Agree checks AGREE on every state: the fault-free continuation from
 	// the state must end with each client and the server agreeing.
 	Agree bool
+	// Symmetry keeps one state per renaming of the honest clients (see
+	// sim.World.SymmetricFingerprint): with two or more clients, states
+	// that differ only in which client is which are one state. It is sound
+	// for the properties checked, which speak of one RegID at a time, and
+	// it is used only when the world's adversary treats every honest client
+	// alike (sim.World.Symmetric); Report.Symmetry says whether it was.
+	Symmetry bool
 	// Workers expand a level in parallel (0: GOMAXPROCS).
 	Workers int
 	// MaxStates stops the search once that many states are stored (0: no
@@ -75,6 +82,10 @@ type Report struct {
 	Elapsed  time.Duration
 	// BytesPerState is the fingerprint table's size over the states stored.
 	BytesPerState float64
+	// Symmetry is true when states were merged up to a renaming of the
+	// honest clients (Config.Symmetry, with two clients or more and an
+	// adversary that treats them alike).
+	Symmetry bool
 	// Counterexamples holds one shortest counterexample per violated
 	// property, ordered by property.
 	Counterexamples []Counterexample
@@ -150,7 +161,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	e := &explorer{cfg: cfg, retries: p.Retries, root: w.Clone(), found: map[string]violation{}, visited: newFPSet(1 << 16)}
+	e := &explorer{cfg: cfg, retries: p.Retries, root: w.Clone(), found: map[string]violation{}, visited: newFPSet(1 << 16),
+		sym: cfg.Symmetry && cfg.Clients > 1 && w.Symmetric()}
 	return e.run(ctx, w)
 }
 
@@ -167,6 +179,7 @@ type explorer struct {
 	retries int
 	root    *sim.World // the initial world, untouched, for replaying paths
 	snap    bool       // the frontier holds snapshots, not clones
+	sym     bool       // states are fingerprinted up to client renaming
 
 	level       int // the level being expanded
 	visited     *fpSet
@@ -244,7 +257,7 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 	} else {
 		root.worlds, root.leds = []*sim.World{w}, []ledger{nil}
 	}
-	e.visited.add(e.fingerprint(w, nil))
+	e.visited.add(e.fingerprint(w, nil, ledger(nil).hash()))
 	e.trails = []trail{{parent: []int32{-1}, step: []int32{-1}}}
 	level := &root
 	depth := 0
@@ -280,6 +293,7 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 		Complete:      complete,
 		Elapsed:       time.Since(start),
 		BytesPerState: float64(e.visited.bytes()) / float64(e.visited.n),
+		Symmetry:      e.sym,
 	}
 	for _, prop := range Properties {
 		if v, ok := e.found[prop]; ok {
@@ -289,8 +303,13 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 	return r, nil
 }
 
-func (e *explorer) fingerprint(w *sim.World, l ledger) uint64 {
-	return uint64(mixer(w.Fingerprint()).add(l.hash()))
+// fingerprint is the state's fingerprint: the world's and the ledger's
+// (whose hash is lh), or with symmetry both up to client renaming.
+func (e *explorer) fingerprint(w *sim.World, l ledger, lh uint64) uint64 {
+	if e.sym {
+		return w.SymmetricFingerprint(l.hashOf)
+	}
+	return uint64(mixer(w.Fingerprint()).add(lh))
 }
 
 // chunk returns an empty arena chunk.
@@ -515,7 +534,7 @@ func (wk *worker) expand(level *frontier, i int) {
 			continue
 		}
 		w := sc.w
-		if fp, ok := wk.base.FingerprintAfter(&wk.steps[si]); ok {
+		if fp, ok := wk.base.FingerprintAfter(&wk.steps[si]); ok && !e.sym {
 			// A drop or a duplication: no claim, the server as it was.
 			// The world is built only if the state is new.
 			sc.lazy, w = true, wk.base
@@ -523,7 +542,7 @@ func (wk *worker) expand(level *frontier, i int) {
 		} else {
 			sc.lazy = false
 			wk.step(sc, &wk.steps[si], i, si)
-			sc.fp = uint64(mixer(w.Fingerprint()).add(sc.ledHash))
+			sc.fp = e.fingerprint(w, sc.led, sc.ledHash)
 		}
 		if h := w.Server.HalfOpen(); h > e.cfg.Bound && !e.foundBefore(protocol.Bounded) {
 			wk.record(violation{property: protocol.Bounded, parent: i, step: si,

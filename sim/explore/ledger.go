@@ -108,6 +108,21 @@ func (l ledger) hash() uint64 {
 	return uint64(h)
 }
 
+// hashOf is the part of the ledger about RegID id, with id left out, as
+// a multiset: a client's share of sim.World.SymmetricFingerprint. The
+// ledger holds claims about honest RegIDs only (observe), so the shares of
+// the honest RegIDs are all of it.
+func (l ledger) hashOf(id protocol.RegID) uint64 {
+	sum := uint64(0)
+	for _, e := range l {
+		if e.regID == id {
+			h := mixer(0x51ed27).add(uint64(e.kind) | uint64(e.role)<<8 | uint64(e.seq)<<32)
+			sum += uint64(h.token(e.tc).token(e.ts).add(1))
+		}
+	}
+	return sum
+}
+
 // append encodes l after a world's snapshot.
 func (l ledger) append(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(l)))

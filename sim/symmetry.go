@@ -1,0 +1,127 @@
+package sim
+
+import (
+	"slices"
+
+	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/protocol"
+)
+
+// Symmetry between honest clients. Nothing in the protocol, the network
+// or the adversary tells one honest client from another except its
+// RegID: every client runs the same machine with the same budgets, the
+// server keeps one slot per RegID by the same rules, and an adversary that
+// targets every honest RegID treats them alike. Renaming the honest RegIDs
+// by a permutation — in the clients, their slots, the messages in flight
+// and the adversary's knowledge — therefore maps every step of a world to
+// a step of the renamed world, claims renamed, and the properties, which
+// speak of one RegID at a time, hold in both or in neither. An exhaustive
+// search may keep one world per class of renamings. docs/performance.md
+// gives the argument in full.
+
+// ownRegID stands, in a client's share of SymmetricFingerprint, for that
+// client's own RegID; no RegID is all ones.
+const ownRegID = protocol.RegID(1<<64 - 1)
+
+const fpViewSeed = 0xa4093822299f31d0
+
+// Symmetric reports whether w's honest clients are interchangeable, so
+// that SymmetricFingerprint may merge worlds that differ only in which
+// client is which: true with no adversary, or an *adversary.Explorer that
+// targets every honest RegID, owns none, and keeps all it captures (a
+// bounded window depends on arrival order); false for any other adversary,
+// which might tell clients apart.
+func (w *World) Symmetric() bool {
+	switch a := w.adv.(type) {
+	case NoAdversary:
+		return true
+	case *adversary.Explorer:
+		if len(a.Targets) != len(w.Clients) || w.Honest(a.Knowledge.Insider) || a.Knowledge.MaxCaptured != 0 {
+			return false
+		}
+		for i, id := range a.Targets {
+			if !w.Honest(id) || slices.Contains(a.Targets[:i], id) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// SymmetricFingerprint is Fingerprint up to a renaming of the honest
+// clients: worlds that differ only in which honest client is which get
+// the same value. It hashes everything that belongs to no honest RegID as
+// Fingerprint does, and each honest client's share — the client, its
+// slot, the messages in flight and the captured messages that carry its
+// RegID, each with the RegID left out, and extra(its RegID), the caller's
+// own state about the client — as a multiset over the clients. Two worlds
+// with equal shares and equal rest are renamings of each other.
+//
+// extra must be a function of the client's share alone (the explorer
+// passes its claims about the RegID). w must be Symmetric; if it is not,
+// the result is Fingerprint combined with extra of each client in order,
+// which merges nothing more than Fingerprint does.
+func (w *World) SymmetricFingerprint(extra func(protocol.RegID) uint64) uint64 {
+	n := len(w.Clients)
+	if !w.Symmetric() {
+		h := fp{h: w.Fingerprint()}
+		for i := range n {
+			h.pair(extra(protocol.RegID(i+1)), uint64(i))
+		}
+		return h.sum()
+	}
+	// share[3i], [3i+1], [3i+2]: client i's slot, sum of its in-flight
+	// messages, sum of its captured messages.
+	share := append(w.shares[:0], make([]uint64, 3*n)...)
+	w.shares = share
+	var slots, msgs, caps uint64
+	w.Server.EachSlot(func(sl *protocol.Slot) {
+		if w.Honest(sl.RegID) {
+			share[3*(sl.RegID-1)] = w.slotHashAs(sl, ownRegID)
+		} else {
+			slots += w.slotHash(sl)
+		}
+	})
+	for i := range w.flight {
+		if m := &w.flight[i].Msg; m.Kind != 0 {
+			if w.Honest(m.RegID) {
+				share[3*(m.RegID-1)+1] += messageHashAs(m, ownRegID)
+			} else {
+				msgs += messageHash(m)
+			}
+		}
+	}
+	know := fp{h: fpSeed}
+	if x, ok := w.adv.(*adversary.Explorer); ok && !x.Exhausted() {
+		k := &x.Knowledge
+		know.pair(uint64(len(k.Tokens)), uint64(k.Insider))
+		for _, t := range k.Tokens {
+			know.token(t) // kept sorted: a canonical sequence
+		}
+		for i := range k.Captured {
+			// A set: its members' hashes summed, whatever their order.
+			if m := &k.Captured[i]; w.Honest(m.RegID) {
+				share[3*(m.RegID-1)+2] += messageHashAs(m, ownRegID)
+			} else {
+				caps += messageHash(m)
+			}
+		}
+	}
+	var views uint64
+	for i := range n {
+		v := fp{h: fpViewSeed}
+		w.hashClient(&v, i)
+		v.pair(share[3*i], share[3*i+1])
+		v.pair(share[3*i+2], extra(protocol.RegID(i+1)))
+		views += v.sum()
+	}
+	h := fp{h: fpSeed}
+	h.pair(uint64(n), uint64(w.Server.Len()))
+	h.pair(slots, msgs)
+	h.pair(uint64(w.live), w.Counters.Started)
+	w.hashLimits(&h, 0)
+	h.pair(know.sum(), caps)
+	h.pair(views, 1)
+	return h.sum()
+}

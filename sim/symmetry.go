@@ -63,9 +63,22 @@ func (w *World) Symmetric() bool {
 // the result is Fingerprint combined with extra of each client in order,
 // which merges nothing more than Fingerprint does.
 func (w *World) SymmetricFingerprint(extra func(protocol.RegID) uint64) uint64 {
+	return w.SymmetricFingerprintNamed(nil, extra)
+}
+
+// SymmetricFingerprintNamed is SymmetricFingerprint of the world with its
+// symbolic tokens named by names (see Names; nil: as they are): worlds
+// that differ only in which client is which and in the names of their
+// tokens get the same value. extra is called last, so that it may name
+// the tokens it hashes with names too.
+func (w *World) SymmetricFingerprintNamed(names *Names, extra func(protocol.RegID) uint64) uint64 {
+	if !w.Renamable() {
+		names = nil
+	}
+	names.Reset(w)
 	n := len(w.Clients)
 	if !w.Symmetric() {
-		h := fp{h: w.Fingerprint()}
+		h := fp{h: w.FingerprintNamed(names, nil)}
 		for i := range n {
 			h.pair(extra(protocol.RegID(i+1)), uint64(i))
 		}
@@ -78,17 +91,17 @@ func (w *World) SymmetricFingerprint(extra func(protocol.RegID) uint64) uint64 {
 	var slots, msgs, caps uint64
 	w.Server.EachSlot(func(sl *protocol.Slot) {
 		if w.Honest(sl.RegID) {
-			share[3*(sl.RegID-1)] = w.slotHashAs(sl, ownRegID)
+			share[3*(sl.RegID-1)] = w.slotHashAs(sl, ownRegID, names)
 		} else {
-			slots += w.slotHash(sl)
+			slots += w.slotHashAs(sl, sl.RegID, names)
 		}
 	})
 	for i := range w.flight {
 		if m := &w.flight[i].Msg; m.Kind != 0 {
 			if w.Honest(m.RegID) {
-				share[3*(m.RegID-1)+1] += messageHashAs(m, ownRegID)
+				share[3*(m.RegID-1)+1] += messageHashAs(m, ownRegID, names)
 			} else {
-				msgs += messageHash(m)
+				msgs += messageHashAs(m, m.RegID, names)
 			}
 		}
 	}
@@ -96,22 +109,20 @@ func (w *World) SymmetricFingerprint(extra func(protocol.RegID) uint64) uint64 {
 	if x, ok := w.adv.(*adversary.Explorer); ok && !x.Exhausted() {
 		k := &x.Knowledge
 		know.pair(uint64(len(k.Tokens)), uint64(k.Insider))
-		for _, t := range k.Tokens {
-			know.token(t) // kept sorted: a canonical sequence
-		}
+		know.pair(tokenSetHash(k.Tokens, names), 0)
 		for i := range k.Captured {
 			// A set: its members' hashes summed, whatever their order.
 			if m := &k.Captured[i]; w.Honest(m.RegID) {
-				share[3*(m.RegID-1)+2] += messageHashAs(m, ownRegID)
+				share[3*(m.RegID-1)+2] += messageHashAs(m, ownRegID, names)
 			} else {
-				caps += messageHash(m)
+				caps += messageHashAs(m, m.RegID, names)
 			}
 		}
 	}
 	var views uint64
 	for i := range n {
 		v := fp{h: fpViewSeed}
-		w.hashClient(&v, i)
+		w.hashClient(&v, i, names)
 		v.pair(share[3*i], share[3*i+1])
 		v.pair(share[3*i+2], extra(protocol.RegID(i+1)))
 		views += v.sum()

@@ -911,7 +911,7 @@ func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 	h := fp{h: fpSeed}
 	h.pair(uint64(len(w.Clients)), uint64(w.Server.Len()))
 	for i := range w.Clients {
-		w.hashClient(&h, i)
+		w.hashClient(&h, i, nil)
 	}
 	// The slots and the in-flight messages are each a set, hashed as the
 	// sum of their members' hashes: no order to establish, and a step
@@ -949,8 +949,8 @@ func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 	return h.sum()
 }
 
-// hashClient folds client i (with its book) into h.
-func (w *World) hashClient(h *fp, i int) {
+// hashClient folds client i (with its book) into h, its tokens named by n.
+func (w *World) hashClient(h *fp, i int, n *Names) {
 	c, b := &w.Clients[i], &w.books[i]
 	flags := uint64(0)
 	if b.leaked {
@@ -961,18 +961,19 @@ func (w *World) hashClient(h *fp, i int) {
 	}
 	h.pair(uint64(c.State)|uint64(c.Tries)<<8|uint64(c.LastSeq)<<32, w.rel(c.Deadline))
 	h.pair(w.rel(c.Expires), uint64(b.cmdLeft)|uint64(b.nstart)<<32|flags)
-	h.token(c.Tc)
-	h.token(c.Ts)
+	h.token(n.Of(c.Tc))
+	h.token(n.Of(c.Ts))
 }
 
 // slotHash hashes one server slot, times relative to Now. An idempotent
 // slot drops a late Hello whose Tc it has seen, so two slots that differ
 // only in Seen answer the same Hello differently: Seen counts, up to its
 // last token (the rest is zero).
-func (w *World) slotHash(sl *protocol.Slot) uint64 { return w.slotHashAs(sl, sl.RegID) }
+func (w *World) slotHash(sl *protocol.Slot) uint64 { return w.slotHashAs(sl, sl.RegID, nil) }
 
-// slotHashAs is slotHash of sl with its RegID taken to be id.
-func (w *World) slotHashAs(sl *protocol.Slot, id protocol.RegID) uint64 {
+// slotHashAs is slotHash of sl with its RegID taken to be id and its
+// tokens named by n.
+func (w *World) slotHashAs(sl *protocol.Slot, id protocol.RegID, n *Names) uint64 {
 	h := fp{h: fpSlotSeed}
 	seen := len(sl.Seen)
 	for seen > 0 && sl.Seen[seen-1].IsZero() {
@@ -980,12 +981,12 @@ func (w *World) slotHashAs(sl *protocol.Slot, id protocol.RegID) uint64 {
 	}
 	h.pair(uint64(id), uint64(sl.State)|uint64(seen)<<8|uint64(sl.LastSeq)<<32)
 	h.pair(w.rel(sl.Pending.Expires), w.rel(sl.Current.Expires))
-	h.token(sl.Pending.Tc)
-	h.token(sl.Pending.Ts)
-	h.token(sl.Current.Tc)
-	h.token(sl.Current.Ts)
+	h.token(n.Of(sl.Pending.Tc))
+	h.token(n.Of(sl.Pending.Ts))
+	h.token(n.Of(sl.Current.Tc))
+	h.token(n.Of(sl.Current.Ts))
 	for i := range seen {
-		h.token(sl.Seen[i])
+		h.token(n.Of(sl.Seen[i]))
 	}
 	return h.sum()
 }
@@ -1042,14 +1043,15 @@ func (w *World) rel(t protocol.Time) uint64 {
 	return uint64(t - w.Now)
 }
 
-func messageHash(m *protocol.Message) uint64 { return messageHashAs(m, m.RegID) }
+func messageHash(m *protocol.Message) uint64 { return messageHashAs(m, m.RegID, nil) }
 
-// messageHashAs is messageHash of m with its RegID taken to be id.
-func messageHashAs(m *protocol.Message, id protocol.RegID) uint64 {
+// messageHashAs is messageHash of m with its RegID taken to be id and its
+// tokens named by n.
+func messageHashAs(m *protocol.Message, id protocol.RegID, n *Names) uint64 {
 	h := fp{h: fpSeed}
 	h.pair(uint64(m.Kind)|uint64(m.Seq)<<32, uint64(id))
-	h.token(m.Tc)
-	h.token(m.Ts)
+	h.token(n.Of(m.Tc))
+	h.token(n.Of(m.Ts))
 	p := m.Payload
 	var x uint64
 	for i := 0; i < len(p); i++ {

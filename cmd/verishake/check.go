@@ -20,7 +20,7 @@ func init() {
 	register(command{
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
-			"       [--retries R] [--commands C] [--adversary CAPS] [--agree] [--symmetry] [--workers W] [--max-states N] [--cex DIR] [--json]",
+			"       [--retries R] [--commands C] [--adversary CAPS] [--agree] [--symmetry] [--rename-tokens] [--workers W] [--max-states N] [--cex DIR] [--json]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
 	})
@@ -50,6 +50,7 @@ type checkJob struct {
 	caps      adversary.Capabilities
 	agree     bool
 	symmetry  bool
+	rename    bool
 	workers   int
 	maxStates int
 	stopOn    []string
@@ -84,9 +85,11 @@ type checkReport struct {
 	Seconds       float64 `json:"seconds"`
 	StatesPerSec  float64 `json:"states_per_sec"`
 	BytesPerState float64 `json:"bytes_per_state"`
-	// Symmetry: states were merged up to a renaming of the honest clients.
-	Symmetry   bool             `json:"symmetry"`
-	Properties []propertyResult `json:"properties"`
+	// Symmetry: states were merged up to a renaming of the honest clients;
+	// RenameTokens: up to a renaming of their tokens.
+	Symmetry     bool             `json:"symmetry"`
+	RenameTokens bool             `json:"rename_tokens"`
+	Properties   []propertyResult `json:"properties"`
 }
 
 // explored runs the job and turns the report into verdicts, writing each
@@ -105,7 +108,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 	rep, err := explore.Run(ctx, explore.Config{
 		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
 		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Adversary: adv,
-		Agree: j.agree, Symmetry: j.symmetry, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
+		Agree: j.agree, Symmetry: j.symmetry, RenameTokens: j.rename, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
 	})
 	if err != nil {
 		return checkReport{}, err
@@ -114,7 +117,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		Profile: j.profile.Name, Variant: j.variant, Bounds: j.b, Adversary: j.caps.String(),
 		States: rep.States, Transitions: rep.Transitions, Depth: rep.Depth, Complete: rep.Complete,
 		Seconds: rep.Elapsed.Seconds(), StatesPerSec: rep.StatesPerSec(), BytesPerState: rep.BytesPerState,
-		Symmetry: rep.Symmetry,
+		Symmetry: rep.Symmetry, RenameTokens: rep.RenameTokens,
 	}
 	if j.b.Injects == 0 || adv == nil {
 		out.Adversary = "none"
@@ -221,6 +224,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	caps := fs.String("adversary", "default", "adversary capabilities: default, none, or a +-list of replay, impersonate, insider, forge, flood, read-upstream, read-push")
 	agree := fs.Bool("agree", true, "check AGREE on every state (costs a fault-free continuation per state)")
 	symmetry := fs.Bool("symmetry", true, "with 2 or more clients, keep one state per renaming of the clients (sound; see docs/performance.md)")
+	rename := fs.Bool("rename-tokens", true, "keep one state per renaming of the symbolic tokens (sound; see docs/performance.md)")
 	workers := fs.Int("workers", 0, "parallel workers (0: one per CPU)")
 	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing this many states (0: no limit)")
 	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
@@ -242,7 +246,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if *workers < 0 || *maxStates < 0 {
 		return usagef(stderr, "check", "--workers and --max-states must not be negative")
 	}
-	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, workers: *workers, maxStates: *maxStates, cexDir: *cex}
+	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex}
 	bar := newProgress(stderr, "states")
 	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), -1) })
 	bar.done()
@@ -282,8 +286,13 @@ func printCheck(w io.Writer, r checkReport) {
 	if !r.Complete {
 		state = "INCOMPLETE: properties not violated so far are unknown"
 	}
-	if r.Symmetry {
-		state += ", clients interchangeable (one state per renaming)"
+	switch {
+	case r.Symmetry && r.RenameTokens:
+		state += "; one state per renaming of clients and tokens"
+	case r.Symmetry:
+		state += "; one state per renaming of clients"
+	case r.RenameTokens:
+		state += "; one state per renaming of tokens"
 	}
 	fmt.Fprintf(w, "%d states, %d transitions, depth %d, %.2fs (%.0f states/s, %.1f bytes/state), %s\n",
 		r.States, r.Transitions, r.Depth, r.Seconds, r.StatesPerSec, r.BytesPerState, state)

@@ -90,7 +90,7 @@ func checkVariant(v protocol.Variant, cexDir string) (variantResult, error) {
 	if !ok {
 		b = defaultBounds
 	}
-	job := checkJob{profile: p, variant: v.Name, b: b, caps: adversary.Default(), agree: v.Breaks == protocol.Agree, symmetry: true,
+	job := checkJob{profile: p, variant: v.Name, b: b, caps: adversary.Default(), agree: v.Breaks == protocol.Agree, symmetry: true, rename: true,
 		maxStates: 5_000_000, stopOn: []string{v.Breaks}, cexDir: cexDir}
 	cr, err := job.run(context.Background(), nil)
 	if err != nil {

@@ -151,7 +151,7 @@ func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verif
 		b         bounds
 		caps      adversary.Capabilities
 	}{{"explore: network faults", "faults", faultBounds, adversary.Capabilities{}}, {"explore: adversary", "adversary", attackBounds, adversary.Default()}} {
-		job := checkJob{profile: p, variant: variant, b: run.b, caps: run.caps, agree: true, symmetry: true, maxStates: 20_000_000, cexDir: cexDir, tag: run.tag}
+		job := checkJob{profile: p, variant: variant, b: run.b, caps: run.caps, agree: true, symmetry: true, rename: true, maxStates: 20_000_000, cexDir: cexDir, tag: run.tag}
 		cr, err := job.run(context.Background(), nil)
 		if err != nil {
 			return rep, err

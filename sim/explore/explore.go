@@ -52,6 +52,12 @@ type Config struct {
 	// it is used only when the world's adversary treats every honest client
 	// alike (sim.World.Symmetric); Report.Symmetry says whether it was.
 	Symmetry bool
+	// RenameTokens keeps one state per renaming of the symbolic tokens
+	// (see sim.Names): states that differ only in the names their tokens
+	// got are one state. Sound for the same reason (tokens are only ever
+	// compared for equality); used when the world is sim.World.Renamable;
+	// Report.RenameTokens says whether it was.
+	RenameTokens bool
 	// Workers expand a level in parallel (0: GOMAXPROCS).
 	Workers int
 	// MaxStates stops the search once that many states are stored (0: no
@@ -86,6 +92,9 @@ type Report struct {
 	// honest clients (Config.Symmetry, with two clients or more and an
 	// adversary that treats them alike).
 	Symmetry bool
+	// RenameTokens is true when states were merged up to a renaming of
+	// their tokens (Config.RenameTokens, on a renamable world).
+	RenameTokens bool
 	// Counterexamples holds one shortest counterexample per violated
 	// property, ordered by property.
 	Counterexamples []Counterexample
@@ -162,7 +171,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	e := &explorer{cfg: cfg, retries: p.Retries, root: w.Clone(), found: map[string]violation{}, visited: newFPSet(1 << 16),
-		sym: cfg.Symmetry && cfg.Clients > 1 && w.Symmetric()}
+		sym: cfg.Symmetry && cfg.Clients > 1 && w.Symmetric(), rename: cfg.RenameTokens && w.Renamable()}
 	return e.run(ctx, w)
 }
 
@@ -180,6 +189,7 @@ type explorer struct {
 	root    *sim.World // the initial world, untouched, for replaying paths
 	snap    bool       // the frontier holds snapshots, not clones
 	sym     bool       // states are fingerprinted up to client renaming
+	rename  bool       // ... and up to token renaming
 
 	level       int // the level being expanded
 	visited     *fpSet
@@ -257,7 +267,7 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 	} else {
 		root.worlds, root.leds = []*sim.World{w}, []ledger{nil}
 	}
-	e.visited.add(e.fingerprint(w, nil, ledger(nil).hash()))
+	e.visited.add(e.fingerprint(w, nil, ledger(nil).hash(), new(sim.Names)))
 	e.trails = []trail{{parent: []int32{-1}, step: []int32{-1}}}
 	level := &root
 	depth := 0
@@ -294,6 +304,7 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 		Elapsed:       time.Since(start),
 		BytesPerState: float64(e.visited.bytes()) / float64(e.visited.n),
 		Symmetry:      e.sym,
+		RenameTokens:  e.rename,
 	}
 	for _, prop := range Properties {
 		if v, ok := e.found[prop]; ok {
@@ -304,10 +315,16 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 }
 
 // fingerprint is the state's fingerprint: the world's and the ledger's
-// (whose hash is lh), or with symmetry both up to client renaming.
-func (e *explorer) fingerprint(w *sim.World, l ledger, lh uint64) uint64 {
-	if e.sym {
+// (whose hash is lh), with symmetry up to client renaming, with token
+// renaming up to the tokens' names (names is the caller's scratch).
+func (e *explorer) fingerprint(w *sim.World, l ledger, lh uint64, names *sim.Names) uint64 {
+	switch {
+	case e.sym && e.rename:
+		return w.SymmetricFingerprintNamed(names, func(id protocol.RegID) uint64 { return l.hashOfNamed(id, names) })
+	case e.sym:
 		return w.SymmetricFingerprint(l.hashOf)
+	case e.rename:
+		return w.FingerprintNamed(names, func() uint64 { return l.hashNamed(names) })
 	}
 	return uint64(mixer(w.Fingerprint()).add(lh))
 }
@@ -440,6 +457,7 @@ type worker struct {
 	succ             []succ // one per enabled step
 	res              [2]sim.Result
 	sink             uint64 // what the cache touches read, so that they are not optimised away
+	names            sim.Names
 
 	// Per level.
 	trans  uint64
@@ -534,7 +552,7 @@ func (wk *worker) expand(level *frontier, i int) {
 			continue
 		}
 		w := sc.w
-		if fp, ok := wk.base.FingerprintAfter(&wk.steps[si]); ok && !e.sym {
+		if fp, ok := wk.base.FingerprintAfter(&wk.steps[si]); ok && !e.sym && !e.rename {
 			// A drop or a duplication: no claim, the server as it was.
 			// The world is built only if the state is new.
 			sc.lazy, w = true, wk.base
@@ -542,7 +560,7 @@ func (wk *worker) expand(level *frontier, i int) {
 		} else {
 			sc.lazy = false
 			wk.step(sc, &wk.steps[si], i, si)
-			sc.fp = e.fingerprint(w, sc.led, sc.ledHash)
+			sc.fp = e.fingerprint(w, sc.led, sc.ledHash, &wk.names)
 		}
 		if h := w.Server.HalfOpen(); h > e.cfg.Bound && !e.foundBefore(protocol.Bounded) {
 			wk.record(violation{property: protocol.Bounded, parent: i, step: si,

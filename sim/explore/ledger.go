@@ -112,15 +112,33 @@ func (l ledger) hash() uint64 {
 // a multiset: a client's share of sim.World.SymmetricFingerprint. The
 // ledger holds claims about honest RegIDs only (observe), so the shares of
 // the honest RegIDs are all of it.
-func (l ledger) hashOf(id protocol.RegID) uint64 {
+func (l ledger) hashOf(id protocol.RegID) uint64 { return l.hashOfNamed(id, nil) }
+
+// hashOfNamed is hashOf with the tokens named by names.
+func (l ledger) hashOfNamed(id protocol.RegID, names *sim.Names) uint64 {
 	sum := uint64(0)
 	for _, e := range l {
 		if e.regID == id {
-			h := mixer(0x51ed27).add(uint64(e.kind) | uint64(e.role)<<8 | uint64(e.seq)<<32)
-			sum += uint64(h.token(e.tc).token(e.ts).add(1))
+			sum += e.hash(0, names)
 		}
 	}
 	return sum
+}
+
+// hashNamed is the ledger's hash with its tokens named by names, as a
+// multiset (renaming changes the order the ledger is kept in).
+func (l ledger) hashNamed(names *sim.Names) uint64 {
+	sum := uint64(len(l))
+	for _, e := range l {
+		sum += e.hash(e.regID, names)
+	}
+	return sum
+}
+
+// hash hashes e with its RegID taken to be id and its tokens named by names.
+func (e entry) hash(id protocol.RegID, names *sim.Names) uint64 {
+	h := mixer(0x51ed27).add(uint64(e.kind) | uint64(e.role)<<8 | uint64(e.seq)<<32).add(uint64(id))
+	return uint64(h.token(names.Of(e.tc)).token(names.Of(e.ts)).add(1))
 }
 
 // append encodes l after a world's snapshot.

@@ -1,0 +1,143 @@
+package sim
+
+import (
+	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/protocol"
+)
+
+// Token renaming. The machines, the monitors and the explorer's adversary
+// use a token only to compare it with another (Token.Equal, IsZero; the
+// explorer's adversary never guesses), and a fresh token is one no part
+// of the world holds. So renaming the world's symbolic tokens by any
+// bijection that fixes the constants of the model maps every step to a
+// step, claims renamed, and keeps every property: worlds that differ only
+// in the names of their tokens are one state. docs/performance.md gives
+// the argument in full.
+
+// Names renames the symbolic tokens a world's own source made (#1 to #N,
+// N the source's count) in order of first occurrence in a fixed traversal
+// of the world, so that a fingerprint taken through it does not depend on
+// the order in which the world happened to draw its tokens. Every other
+// token — zero, a plain token, the adversary's own, the static server
+// token — is a constant of the model and keeps its name. A nil *Names
+// renames nothing. Reset it for each world; it is not safe for concurrent
+// use.
+type Names struct {
+	limit uint64   // tokens #1..#limit are renamed
+	names []uint32 // names[k]: #k's new number, 0 while unnamed
+	next  uint32
+}
+
+// Reset forgets the names given and prepares to rename w's tokens; with a
+// source other than symbolic tokens nothing is renamed.
+func (n *Names) Reset(w *World) {
+	if n == nil {
+		return
+	}
+	n.limit, n.next = 0, 0
+	if t, ok := w.tokens.(*protocol.SymbolicTokens); ok {
+		n.limit = t.N
+	}
+	if uint64(len(n.names)) <= n.limit {
+		n.names = make([]uint32, n.limit+1)
+		return
+	}
+	clear(n.names[:n.limit+1])
+}
+
+// Of returns t's new name, naming it now if it has none yet.
+func (n *Names) Of(t protocol.Token) protocol.Token {
+	if n == nil {
+		return t
+	}
+	k, ok := t.Symbol()
+	if !ok || k == 0 || k > n.limit {
+		return t
+	}
+	if n.names[k] == 0 {
+		n.next++
+		n.names[k] = n.next
+	}
+	return protocol.Symbolic(uint64(n.names[k]))
+}
+
+// tokenSetHash hashes a set of tokens, named by n, as the sum of its
+// members' hashes: renaming changes the order a sorted set is kept in.
+func tokenSetHash(ts []protocol.Token, n *Names) uint64 {
+	sum := uint64(0)
+	for _, t := range ts {
+		h := fp{h: fpTokenSeed}
+		h.token(n.Of(t))
+		sum += h.sum()
+	}
+	return sum
+}
+
+const fpTokenSeed = 0x082efa98ec4e6c89
+
+// Renamable reports whether FingerprintNamed may rename w's tokens: its
+// source is symbolic tokens, and its adversary has none or is an
+// *adversary.Explorer keeping all it captures, whose knowledge the
+// renaming reaches. Any other adversary keeps tokens where the renaming
+// cannot follow them.
+func (w *World) Renamable() bool {
+	if _, ok := w.tokens.(*protocol.SymbolicTokens); !ok {
+		return false
+	}
+	switch a := w.adv.(type) {
+	case NoAdversary:
+		return true
+	case *adversary.Explorer:
+		return a.Knowledge.MaxCaptured == 0
+	}
+	return false
+}
+
+// FingerprintNamed is Fingerprint of the world with its tokens renamed by
+// names (Reset here for w): worlds that differ only in the names of their
+// symbolic tokens get the same value. It names in a fixed order — the
+// clients, the slots by RegID, the in-flight messages by slot, the
+// adversary's tokens and captured messages — and calls extra, if not nil,
+// last, so that the caller may hash state of its own (the explorer's claim
+// ledger) with the same names. It hashes from scratch: the sums
+// Fingerprint keeps are sums of tokens' first names.
+//
+// A world that is not Renamable is hashed with its tokens as they are.
+func (w *World) FingerprintNamed(names *Names, extra func() uint64) uint64 {
+	if !w.Renamable() {
+		names = nil
+	}
+	names.Reset(w)
+	h := fp{h: fpSeed}
+	h.pair(uint64(len(w.Clients)), uint64(w.Server.Len()))
+	for i := range w.Clients {
+		w.hashClient(&h, i, names)
+	}
+	var slots, msgs uint64
+	w.Server.EachSlot(func(sl *protocol.Slot) { slots += w.slotHashAs(sl, sl.RegID, names) })
+	for i := range w.flight {
+		if m := &w.flight[i].Msg; m.Kind != 0 {
+			msgs += messageHashAs(m, m.RegID, names)
+		}
+	}
+	h.pair(slots, msgs)
+	h.pair(uint64(w.live), w.Counters.Started)
+	w.hashLimits(&h, 0)
+	if x, ok := w.adv.(*adversary.Explorer); ok && names != nil {
+		if !x.Exhausted() {
+			k := &x.Knowledge
+			caps := uint64(0)
+			for i := range k.Captured {
+				caps += messageHashAs(&k.Captured[i], k.Captured[i].RegID, names)
+			}
+			h.pair(uint64(len(k.Tokens))|uint64(len(k.Captured))<<32, uint64(k.Insider))
+			h.pair(tokenSetHash(k.Tokens, names), caps)
+		}
+	} else if ex, ok := w.adv.(Explorable); ok {
+		h.pair(ex.Fingerprint(), 1) // not renamed: names is nil
+	}
+	if extra != nil {
+		h.pair(extra(), 2)
+	}
+	return h.sum()
+}

@@ -1,0 +1,106 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/protocol"
+)
+
+// TestNamesRenameOnlyTheWorldsTokens: the tokens the world's source made
+// are renamed by first occurrence; zero, plain tokens, the adversary's own
+// and symbolic tokens the source never made keep their names.
+func TestNamesRenameOnlyTheWorldsTokens(t *testing.T) {
+	w := newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1, Handshakes: 1,
+		Tokens: &protocol.SymbolicTokens{N: 7}})
+	var n Names
+	n.Reset(w)
+	require.Equal(t, protocol.Symbolic(1), n.Of(protocol.Symbolic(5)))
+	require.Equal(t, protocol.Symbolic(2), n.Of(protocol.Symbolic(7)))
+	require.Equal(t, protocol.Symbolic(1), n.Of(protocol.Symbolic(5)), "a name is kept")
+	for _, fixed := range []protocol.Token{{}, {15: 0x5a}, adversary.Own, protocol.Symbolic(8)} {
+		require.Equal(t, fixed, n.Of(fixed))
+	}
+	n.Reset(w)
+	require.Equal(t, protocol.Symbolic(1), n.Of(protocol.Symbolic(7)), "Reset forgets")
+	var none *Names
+	require.Equal(t, protocol.Symbolic(7), none.Of(protocol.Symbolic(7)))
+}
+
+// TestFingerprintNamedOfARenamedWorld: the same walk in two worlds whose
+// sources name tokens differently (#1, #2, ... and #101, #102, ...)
+// reaches worlds that are renamings of each other, step after step: their
+// named fingerprints agree, their plain ones do not; and a world that is
+// not a renaming of another is told apart.
+func TestFingerprintNamedOfARenamedWorld(t *testing.T) {
+	newWorld := func(first uint64) *World {
+		x := adversary.NewExplorer(adversary.Default(), 2, 3)
+		x.SetBudget(3)
+		w := newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 2, Handshakes: 4, Commands: 1, Adversary: x,
+			Tokens: &protocol.SymbolicTokens{N: first}, Limits: Limits{Drops: 2, Dups: 2, Corrupts: 1, Injects: 3, StartsPerClient: 2}})
+		require.True(t, w.Renamable())
+		return w
+	}
+	var na, nb Names
+	rename := map[protocol.Token]protocol.Token{}
+	differ := 0
+	for seed := range uint64(30) {
+		a, b := newWorld(0), newWorld(100)
+		clear(rename)
+		rng := rand.New(rand.NewPCG(seed, 3))
+		for range 40 {
+			fa, fb := a.FingerprintNamed(&na, nil), b.FingerprintNamed(&nb, nil)
+			require.Equal(t, fa, fb, "seed %d", seed)
+			if a.Fingerprint() != b.Fingerprint() {
+				differ++
+			}
+			steps := a.Enabled(nil)
+			if len(steps) == 0 {
+				break
+			}
+			s := steps[rng.IntN(len(steps))]
+			// b's tokens are a's plus 100: an injection carries b's names.
+			if s.Kind == StepInject {
+				s2 := s
+				s2.Msg.Tc, s2.Msg.Ts = shift(s.Msg.Tc), shift(s.Msg.Ts)
+				_, err := b.Apply(s2)
+				require.NoError(t, err)
+			} else {
+				_, err := b.Apply(s)
+				require.NoError(t, err)
+			}
+			_, err := a.Apply(s)
+			require.NoError(t, err)
+		}
+	}
+	require.Greater(t, differ, 100, "the plain fingerprint tells the namings apart")
+
+	// Not renamings: a client whose Ts is its slot's, and one whose is not.
+	same, other := newWorld(0), newWorld(0)
+	for _, w := range []*World{same, other} {
+		apply(t, w, Step{Kind: StepStart, Client: 0})
+		deliverAll(t, w)
+	}
+	other.Clients[0].Ts = protocol.Symbolic(99)
+	require.NotEqual(t, same.FingerprintNamed(&na, nil), other.FingerprintNamed(&nb, nil))
+}
+
+// shift maps a's world's tokens to b's: symbolic tokens the source made
+// are 100 further on; every other token is the same in both.
+func shift(t protocol.Token) protocol.Token {
+	if k, ok := t.Symbol(); ok && k > 0 && k < 1<<40 {
+		return protocol.Symbolic(k + 100)
+	}
+	return t
+}
+
+// TestRenamableOnlyWhereTheRenamingReaches: seeded tokens cannot be
+// renamed, nor the tokens an adversary of another kind keeps.
+func TestRenamableOnlyWhereTheRenamingReaches(t *testing.T) {
+	require.True(t, newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1}).Renamable())
+	require.False(t, newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1, Tokens: protocol.NewSeededTokens(1)}).Renamable())
+	require.False(t, newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1, Adversary: &recorder{}}).Renamable())
+}

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -45,36 +44,17 @@ func TestFingerprintNamedOfARenamedWorld(t *testing.T) {
 		return w
 	}
 	var na, nb Names
-	rename := map[protocol.Token]protocol.Token{}
 	differ := 0
+	// b's tokens are a's plus 100: an injection carries b's names.
+	twin := func(s Step) Step {
+		s.Msg.Tc, s.Msg.Ts = shift(s.Msg.Tc), shift(s.Msg.Ts)
+		return s
+	}
 	for seed := range uint64(30) {
 		a, b := newWorld(0), newWorld(100)
-		clear(rename)
-		rng := rand.New(rand.NewPCG(seed, 3))
-		for range 40 {
-			fa, fb := a.FingerprintNamed(&na, nil), b.FingerprintNamed(&nb, nil)
-			require.Equal(t, fa, fb, "seed %d", seed)
-			if a.Fingerprint() != b.Fingerprint() {
-				differ++
-			}
-			steps := a.Enabled(nil)
-			if len(steps) == 0 {
-				break
-			}
-			s := steps[rng.IntN(len(steps))]
-			// b's tokens are a's plus 100: an injection carries b's names.
-			if s.Kind == StepInject {
-				s2 := s
-				s2.Msg.Tc, s2.Msg.Ts = shift(s.Msg.Tc), shift(s.Msg.Ts)
-				_, err := b.Apply(s2)
-				require.NoError(t, err)
-			} else {
-				_, err := b.Apply(s)
-				require.NoError(t, err)
-			}
-			_, err := a.Apply(s)
-			require.NoError(t, err)
-		}
+		differ += walkTwins(t, seed, a, b, twin, func() {
+			require.Equal(t, a.FingerprintNamed(&na, nil), b.FingerprintNamed(&nb, nil), "seed %d", seed)
+		})
 	}
 	require.Greater(t, differ, 100, "the plain fingerprint tells the namings apart")
 

@@ -38,6 +38,31 @@ func twoClientWorld(t *testing.T, adv Adversary) *World {
 		Limits: Limits{Drops: 2, Dups: 2, Corrupts: 1, Injects: 3, StartsPerClient: 2}})
 }
 
+// walkTwins takes up to 40 random steps of a, chosen by seed, each taken
+// in b as twin(s), and calls check before each; it returns how many times
+// the plain fingerprints of a and b differed.
+func walkTwins(t *testing.T, seed uint64, a, b *World, twin func(Step) Step, check func()) int {
+	t.Helper()
+	differ := 0
+	rng := rand.New(rand.NewPCG(seed, 2))
+	for range 40 {
+		check()
+		if a.Fingerprint() != b.Fingerprint() {
+			differ++
+		}
+		steps := a.Enabled(nil)
+		if len(steps) == 0 {
+			break
+		}
+		s := steps[rng.IntN(len(steps))]
+		_, errA := a.Apply(s)
+		_, errB := b.Apply(twin(s))
+		require.NoError(t, errA)
+		require.NoError(t, errB, "the twin of %v", s)
+	}
+	return differ
+}
+
 // TestSymmetricFingerprintOfAMirror: a walk and its mirror image (every
 // step taken by the other client) reach worlds that are renamings of each
 // other, step after step: their symmetric fingerprints agree, their plain
@@ -53,22 +78,9 @@ func TestSymmetricFingerprintOfAMirror(t *testing.T) {
 		}
 		a, b := twoClientWorld(t, newAdv()), twoClientWorld(t, newAdv())
 		require.True(t, a.Symmetric())
-		rng := rand.New(rand.NewPCG(seed, 2))
-		for range 40 {
+		differ += walkTwins(t, seed, a, b, mirror, func() {
 			require.Equal(t, a.SymmetricFingerprint(extra), b.SymmetricFingerprint(extra), "seed %d", seed)
-			if a.Fingerprint() != b.Fingerprint() {
-				differ++
-			}
-			steps := a.Enabled(nil)
-			if len(steps) == 0 {
-				break
-			}
-			s := steps[rng.IntN(len(steps))]
-			_, errA := a.Apply(s)
-			_, errB := b.Apply(mirror(s))
-			require.NoError(t, errA)
-			require.NoError(t, errB, "the mirror of %v", s)
-		}
+		})
 	}
 	require.Greater(t, differ, 100, "the plain fingerprint tells the mirrors apart")
 }

@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"encoding/binary"
+	"math/bits"
+
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
 )
@@ -50,16 +53,38 @@ func (n *Names) Of(t protocol.Token) protocol.Token {
 	if n == nil {
 		return t
 	}
-	k, ok := t.Symbol()
-	if !ok || k == 0 || k > n.limit {
-		return t
+	if k, ok := t.Symbol(); ok && k-1 < n.limit {
+		return protocol.Symbolic(n.name(k))
 	}
+	return t
+}
+
+// name is the new number of #k, 1 <= k <= limit.
+func (n *Names) name(k uint64) uint64 {
 	if n.names[k] == 0 {
 		n.next++
 		n.names[k] = n.next
 	}
-	return protocol.Symbolic(uint64(n.names[k]))
+	return uint64(n.names[k])
 }
+
+// symbolicLo is the first half of every symbolic token, read as fp.token
+// reads it.
+var symbolicLo = func() uint64 { t := protocol.Symbolic(0); return binary.LittleEndian.Uint64(t[:8]) }()
+
+// Words returns the token n names t as two words (its halves, little
+// endian), without building it: for hashing, on the fingerprint's hot path.
+func (n *Names) Words(t *protocol.Token) (lo, hi uint64) {
+	lo, hi = binary.LittleEndian.Uint64(t[:8]), binary.LittleEndian.Uint64(t[8:])
+	// A symbolic token #k holds k big-endian in its second half.
+	if k := bits.ReverseBytes64(hi); n != nil && lo == symbolicLo && k-1 < n.limit {
+		hi = bits.ReverseBytes64(n.name(k))
+	}
+	return lo, hi
+}
+
+// named folds into h the token n names t: h.token(n.Of(t)).
+func (h *fp) named(t *protocol.Token, n *Names) { h.pair(n.Words(t)) }
 
 // tokenSetHash hashes a set of tokens, named by n, as the sum of its
 // members' hashes: renaming changes the order a sorted set is kept in.
@@ -67,7 +92,7 @@ func tokenSetHash(ts []protocol.Token, n *Names) uint64 {
 	sum := uint64(0)
 	for _, t := range ts {
 		h := fp{h: fpTokenSeed}
-		h.token(n.Of(t))
+		h.named(&t, n)
 		sum += h.sum()
 	}
 	return sum

@@ -961,8 +961,8 @@ func (w *World) hashClient(h *fp, i int, n *Names) {
 	}
 	h.pair(uint64(c.State)|uint64(c.Tries)<<8|uint64(c.LastSeq)<<32, w.rel(c.Deadline))
 	h.pair(w.rel(c.Expires), uint64(b.cmdLeft)|uint64(b.nstart)<<32|flags)
-	h.token(n.Of(c.Tc))
-	h.token(n.Of(c.Ts))
+	h.named(&c.Tc, n)
+	h.named(&c.Ts, n)
 }
 
 // slotHash hashes one server slot, times relative to Now. An idempotent
@@ -981,12 +981,12 @@ func (w *World) slotHashAs(sl *protocol.Slot, id protocol.RegID, n *Names) uint6
 	}
 	h.pair(uint64(id), uint64(sl.State)|uint64(seen)<<8|uint64(sl.LastSeq)<<32)
 	h.pair(w.rel(sl.Pending.Expires), w.rel(sl.Current.Expires))
-	h.token(n.Of(sl.Pending.Tc))
-	h.token(n.Of(sl.Pending.Ts))
-	h.token(n.Of(sl.Current.Tc))
-	h.token(n.Of(sl.Current.Ts))
+	h.named(&sl.Pending.Tc, n)
+	h.named(&sl.Pending.Ts, n)
+	h.named(&sl.Current.Tc, n)
+	h.named(&sl.Current.Ts, n)
 	for i := range seen {
-		h.token(n.Of(sl.Seen[i]))
+		h.named(&sl.Seen[i], n)
 	}
 	return h.sum()
 }
@@ -1050,8 +1050,8 @@ func messageHash(m *protocol.Message) uint64 { return messageHashAs(m, m.RegID, 
 func messageHashAs(m *protocol.Message, id protocol.RegID, n *Names) uint64 {
 	h := fp{h: fpSeed}
 	h.pair(uint64(m.Kind)|uint64(m.Seq)<<32, uint64(id))
-	h.token(n.Of(m.Tc))
-	h.token(n.Of(m.Ts))
+	h.named(&m.Tc, n)
+	h.named(&m.Ts, n)
 	p := m.Payload
 	var x uint64
 	for i := 0; i < len(p); i++ {

@@ -138,7 +138,9 @@ func (l ledger) hashNamed(names *sim.Names) uint64 {
 // hash hashes e with its RegID taken to be id and its tokens named by names.
 func (e entry) hash(id protocol.RegID, names *sim.Names) uint64 {
 	h := mixer(0x51ed27).add(uint64(e.kind) | uint64(e.role)<<8 | uint64(e.seq)<<32).add(uint64(id))
-	return uint64(h.token(names.Of(e.tc)).token(names.Of(e.ts)).add(1))
+	a, b := names.Words(&e.tc)
+	c, d := names.Words(&e.ts)
+	return uint64(h.add(a).add(b).add(c).add(d).add(1))
 }
 
 // append encodes l after a world's snapshot.

@@ -198,6 +198,10 @@ func (d *demo) run(ctx context.Context, n int, files []string) (err error) {
 	defer func() {
 		stopDevices()
 		devWG.Wait()
+		// A connection the client dialled but never used is, to the server,
+		// one whose request has not arrived yet: Shutdown waits up to 5 s
+		// for it. Close them first.
+		hc.CloseIdleConnections()
 		stop()
 		wg.Wait()
 		close(serveErrs)

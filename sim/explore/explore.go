@@ -61,7 +61,9 @@ type Config struct {
 	// Workers expand a level in parallel (0: GOMAXPROCS).
 	Workers int
 	// MaxStates stops the search once that many states are stored (0: no
-	// limit); the report is then incomplete, never a pass.
+	// limit): the level being merged keeps its first states up to the
+	// limit, in the search's order, and the report is incomplete, never a
+	// pass.
 	MaxStates int
 	// StopOn ends the search after the level at which every property it
 	// lists has been violated (a variant check wants one counterexample,
@@ -200,6 +202,7 @@ type explorer struct {
 	workers     []*worker
 	mu          sync.Mutex
 	spare       [][]byte // arena chunks to reuse
+	capped      bool     // a merge left children out at MaxStates
 }
 
 // trail says how each state of a level was reached: state j came from
@@ -277,10 +280,6 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 			complete = false
 			break
 		}
-		if e.cfg.MaxStates > 0 && e.visited.n >= e.cfg.MaxStates {
-			complete = false
-			break
-		}
 		e.level = depth
 		next := e.expand(level)
 		e.release(level)
@@ -288,6 +287,12 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 			depth++
 		}
 		level = next
+		if e.capped {
+			// Past MaxStates a level merges nothing new: the search goes
+			// on only to learn whether anything new was left out.
+			complete = false
+			break
+		}
 		if len(e.cfg.StopOn) > 0 && !slices.ContainsFunc(e.cfg.StopOn, func(p string) bool { _, ok := e.found[p]; return !ok }) {
 			complete = level.len() == 0
 			break
@@ -328,6 +333,9 @@ func (e *explorer) fingerprint(w *sim.World, l ledger, lh uint64, names *sim.Nam
 	}
 	return uint64(mixer(w.Fingerprint()).add(lh))
 }
+
+// full reports whether MaxStates states are stored.
+func (e *explorer) full() bool { return e.cfg.MaxStates > 0 && e.visited.n >= e.cfg.MaxStates }
 
 // chunk returns an empty arena chunk.
 func (e *explorer) chunk() []byte {
@@ -413,6 +421,11 @@ func (e *explorer) expand(level *frontier) *frontier {
 			if k+8 < b.end {
 				// Ask for a later kid's slot now: the adds are cache misses.
 				wk.sink += e.visited.touch(wk.kids[k+8].fp)
+			}
+			if e.full() {
+				// A new state past the limit goes unexplored.
+				e.capped = e.capped || !e.visited.has(c.fp)
+				continue
 			}
 			if !e.visited.add(c.fp) {
 				continue

@@ -83,6 +83,17 @@ func TestMaxStatesIsIncompleteNotAPass(t *testing.T) {
 	p.Retries = 1
 	r := run(t, p, Config{Losses: 1, Dups: 1, MaxStates: 50})
 	require.False(t, r.Complete)
+	require.Equal(t, uint64(50), r.States, "the limit is kept to the state")
+	for _, workers := range []int{1, 2, 3} {
+		again := run(t, p, Config{Losses: 1, Dups: 1, MaxStates: 50, Workers: workers})
+		again.Elapsed = r.Elapsed
+		require.Equal(t, r, again, "the same states whatever the workers")
+	}
+	// A limit the search reaches with nothing left to explore is no cut.
+	all := run(t, protocol.Patent(), Config{Losses: 1})
+	exact := run(t, protocol.Patent(), Config{Losses: 1, MaxStates: int(all.States)})
+	require.True(t, exact.Complete)
+	require.Equal(t, all.States, exact.States)
 }
 
 // The explorer's counterexample is never longer than the simulator's: BFS

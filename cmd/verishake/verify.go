@@ -29,11 +29,15 @@ func init() {
 var allProperties = []string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Forge, protocol.Bounded, protocol.Live, protocol.Agree}
 
 // Verify's exhaustive runs: network faults without an adversary, and the
-// adversary without network faults. Together they cover what check's
-// defaults cover in one run, at a tenth of the states.
+// adversary without network faults (together they cover what check's
+// defaults cover in one run, at a tenth of the states); then the adversary
+// between two honest clients, without retransmissions, where one client's
+// session could be confused with the other's (the reductions make it a
+// quarter of a million states).
 var (
-	faultBounds  = bounds{Clients: 1, Sessions: 1, Losses: 1, Dups: 1, Retries: 1, Commands: 1}
-	attackBounds = bounds{Clients: 1, Sessions: 1, Injects: 1, Retries: 1, Commands: 1}
+	faultBounds     = bounds{Clients: 1, Sessions: 1, Losses: 1, Dups: 1, Retries: 1, Commands: 1}
+	attackBounds    = bounds{Clients: 1, Sessions: 1, Injects: 1, Retries: 1, Commands: 1}
+	twoClientBounds = bounds{Clients: 2, Sessions: 1, Injects: 1, Retries: 0, Commands: 1}
 )
 
 // verifySim is one simulation verify makes.
@@ -150,7 +154,11 @@ func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verif
 		name, tag string
 		b         bounds
 		caps      adversary.Capabilities
-	}{{"explore: network faults", "faults", faultBounds, adversary.Capabilities{}}, {"explore: adversary", "adversary", attackBounds, adversary.Default()}} {
+	}{
+		{"explore: network faults", "faults", faultBounds, adversary.Capabilities{}},
+		{"explore: adversary", "adversary", attackBounds, adversary.Default()},
+		{"explore: two clients", "two-clients", twoClientBounds, adversary.Default()},
+	} {
 		job := checkJob{profile: p, variant: variant, b: run.b, caps: run.caps, agree: true, symmetry: true, rename: true, maxStates: 20_000_000, cexDir: cexDir, tag: run.tag}
 		cr, err := job.run(context.Background(), nil)
 		if err != nil {

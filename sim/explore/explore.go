@@ -334,6 +334,10 @@ func (e *explorer) fingerprint(w *sim.World, l ledger, lh uint64, names *sim.Nam
 	return uint64(mixer(w.Fingerprint()).add(lh))
 }
 
+// reduced reports whether states are merged up to a renaming: their
+// fingerprints are then hashed from scratch, not kept step by step.
+func (e *explorer) reduced() bool { return e.sym || e.rename }
+
 // full reports whether MaxStates states are stored.
 func (e *explorer) full() bool { return e.cfg.MaxStates > 0 && e.visited.n >= e.cfg.MaxStates }
 
@@ -531,7 +535,7 @@ func (wk *worker) load(level *frontier, i int) {
 			panic(fmt.Sprintf("explore: state %d of level %d does not decode: %v", i, wk.e.level, err))
 		}
 	}
-	if wk.e.sym || wk.e.rename {
+	if wk.e.reduced() {
 		return // fingerprints are taken from scratch
 	}
 	wk.ledHash = wk.led.hash()
@@ -566,9 +570,13 @@ func (wk *worker) expand(level *frontier, i int) {
 			continue
 		}
 		w := sc.w
-		if fp, ok := wk.base.FingerprintAfter(&wk.steps[si]); ok && !e.sym && !e.rename {
+		fp, lazy := uint64(0), false
+		if !e.reduced() {
 			// A drop or a duplication: no claim, the server as it was.
 			// The world is built only if the state is new.
+			fp, lazy = wk.base.FingerprintAfter(&wk.steps[si])
+		}
+		if lazy {
 			sc.lazy, w = true, wk.base
 			sc.fp = uint64(mixer(fp).add(wk.ledHash))
 		} else {
@@ -696,7 +704,7 @@ func (wk *worker) step(sc *succ, s *sim.Step, i, si int) {
 		}
 	}
 	sc.ledHash = wk.ledHash
-	if changed && !wk.e.sym && !wk.e.rename {
+	if changed && !wk.e.reduced() {
 		sc.ledHash = sc.led.hash() // (the reduced fingerprints hash it themselves)
 	}
 }

@@ -129,6 +129,28 @@ func (w *World) Renamable() bool {
 //
 // A world that is not Renamable is hashed with its tokens as they are.
 func (w *World) FingerprintNamed(names *Names, extra func() uint64) uint64 {
+	return w.fingerprintNamed(names, extra, -1, -1, 0)
+}
+
+// FingerprintNamedAfter is to FingerprintNamed what FingerprintAfter is
+// to Fingerprint: FingerprintNamed of the world as it would be after s,
+// and true, when s is a drop or a duplication w may take now, without
+// taking it; false for any other step.
+func (w *World) FingerprintNamedAfter(names *Names, s *Step, extra func() uint64) (uint64, bool) {
+	if (s.Kind != StepDrop && s.Kind != StepDup) || s.At != w.Now || w.check(s) != nil {
+		return 0, false
+	}
+	if s.Kind == StepDrop {
+		return w.fingerprintNamed(names, extra, s.Slot, -1, StepDrop), true
+	}
+	return w.fingerprintNamed(names, extra, -1, s.Slot, StepDup), true
+}
+
+// fingerprintNamed is FingerprintNamed of w with in-flight slot skip
+// dropped, or slot dup duplicated into the slot put would give it, and
+// one more step of kind counted (-1, -1, 0: w as it is). Tokens are named
+// in the order the world after the step would name them.
+func (w *World) fingerprintNamed(names *Names, extra func() uint64, skip, dup int32, kind StepKind) uint64 {
 	if !w.Renamable() {
 		names = nil
 	}
@@ -140,14 +162,35 @@ func (w *World) FingerprintNamed(names *Names, extra func() uint64) uint64 {
 	}
 	var slots, msgs uint64
 	w.Server.EachSlot(func(sl *protocol.Slot) { slots += w.slotHashAs(sl, sl.RegID, names) })
-	for i := range w.flight {
-		if m := &w.flight[i].Msg; m.Kind != 0 {
+	live, at, n := w.live, int32(-1), int32(len(w.flight))
+	switch {
+	case skip >= 0:
+		live--
+	case dup >= 0:
+		live++
+		// Where put would place the copy: the last freed slot, or a new one.
+		if at = n; len(w.free) > 0 {
+			at = w.free[len(w.free)-1]
+		}
+		n = max(n, at+1)
+	}
+	for i := range n {
+		var m *protocol.Message
+		switch {
+		case i == at:
+			m = &w.flight[dup].Msg
+		case i == skip || i >= int32(len(w.flight)):
+			continue
+		default:
+			m = &w.flight[i].Msg
+		}
+		if m.Kind != 0 {
 			msgs += messageHashAs(m, m.RegID, names)
 		}
 	}
 	h.pair(slots, msgs)
-	h.pair(uint64(w.live), w.Counters.Started)
-	w.hashLimits(&h, 0)
+	h.pair(uint64(live), w.Counters.Started)
+	w.hashLimits(&h, kind)
 	if x, ok := w.adv.(*adversary.Explorer); ok && names != nil {
 		if !x.Exhausted() {
 			k := &x.Knowledge

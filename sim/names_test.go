@@ -84,3 +84,30 @@ func TestRenamableOnlyWhereTheRenamingReaches(t *testing.T) {
 	require.False(t, newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1, Tokens: protocol.NewSeededTokens(1)}).Renamable())
 	require.False(t, newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1, Adversary: &recorder{}}).Renamable())
 }
+
+// TestFingerprintNamedAfterADuplicate: a duplicate goes to the slot put
+// gives it — here the freed slot 0, before the others — and the tokens are
+// named in that order: the fingerprint taken without the step is the one
+// taken after it.
+func TestFingerprintNamedAfterADuplicate(t *testing.T) {
+	w := newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1, Handshakes: 1, Limits: Limits{Dups: 1, Drops: 1},
+		Tokens: &protocol.SymbolicTokens{N: 4}})
+	// Messages only the network holds, carrying tokens no machine holds.
+	for _, m := range []protocol.Message{
+		{Kind: protocol.Hello, RegID: 1, Tc: protocol.Symbolic(1)},
+		{Kind: protocol.Hello, RegID: 1, Tc: protocol.Symbolic(2)},
+		{Kind: protocol.Hello, RegID: 1, Tc: protocol.Symbolic(3)},
+	} {
+		w.nextID++
+		w.put(Envelope{ID: w.nextID, Msg: m})
+	}
+	w.take(0)
+	var names Names
+	for _, s := range []Step{{Kind: StepDup, Slot: 2, ID: 3}, {Kind: StepDrop, Slot: 1, ID: 2}} {
+		after, ok := w.FingerprintNamedAfter(&names, &s, nil)
+		require.True(t, ok)
+		c := w.Clone()
+		apply(t, c, s)
+		require.Equal(t, c.FingerprintNamed(&names, nil), after, "%v", s)
+	}
+}

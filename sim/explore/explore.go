@@ -570,15 +570,19 @@ func (wk *worker) expand(level *frontier, i int) {
 			continue
 		}
 		w := sc.w
+		// A drop or a duplication makes no claim and leaves the machines as
+		// they were: its fingerprint is taken without taking it, and the
+		// world is built only if the state is new.
 		fp, lazy := uint64(0), false
-		if !e.reduced() {
-			// A drop or a duplication: no claim, the server as it was.
-			// The world is built only if the state is new.
+		switch {
+		case !e.reduced():
 			fp, lazy = wk.base.FingerprintAfter(&wk.steps[si])
+			fp = uint64(mixer(fp).add(wk.ledHash))
+		case !e.sym:
+			fp, lazy = wk.base.FingerprintNamedAfter(&wk.names, &wk.steps[si], func() uint64 { return wk.led.hashNamed(&wk.names) })
 		}
 		if lazy {
-			sc.lazy, w = true, wk.base
-			sc.fp = uint64(mixer(fp).add(wk.ledHash))
+			sc.lazy, w, sc.fp = true, wk.base, fp
 		} else {
 			sc.lazy = false
 			wk.step(sc, &wk.steps[si], i, si)

@@ -196,11 +196,14 @@ func TestFrontierOfClonesGivesTheSameReport(t *testing.T) {
 // the step, and nothing for any other step.
 func TestFingerprintAfterIsTheFingerprintAfter(t *testing.T) {
 	checked := 0
+	var names sim.Names
 	for seed := range uint64(20) {
 		walk(t, seed, func(w *sim.World, _ sim.Step) {
 			for _, s := range w.Enabled(nil) {
 				fp, ok := w.FingerprintAfter(&s)
 				if s.Kind != sim.StepDrop && s.Kind != sim.StepDup {
+					require.False(t, ok, "%v", s)
+					_, ok = w.FingerprintNamedAfter(&names, &s, nil)
 					require.False(t, ok, "%v", s)
 					continue
 				}
@@ -209,11 +212,18 @@ func TestFingerprintAfterIsTheFingerprintAfter(t *testing.T) {
 				_, err := c.Apply(s)
 				require.NoError(t, err)
 				require.Equal(t, c.Fingerprint(), fp, "%v", s)
+				// The same with tokens renamed, and state of the caller's.
+				extra := func() uint64 { return 7 }
+				named, ok := w.FingerprintNamedAfter(&names, &s, extra)
+				require.True(t, ok)
+				require.Equal(t, c.FingerprintNamed(&names, extra), named, "%v", s)
 				checked++
 				stale := s
 				stale.ID++
 				_, ok = w.FingerprintAfter(&stale)
 				require.False(t, ok, "a step naming a message no longer there")
+				_, ok = w.FingerprintNamedAfter(&names, &stale, nil)
+				require.False(t, ok)
 			}
 		})
 	}

@@ -576,8 +576,9 @@ func (wk *worker) expand(level *frontier, i int) {
 		fp, lazy := uint64(0), false
 		switch {
 		case !e.reduced():
-			fp, lazy = wk.base.FingerprintAfter(&wk.steps[si])
-			fp = uint64(mixer(fp).add(wk.ledHash))
+			if fp, lazy = wk.base.FingerprintAfter(&wk.steps[si]); lazy {
+				fp = uint64(mixer(fp).add(wk.ledHash))
+			}
 		case !e.sym:
 			fp, lazy = wk.base.FingerprintNamedAfter(&wk.names, &wk.steps[si], func() uint64 { return wk.led.hashNamed(&wk.names) })
 		}

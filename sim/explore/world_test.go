@@ -20,7 +20,7 @@ import (
 
 // walk takes random enabled steps from a world of the default bounds (an
 // explorer adversary with knowledge to snapshot) and calls f before each.
-func walk(t *testing.T, seed uint64, f func(w *sim.World, s sim.Step)) {
+func walk(t testing.TB, seed uint64, f func(w *sim.World, s sim.Step)) {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.Adversary.(*adversary.Explorer).SetBudget(3)
@@ -256,7 +256,7 @@ func TestKeptFingerprintIsTheFingerprint(t *testing.T) {
 // panic; the seeds are snapshots of worlds along a walk.
 func FuzzLoadSnapshot(f *testing.F) {
 	var into *sim.World
-	walk(&testing.T{}, 1, func(w *sim.World, _ sim.Step) {
+	walk(f, 1, func(w *sim.World, _ sim.Step) {
 		if into == nil {
 			into = w.Clone()
 		}

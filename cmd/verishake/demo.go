@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/verishake/verishake/protocol"
@@ -23,11 +21,7 @@ func init() {
 		name:    "demo",
 		usage:   "[--devices N] [--profile P] [--loss F] [--dup F] [--delay MIN..MAX] [--store FILE.db] [--trace-dir DIR]",
 		summary: "run relay, server and devices on loopback: real handshakes and commands, traced, validated, diagrammed",
-		run: func(args []string, stdout, stderr io.Writer) int {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runDemo(ctx, args, stdout, stderr)
-		},
+		run:     untilSignal(runDemo),
 	})
 }
 

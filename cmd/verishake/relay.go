@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/verishake/verishake/transport"
@@ -18,11 +15,9 @@ func init() {
 		name:    "relay",
 		usage:   "[--addr HOST:PORT] [--loss F] [--dup F] [--delay MIN..MAX] [--queue-cap N] [--ttl D] [--bearer T] [--seed S]",
 		summary: "run a local push platform: FCM's HTTP v1 send endpoint, device registration and long-poll delivery, with faults",
-		run: func(args []string, stdout, stderr io.Writer) int {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+		run: untilSignal(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runRelay(ctx, args, stdout, stderr, nil)
-		},
+		}),
 	})
 }
 

@@ -23,12 +23,20 @@ func init() {
 		name:    "serve",
 		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--profile P] [--trace FILE]",
 		summary: "run the server side of the handshake over HTTP, answering through an FCM-shaped push endpoint",
-		run: func(args []string, stdout, stderr io.Writer) int {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+		run: untilSignal(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runServe(ctx, args, stdout, stderr, nil)
-		},
+		}),
 	})
+}
+
+// untilSignal turns a long-running command into a command's run function:
+// its context ends on SIGINT or SIGTERM, so that it shuts down cleanly.
+func untilSignal(run func(ctx context.Context, args []string, stdout, stderr io.Writer) int) func([]string, io.Writer, io.Writer) int {
+	return func(args []string, stdout, stderr io.Writer) int {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return run(ctx, args, stdout, stderr)
+	}
 }
 
 // runServe is serve with its context and a hook that learns the bound

@@ -148,9 +148,14 @@ func (d *Device) Dropped() uint64 { return d.dropped.Load() }
 
 func (d *Device) now() protocol.Time { return protocol.Time(d.clock().UnixNano()) }
 
-// step records an accepted or rejected step and wakes waiters. Called
-// with d.mu held, so steps are traced in the order the machine took them.
-func (d *Device) step(st Step) {
+// step records an accepted or rejected step, giving the message it sends
+// (if any) a fresh id, and wakes waiters; it returns the step recorded.
+// Called with d.mu held, so steps are traced in the order the machine
+// took them.
+func (d *Device) step(st Step) Step {
+	if st.Send.Kind != 0 {
+		st.SendID = newMessageID()
+	}
 	st.State = uint8(d.c.State)
 	if d.cfg.Tracer != nil {
 		d.cfg.Tracer.Step(st)
@@ -158,6 +163,15 @@ func (d *Device) step(st Step) {
 	if st.Err == nil {
 		close(d.changed)
 		d.changed = make(chan struct{})
+	}
+	return st
+}
+
+// sendStep sends what a recorded step sends, if anything. Called without
+// d.mu: sending waits on the network.
+func (d *Device) sendStep(ctx context.Context, st Step) {
+	if st.Send.Kind != 0 {
+		d.send(ctx, st.Send, st.SendID)
 	}
 }
 
@@ -173,11 +187,10 @@ func (d *Device) Start(ctx context.Context) error {
 		d.mu.Unlock()
 		return fmt.Errorf("device %d: start in state %v: %w", d.c.RegID, state, out.Err)
 	}
-	id := newMessageID()
-	d.step(Step{Role: protocol.RoleClient, RegID: d.c.RegID, Time: now, Input: InputStart, Send: out.Send, SendID: id})
+	st := d.step(Step{Role: protocol.RoleClient, RegID: d.c.RegID, Time: now, Input: InputStart, Send: out.Send})
 	d.mu.Unlock()
 	d.poke()
-	d.send(ctx, out.Send, id)
+	d.sendStep(ctx, st)
 	return nil
 }
 
@@ -265,16 +278,10 @@ func (d *Device) receive(ctx context.Context, p Push) {
 	d.mu.Lock()
 	now := d.now()
 	out := d.c.Handle(d.h, now, p.Message)
-	st := Step{Role: protocol.RoleClient, RegID: d.c.RegID, Time: now, Input: InputRecv,
-		Recv: p.Message, RecvID: p.ID, Send: out.Send, Claims: out.ClaimList(), Err: out.Err}
-	if out.Send.Kind != 0 {
-		st.SendID = newMessageID()
-	}
-	d.step(st)
+	st := d.step(Step{Role: protocol.RoleClient, RegID: d.c.RegID, Time: now, Input: InputRecv,
+		Recv: p.Message, RecvID: p.ID, Send: out.Send, Claims: out.ClaimList(), Err: out.Err})
 	d.mu.Unlock()
-	if out.Send.Kind != 0 {
-		d.send(ctx, out.Send, st.SendID)
-	}
+	d.sendStep(ctx, st)
 	if out.Err == nil && p.Message.Kind == protocol.Command && d.cfg.OnCommand != nil {
 		d.cfg.OnCommand(p.Message)
 	}
@@ -289,15 +296,9 @@ func (d *Device) timeout(ctx context.Context) {
 		d.mu.Unlock()
 		return
 	}
-	st := Step{Role: protocol.RoleClient, RegID: d.c.RegID, Time: now, Input: InputTimeout, Send: out.Send}
-	if out.Send.Kind != 0 {
-		st.SendID = newMessageID()
-	}
-	d.step(st)
+	st := d.step(Step{Role: protocol.RoleClient, RegID: d.c.RegID, Time: now, Input: InputTimeout, Send: out.Send})
 	d.mu.Unlock()
-	if out.Send.Kind != 0 {
-		d.send(ctx, out.Send, st.SendID)
-	}
+	d.sendStep(ctx, st)
 }
 
 // send posts an upstream message. Failures are logged, not returned: the

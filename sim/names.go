@@ -50,12 +50,9 @@ func (n *Names) Reset(w *World) {
 
 // Of returns t's new name, naming it now if it has none yet.
 func (n *Names) Of(t protocol.Token) protocol.Token {
-	if n == nil {
-		return t
-	}
-	if k, ok := t.Symbol(); ok && k-1 < n.limit {
-		return protocol.Symbolic(n.name(k))
-	}
+	lo, hi := n.Words(&t)
+	binary.LittleEndian.PutUint64(t[:8], lo)
+	binary.LittleEndian.PutUint64(t[8:], hi)
 	return t
 }
 
@@ -68,9 +65,8 @@ func (n *Names) name(k uint64) uint64 {
 	return uint64(n.names[k])
 }
 
-// symbolicLo is the first half of every symbolic token, read as fp.token
-// reads it.
-var symbolicLo = func() uint64 { t := protocol.Symbolic(0); return binary.LittleEndian.Uint64(t[:8]) }()
+// symbolicLo is symbolicHigh read as fp.token reads a token's first half.
+var symbolicLo = bits.ReverseBytes64(symbolicHigh)
 
 // Words returns the token n names t as two words (its halves, little
 // endian), without building it: for hashing, on the fingerprint's hot path.
@@ -125,7 +121,7 @@ func (w *World) Renamable() bool {
 // adversary's tokens and captured messages — and calls extra, if not nil,
 // last, so that the caller may hash state of its own (the explorer's claim
 // ledger) with the same names. It hashes from scratch: the sums
-// Fingerprint keeps are sums of tokens' first names.
+// Fingerprint keeps hash the tokens by the names they have.
 //
 // A world that is not Renamable is hashed with its tokens as they are.
 func (w *World) FingerprintNamed(names *Names, extra func() uint64) uint64 {
@@ -137,7 +133,7 @@ func (w *World) FingerprintNamed(names *Names, extra func() uint64) uint64 {
 // and true, when s is a drop or a duplication w may take now, without
 // taking it; false for any other step.
 func (w *World) FingerprintNamedAfter(names *Names, s *Step, extra func() uint64) (uint64, bool) {
-	if (s.Kind != StepDrop && s.Kind != StepDup) || s.At != w.Now || w.check(s) != nil {
+	if !w.networkOnly(s) {
 		return 0, false
 	}
 	if s.Kind == StepDrop {

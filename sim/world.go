@@ -895,13 +895,20 @@ func (w *World) Fingerprint() uint64 { return w.fingerprint(-1, -1, 0) }
 // explorer asks it before it copies a world to take the step, and copies
 // only for a fingerprint it has not seen.
 func (w *World) FingerprintAfter(s *Step) (uint64, bool) {
-	if (s.Kind != StepDrop && s.Kind != StepDup) || s.At != w.Now || w.check(s) != nil {
+	if !w.networkOnly(s) {
 		return 0, false
 	}
 	if s.Kind == StepDrop {
 		return w.fingerprint(s.Slot, -1, StepDrop), true
 	}
 	return w.fingerprint(-1, s.Slot, StepDup), true
+}
+
+// networkOnly reports whether s is a drop or a duplication w may take
+// now: a step that only takes a message out of the network or adds a
+// copy, and counts itself.
+func (w *World) networkOnly(s *Step) bool {
+	return (s.Kind == StepDrop || s.Kind == StepDup) && s.At == w.Now && w.check(s) == nil
 }
 
 // fingerprint is Fingerprint of w with in-flight slot skip left out, slot

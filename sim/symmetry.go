@@ -60,8 +60,8 @@ func (w *World) Symmetric() bool {
 //
 // extra must be a function of the client's share alone (the explorer
 // passes its claims about the RegID). w must be Symmetric; if it is not,
-// the result is Fingerprint combined with extra of each client in order,
-// which merges nothing more than Fingerprint does.
+// the result hashes w as FingerprintNamed does, with extra of each client
+// in order, which merges nothing more than Fingerprint does.
 func (w *World) SymmetricFingerprint(extra func(protocol.RegID) uint64) uint64 {
 	return w.SymmetricFingerprintNamed(nil, extra)
 }

@@ -1,20 +1,27 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/verishake/verishake/protocol"
 )
 
+// ErrNotReproduced marks a counterexample whose steps do not violate the
+// property it was written for.
+var ErrNotReproduced = errors.New("counterexample does not violate its property")
+
 // TraceSteps runs steps on a fresh world of cfg with symbolic tokens (the
-// explorer's world) and writes them as a trace of source SourceExplore,
-// ending with the violations the simulator's monitors find, so that
-// `verishake replay` re-runs and draws an explorer's counterexample exactly
-// as it re-runs a simulation. It returns those violations. Properties only
-// the explorer checks (AGREE, deadlock) are not re-judged by the monitors:
-// the trace shows the path to them.
-func TraceSteps(w io.Writer, cfg Config, steps []Step) ([]Violation, error) {
+// explorer's world) and writes them as a trace of source SourceExplore
+// whose header names target, so that `verishake replay` re-runs and draws
+// an explorer's counterexample exactly as it re-runs a simulation, and
+// judges it for its target property alone. It takes every step, whatever
+// else breaks on the way, and returns the violations found: the target's
+// first, then any other property broken on the way. Steps that do not
+// violate the target are an error wrapping ErrNotReproduced: the explorer
+// and the monitors disagree, which is a bug.
+func TraceSteps(w io.Writer, cfg Config, steps []Step, target Target) ([]Violation, error) {
 	h, err := cfg.Profile.Compile()
 	if err != nil {
 		return nil, fmt.Errorf("sim: trace steps: %w", err)
@@ -25,47 +32,41 @@ func TraceSteps(w io.Writer, cfg Config, steps []Step) ([]Violation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: trace steps: %w", err)
 	}
-	mon := NewMonitors(cfg.Profile, cfg.Clients, RetireWindow(cfg))
+	j, err := newJudge(cfg, target, uint64(len(steps)))
+	if err != nil {
+		return nil, fmt.Errorf("sim: trace steps: %w", err)
+	}
 	tw := NewTraceWriter(w)
 	c := cfg
 	if err := tw.Header(Header{Type: LineHeader, Schema: TraceSchema, Source: SourceExplore, Tokens: TokensSymbolic,
-		Profile: cfg.Profile, Variant: cfg.Variant, Seed: cfg.Seed, Config: &c}); err != nil {
+		Profile: cfg.Profile, Variant: cfg.Variant, Seed: cfg.Seed, Config: &c, Target: &target}); err != nil {
 		return nil, err
 	}
 	var (
-		res     Result
-		viol    []Violation
-		n       uint64
-		stopped = "done"
-		end     = world.Now
+		res Result
+		n   uint64
 	)
 	for _, s := range steps {
-		if v := mon.Tick(n, s.At); v != nil {
-			viol, stopped, end = append(viol, *v), "violation", s.At
-			break
+		if err := j.before(world, n, &s); err != nil {
+			return nil, fmt.Errorf("sim: trace steps: %w: %w", ErrNotReproduced, err)
 		}
 		if err := world.ApplyInto(&s, &res); err != nil {
 			return nil, fmt.Errorf("sim: trace steps: step %d: %w", n+1, err)
 		}
 		n++
-		end = world.Now
 		if err := tw.Step(RecordOf(n, s, &res, world)); err != nil {
 			return nil, err
 		}
-		if v := mon.Observe(world, n, &res); v != nil {
-			viol, stopped = append(viol, *v), "violation"
-			break
-		}
+		j.observe(world, n, &res)
 	}
-	if len(viol) == 0 {
-		if v := mon.Finish(world, n, end); v != nil {
-			viol = append(viol, *v)
-		}
+	viol, ok, err := j.finish(world, n)
+	if err != nil {
+		return nil, fmt.Errorf("sim: trace steps: %w: %w", ErrNotReproduced, err)
 	}
-	if viol == nil {
-		viol = []Violation{}
+	if !ok {
+		return nil, fmt.Errorf("sim: trace steps: %w: %s (found %v)", ErrNotReproduced, target.Property, viol)
 	}
-	if err := tw.End(End{Type: LineEnd, Steps: n, T: end, Stopped: stopped, Violations: viol}); err != nil {
+	if err := tw.End(End{Type: LineEnd, Steps: n, T: world.Now, Stopped: "violation", Violations: viol}); err != nil {
 		return nil, err
 	}
 	return viol, tw.Flush()

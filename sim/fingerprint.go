@@ -93,13 +93,11 @@ func (w *World) hashClient(h *fp, i int, n *Names) {
 	if b.leaked {
 		flags |= 1 << 63
 	}
-	if b.srvOK {
-		flags |= 1 << 62
-	}
 	h.pair(uint64(c.State)|uint64(c.Tries)<<8|uint64(c.LastSeq)<<32, w.rel(c.Deadline))
 	h.pair(w.rel(c.Expires), uint64(b.cmdLeft)|uint64(b.nstart)<<32|flags)
 	h.named(&c.Tc, n)
 	h.named(&c.Ts, n)
+	h.named(&b.srvTs, n)
 }
 
 // slotHash hashes one server slot, times relative to Now. An idempotent

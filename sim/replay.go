@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,6 +136,44 @@ func Replay(r io.Reader, name string, opts ReplayOptions) (*Replayed, error) {
 	}
 	mon := NewMonitors(cfg.Profile, cfg.Clients, RetireWindow(cfg))
 	out := &Replayed{Header: hd, HS: opts.Handshake}
+	// A targeted trace is judged for its target alone, and its length is
+	// needed first (AGREE's continuation starts that many steps before
+	// the end): read it whole.
+	var j *judge
+	if hd.Target != nil {
+		var lines [][]byte
+		for {
+			b, _, err := next()
+			if err != nil {
+				return nil, err
+			}
+			if b == nil {
+				break
+			}
+			lines = append(lines, slices.Clone(b))
+		}
+		if j, err = newJudge(cfg, *hd.Target, uint64(max(len(lines)-1, 0))); err != nil {
+			line = 1
+			return nil, bad(ErrMalformed, "header: %v", err)
+		}
+		body, i := lines, 0
+		next = func() ([]byte, string, error) {
+			if i >= len(body) {
+				return nil, "", nil
+			}
+			b := body[i]
+			i++
+			line++
+			var head struct {
+				Type string `json:"type"`
+			}
+			if err := json.Unmarshal(b, &head); err != nil {
+				return nil, "", bad(ErrMalformed, "not a JSON object: %v", err)
+			}
+			return b, head.Type, nil
+		}
+		line = 1
+	}
 
 	var (
 		n      uint64
@@ -173,11 +212,17 @@ func Replay(r io.Reader, name string, opts ReplayOptions) (*Replayed, error) {
 		if err != nil {
 			return nil, bad(ErrMalformed, "step %d: %v", want.N, err)
 		}
-		if len(viol) > 0 {
-			return nil, bad(ErrDiverged, "step %d follows the violation the model finds at step %d: %v", want.N, viol[0].Step, viol[0])
-		}
-		if v := mon.Tick(n, s.At); v != nil {
-			return nil, bad(ErrDiverged, "before step %d the model finds %v, and the trace goes on", want.N, v)
+		if j != nil {
+			if err := j.before(w, n, &s); err != nil {
+				return nil, bad(ErrDiverged, "%v", err)
+			}
+		} else {
+			if len(viol) > 0 {
+				return nil, bad(ErrDiverged, "step %d follows the violation the model finds at step %d: %v", want.N, viol[0].Step, viol[0])
+			}
+			if v := mon.Tick(n, s.At); v != nil {
+				return nil, bad(ErrDiverged, "before step %d the model finds %v, and the trace goes on", want.N, v)
+			}
 		}
 		if err := w.ApplyInto(&s, &res); err != nil {
 			return nil, bad(ErrDiverged, "step %d cannot be taken: %v", want.N, err)
@@ -188,7 +233,9 @@ func Replay(r io.Reader, name string, opts ReplayOptions) (*Replayed, error) {
 		if d := diffRecords(want, got); d != "" {
 			return nil, bad(ErrDiverged, "step %d: %s", n, d)
 		}
-		if v := mon.Observe(w, n, &res); v != nil {
+		if j != nil {
+			j.observe(w, n, &res)
+		} else if v := mon.Observe(w, n, &res); v != nil {
 			viol = append(viol, *v)
 		}
 		// Keep the chosen handshake's records for the diagram.
@@ -208,7 +255,18 @@ func Replay(r io.Reader, name string, opts ReplayOptions) (*Replayed, error) {
 	if ended.Steps != n {
 		return nil, bad(ErrMalformed, "the end line counts %d steps, the trace has %d", ended.Steps, n)
 	}
-	if len(viol) == 0 {
+	if j != nil {
+		found, ok, err := j.finish(w, n)
+		if err != nil {
+			return nil, bad(ErrDiverged, "%v", err)
+		}
+		if !ok {
+			return nil, bad(ErrDiverged, "the trace was written for %s, and the model finds no %s violation on it (it finds %s)",
+				hd.Target.Property, hd.Target.Property, jsonOf(found))
+		}
+		viol = found
+	}
+	if len(viol) == 0 && j == nil {
 		switch ended.Stopped {
 		case "violation":
 			if v := mon.Tick(n, ended.T); v != nil {

@@ -63,15 +63,13 @@ func (w *World) AppendSnapshot(b []byte) ([]byte, error) {
 		cl, bk := &w.Clients[i], &w.books[i]
 		b = appendUvarint(b, uint64(cl.RegID))
 		var flags byte
-		if bk.srvOK {
-			flags |= 1
-		}
 		if bk.leaked {
 			flags |= 2
 		}
 		b = append(b, byte(cl.State), cl.Tries, flags)
 		b = appendToken(b, &cl.Tc)
 		b = appendToken(b, &cl.Ts)
+		b = appendToken(b, &bk.srvTs)
 		b = appendTime(b, cl.Deadline)
 		b = appendTime(b, cl.Expires)
 		b = appendUvarint(b, uint64(cl.LastSeq))
@@ -190,9 +188,10 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 		cl.RegID = protocol.RegID(r.uvarint())
 		cl.State, cl.Tries = protocol.ClientState(r.byte()), r.byte()
 		flags := r.byte()
-		bk.srvOK, bk.leaked = flags&1 != 0, flags&2 != 0
+		bk.leaked = flags&2 != 0
 		r.token(&cl.Tc)
 		r.token(&cl.Ts)
+		r.token(&bk.srvTs)
 		cl.Deadline, cl.Expires = r.time(), r.time()
 		cl.LastSeq = uint32(r.uvarint())
 		bk.hs, bk.began = r.uvarint(), r.time()

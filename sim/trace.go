@@ -49,6 +49,9 @@ type Header struct {
 	// explorer) or TokensCrypto (a real run).
 	Tokens string  `json:"tokens"`
 	Config *Config `json:"config,omitempty"`
+	// Target, on a counterexample, names the property it was written for:
+	// replay then judges that property alone (see Target).
+	Target *Target `json:"target,omitempty"`
 }
 
 // Token sources a header names.

@@ -73,8 +73,11 @@ type book struct {
 	began   protocol.Time // when it started
 	cmdLeft uint32        // commands the server still issues to the current server session
 	nstart  uint32        // handshakes the client has started
-	srvOK   bool          // the server verified the current handshake's session
-	leaked  bool          // the session's tokens were handed to the adversary
+	// srvTs is the Ts of the last session of the current handshake the
+	// server verified (zero: none): a server Commit carrying the
+	// handshake's Tc, whatever the client has accepted by then.
+	srvTs  protocol.Token
+	leaked bool // the session's tokens were handed to the adversary
 }
 
 // CommandPayload is the payload of every simulated command: constant, so
@@ -202,12 +205,16 @@ func (w *World) Message(i int32) *protocol.Message {
 // HandshakeOf returns client c's current handshake number (0: none yet).
 func (w *World) HandshakeOf(c int) uint64 { return w.books[c].hs }
 
-// ServerVerified reports whether the server has verified client c's
-// current handshake: it claimed Commit on the session the client holds
-// (same Ts) since the client started it. A later expiry of the server's
-// session does not undo it. A client that Failed while this holds is a
-// half-verified handshake (DESIGN.md §3, AGREE).
-func (w *World) ServerVerified(c int) bool { return w.books[c].srvOK }
+// ServerVerified returns the Ts of the last session of client c's current
+// handshake that the server verified, and whether there is one: a server
+// Commit carrying the handshake's Tc since the client started it, whether
+// or not the client had accepted the Validation by then. A later expiry of
+// the server's session does not undo it. A client that Failed while there
+// is one is a half-verified handshake (AGREE).
+func (w *World) ServerVerified(c int) (protocol.Token, bool) {
+	ts := w.books[c].srvTs
+	return ts, !ts.IsZero()
+}
 
 // CommandsLeft returns how many more commands Enabled offers for client
 // c's server session.
@@ -342,17 +349,21 @@ func (w *World) Enabled(dst []Step) []Step {
 			dst = append(dst, s)
 		}
 	}
-	for i := range w.Clients {
-		c := &w.Clients[i]
-		if awaiting(c.State) && c.Deadline != protocol.Never {
-			dst = append(dst, Step{Kind: StepClientTimer, At: max(w.Now, c.Deadline), Client: int32(i)})
+	// Time is monotone and shared: only the timers due first may fire
+	// (ties in any order); a later one waits for them.
+	if next := w.NextDeadline(); next != protocol.Never {
+		at := max(w.Now, next)
+		for i := range w.Clients {
+			if c := &w.Clients[i]; awaiting(c.State) && c.Deadline == next {
+				dst = append(dst, Step{Kind: StepClientTimer, At: at, Client: int32(i)})
+			}
 		}
+		w.Server.EachSlot(func(sl *protocol.Slot) {
+			if sl.Deadline() == next {
+				dst = append(dst, Step{Kind: StepServerTimer, At: at, RegID: sl.RegID})
+			}
+		})
 	}
-	w.Server.EachSlot(func(sl *protocol.Slot) {
-		if d := sl.Deadline(); d != protocol.Never {
-			dst = append(dst, Step{Kind: StepServerTimer, At: max(w.Now, d), RegID: sl.RegID})
-		}
-	})
 	if w.Counters.Started < uint64(w.opts.Handshakes) {
 		for i := range w.Clients {
 			per := w.opts.Limits.StartsPerClient
@@ -377,6 +388,20 @@ func (w *World) Enabled(dst []Step) []Step {
 		}
 	}
 	return dst
+}
+
+// NextDeadline is the earliest deadline of any pending timer, a client's
+// or a server slot's (Never: none). No step may happen after it before the
+// timers due at it have fired.
+func (w *World) NextDeadline() protocol.Time {
+	next := protocol.Never
+	for i := range w.Clients {
+		if c := &w.Clients[i]; awaiting(c.State) {
+			next = min(next, c.Deadline)
+		}
+	}
+	w.Server.EachSlot(func(sl *protocol.Slot) { next = min(next, sl.Deadline()) })
+	return next
 }
 
 // startsOf counts client i's handshakes.
@@ -656,7 +681,7 @@ func (w *World) clientDone(r *Result, i int, out protocol.Output) {
 	case protocol.ClientFailed:
 		r.Ended, r.Began = Failed, b.began
 		w.Counters.Failed++
-		if b.srvOK {
+		if !b.srvTs.IsZero() {
 			w.Counters.HalfVerified++
 		}
 		// DESIGN §2: a failed client has abandoned its session.
@@ -679,9 +704,12 @@ func (w *World) serverDone(r *Result, id protocol.RegID, out protocol.Output) {
 			i := int(id - 1)
 			c, b := &w.Clients[i], &w.books[i]
 			b.cmdLeft = uint32(w.opts.Commands)
-			if b.hs != 0 && !b.srvOK && cl.Ts.Equal(c.Ts) {
-				b.srvOK = true
-				if c.State == protocol.ClientFailed {
+			if b.hs != 0 && cl.Tc.Equal(c.Tc) {
+				// The server verified a session of this handshake, maybe
+				// before the client accepted its Validation.
+				first := b.srvTs.IsZero()
+				b.srvTs = cl.Ts
+				if first && c.State == protocol.ClientFailed {
 					// Verified after its client gave up on it.
 					w.Counters.HalfVerified++
 				}

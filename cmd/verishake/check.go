@@ -60,8 +60,10 @@ type checkJob struct {
 
 // propertyResult is one property's verdict in a report.
 type propertyResult struct {
-	ID      string `json:"id"`
-	Holds   bool   `json:"holds"`
+	ID string `json:"id"`
+	// Holds is true when the property holds, false when it is violated,
+	// and null when it is unknown (a search cut short): never a pass.
+	Holds   *bool  `json:"holds"`
 	Verdict string `json:"verdict"` // holds, violated or unknown (incomplete search)
 	Reason  string `json:"reason,omitempty"`
 	// Counterexample is the trace file of the shortest counterexample, for
@@ -70,7 +72,12 @@ type propertyResult struct {
 	Steps          int    `json:"steps,omitempty"`
 	// By names the check that decided: "explore" or a simulation.
 	By string `json:"by,omitempty"`
+	// cut: some check that covers the property could not finish (verify
+	// keeps it unknown whatever other checks found).
+	cut bool
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // checkReport is `check --json`.
 type checkReport struct {
@@ -126,14 +133,16 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		if id == protocol.Agree && !j.agree {
 			continue
 		}
-		r := propertyResult{ID: id, By: "explore", Verdict: "unknown"}
+		r := propertyResult{ID: id, By: "explore"}
+		r.set(verdictUnknown)
 		if c, bad := rep.Violated(id); bad {
-			r.Verdict, r.Reason, r.Steps = "violated", c.Reason, len(c.Steps)
-			if r.Counterexample, err = j.writeCounterexample(p, id, c.Steps); err != nil {
+			r.set(verdictViolated)
+			r.Reason, r.Steps = c.Reason, len(c.Steps)
+			if r.Counterexample, err = j.writeCounterexample(p, c); err != nil {
 				return out, err
 			}
 		} else if rep.Complete {
-			r.Holds, r.Verdict = true, "holds"
+			r.set(verdictHolds)
 		}
 		out.Properties = append(out.Properties, r)
 	}
@@ -141,7 +150,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 }
 
 // writeCounterexample writes steps as a trace `verishake replay` re-runs.
-func (j checkJob) writeCounterexample(p protocol.Profile, property string, steps []sim.Step) (string, error) {
+func (j checkJob) writeCounterexample(p protocol.Profile, c explore.Counterexample) (string, error) {
 	if j.cexDir == "" {
 		return "", nil
 	}
@@ -155,7 +164,7 @@ func (j checkJob) writeCounterexample(p protocol.Profile, property string, steps
 	if j.tag != "" {
 		name += "-" + j.tag
 	}
-	path := filepath.Join(j.cexDir, strings.ReplaceAll(name+"-"+property, "+", "-")+".jsonl")
+	path := filepath.Join(j.cexDir, strings.ReplaceAll(name+"-"+c.Property, "+", "-")+".jsonl")
 	f, err := os.Create(path)
 	if err != nil {
 		return "", fmt.Errorf("--cex: %w", err)
@@ -163,7 +172,7 @@ func (j checkJob) writeCounterexample(p protocol.Profile, property string, steps
 	cfg := sim.DefaultConfig()
 	cfg.Profile, cfg.Variant, cfg.Seed = p, j.variant, 0
 	cfg.Clients, cfg.Handshakes, cfg.Commands = j.b.Clients, j.b.Clients*j.b.Sessions, j.b.Commands
-	if _, err := sim.TraceSteps(f, cfg, steps); err != nil {
+	if _, err := sim.TraceSteps(f, cfg, c.Steps, sim.Target{Property: c.Property, Continuation: c.Continuation}); err != nil {
 		f.Close()
 		return "", fmt.Errorf("counterexample %s: %w", path, err)
 	}
@@ -263,15 +272,42 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	return checkStatus(rep.Properties)
 }
 
-// checkStatus is 0 when every property holds, 1 otherwise (violated, or
-// unknown because the search was cut short: never a pass).
+// The three verdicts a property can get.
+const (
+	verdictHolds    = "holds"
+	verdictViolated = "violated"
+	verdictUnknown  = "unknown" // a search cut short, or nothing that covers it
+)
+
+// set gives r verdict v, and Holds with it.
+func (r *propertyResult) set(v string) {
+	r.Verdict = v
+	switch v {
+	case verdictHolds, verdictViolated:
+		holds := v == verdictHolds
+		r.Holds = &holds
+	default:
+		r.Holds = nil
+	}
+}
+
+// holds reports whether r's verdict is holds.
+func (r *propertyResult) holds() bool { return r.Holds != nil && *r.Holds }
+
+// checkStatus is 0 when every property holds, 1 when one is violated, and
+// 3 when none is violated but some are unknown: an incomplete search is
+// never a pass.
 func checkStatus(props []propertyResult) int {
+	status := exitOK
 	for _, p := range props {
-		if !p.Holds {
+		switch p.Verdict {
+		case verdictViolated:
 			return exitViolation
+		case verdictUnknown:
+			status = exitUnknown
 		}
 	}
-	return exitOK
+	return status
 }
 
 func printCheck(w io.Writer, r checkReport) {
@@ -284,7 +320,7 @@ func printCheck(w io.Writer, r checkReport) {
 		name, b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries, b.Commands, r.Adversary)
 	state := "complete"
 	if !r.Complete {
-		state = "INCOMPLETE: properties not violated so far are unknown"
+		state = "INCOMPLETE: the search was cut short; what it did not find broken is unknown"
 	}
 	switch {
 	case r.Symmetry && r.RenameTokens:

@@ -6,7 +6,8 @@
 //	verishake <command> [flags]
 //
 // Run `verishake help` for the commands. Exit status: 0 every property
-// holds, 1 a property is violated, 2 bad usage or bad input.
+// holds, 1 a property is violated, 2 bad usage or bad input, 3 no property
+// violated but a search cut short (verdicts unknown).
 package main
 
 import (
@@ -19,11 +20,14 @@ import (
 	"strings"
 )
 
-// Exit statuses, the CLI contract of DESIGN.md §6.
+// Exit statuses, the CLI contract (README.md).
 const (
 	exitOK        = 0
 	exitViolation = 1
 	exitUsage     = 2
+	// exitUnknown: no property is violated, but a search was cut short
+	// before it finished, so some verdict is unknown. Never a pass.
+	exitUnknown = 3
 )
 
 // command is one subcommand. Each lives in its own file and registers itself.
@@ -65,7 +69,8 @@ func printHelp(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'verishake <command> --help' for a command's flags.")
-	fmt.Fprintln(w, "Exit status: 0 all properties hold, 1 a property is violated, 2 bad usage or input.")
+	fmt.Fprintln(w, "Exit status: 0 all properties hold, 1 a property is violated, 2 bad usage or input,")
+	fmt.Fprintln(w, "3 no property violated but a search was cut short (verdicts unknown, never a pass).")
 }
 
 // newFlags returns a flag set for the registered command name that reports

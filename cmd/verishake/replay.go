@@ -65,8 +65,12 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake replay: no property violated\n")
 		return exitOK
 	}
-	for _, v := range out.Violations {
-		fmt.Fprintf(stderr, "verishake replay: reproduced: %s violated at step %d (t=%v): %s\n", v.Property, v.Step, time.Duration(v.T), v.Reason)
+	for i, v := range out.Violations {
+		what := "reproduced"
+		if out.Header.Target != nil && i > 0 {
+			what = "also violated on the way"
+		}
+		fmt.Fprintf(stderr, "verishake replay: %s: %s violated at step %d (t=%v): %s\n", what, v.Property, v.Step, time.Duration(v.T), v.Reason)
 	}
 	if out.ViolationHS != 0 && out.ViolationHS != out.HS {
 		fmt.Fprintf(stderr, "verishake replay: the violation is in handshake %d: draw it with --handshake %d\n", out.ViolationHS, out.ViolationHS)

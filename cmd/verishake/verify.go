@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/verishake/verishake/adversary"
@@ -65,9 +64,11 @@ func verifySims(p protocol.Profile, variant string) []verifySim {
 
 // verifyReport is `verify --json`.
 type verifyReport struct {
-	Profile      string           `json:"profile"`
-	Variant      string           `json:"variant"`
-	Holds        bool             `json:"holds"`
+	Profile string `json:"profile"`
+	Variant string `json:"variant"`
+	// Holds is true when every property holds, false when one is
+	// violated, null when none is violated and some are unknown.
+	Holds        *bool            `json:"holds"`
 	Properties   []propertyResult `json:"properties"`
 	States       uint64           `json:"states"`
 	StatesPerSec float64          `json:"states_per_sec"`
@@ -132,21 +133,26 @@ func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verif
 	rep := verifyReport{Profile: p.Name, Variant: variant}
 	verdicts := map[string]*propertyResult{}
 	for _, id := range allProperties {
-		verdicts[id] = &propertyResult{ID: id, Verdict: "unknown"}
+		verdicts[id] = &propertyResult{ID: id}
+		verdicts[id].set(verdictUnknown)
 	}
 	merge := func(r propertyResult, by string) {
 		v := verdicts[r.ID]
 		switch {
-		case r.Verdict == "violated" && v.Verdict != "violated":
+		case r.Verdict == verdictViolated && v.Verdict != verdictViolated:
 			*v = r
+			v.set(verdictViolated)
 			v.By = by
-		case r.Verdict == "holds" && v.Verdict == "unknown":
-			v.Verdict, v.Holds, v.By = "holds", true, by
-		case r.Verdict == "holds" && v.Verdict == "holds":
+		case r.Verdict == verdictHolds && v.Verdict == verdictUnknown && !v.cut:
+			v.set(verdictHolds)
+			v.By = by
+		case r.Verdict == verdictHolds && v.Verdict == verdictHolds:
 			v.By += "; " + by
-		case r.Verdict == "unknown" && v.Verdict == "holds":
-			// One check could not finish: the property is not proved there.
-			v.Verdict, v.Holds, v.By = "unknown", false, by
+		case r.Verdict == verdictUnknown && v.Verdict != verdictViolated:
+			// One check could not finish: the property is not proved
+			// there, whatever the others found.
+			v.set(verdictUnknown)
+			v.By, v.cut = by, true
 		}
 	}
 	var explored, seconds float64
@@ -190,9 +196,16 @@ func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verif
 			seen[v.Property] = true
 			sum.Violated = append(sum.Violated, v.Property)
 			merge(propertyResult{ID: v.Property, Verdict: "violated", Reason: v.Reason,
-				Counterexample: run.cfg.Command() + " --trace trace.jsonl && verishake replay trace.jsonl"}, run.name)
+				Counterexample: run.cfg.Command() + " --trace trace.jsonl; verishake replay trace.jsonl"}, run.name)
 		}
-		// A simulation covers the properties its monitors watch.
+		if len(sr.Violations) > 0 {
+			// The run stopped at its first violation: what it would have
+			// seen after it is unknown, so it is evidence for nothing else.
+			rep.Checks = append(rep.Checks, sum)
+			continue
+		}
+		// A simulation that ran to its end covers the properties its
+		// monitors watch.
 		covered := []string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Bounded}
 		if run.cfg.Adversary == sim.NoneAdversary {
 			covered = append(covered, protocol.Live)
@@ -210,7 +223,12 @@ func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verif
 	for _, id := range allProperties {
 		rep.Properties = append(rep.Properties, *verdicts[id])
 	}
-	rep.Holds = !slices.ContainsFunc(rep.Properties, func(r propertyResult) bool { return !r.Holds })
+	switch checkStatus(rep.Properties) {
+	case exitOK:
+		rep.Holds = ptr(true)
+	case exitViolation:
+		rep.Holds = ptr(false)
+	}
 	return rep, nil
 }
 
@@ -233,9 +251,12 @@ func printVerify(w io.Writer, r verifyReport) {
 	}
 	fmt.Fprintf(w, "explored %d states (%.0f states/s)\n", r.States, r.StatesPerSec)
 	printProperties(w, r.Properties)
-	if r.Holds {
+	switch {
+	case r.Holds == nil:
+		fmt.Fprintln(w, "no property is violated, but some are unknown: a check was cut short")
+	case *r.Holds:
 		fmt.Fprintln(w, "every property holds")
-	} else {
+	default:
 		fmt.Fprintln(w, "some property does not hold")
 	}
 }
@@ -265,7 +286,7 @@ func writeJUnit(path string, r verifyReport) error {
 	s := junitSuite{Name: "verishake verify " + r.Profile}
 	for _, p := range r.Properties {
 		c := junitCase{Class: class, Name: p.ID}
-		if !p.Holds {
+		if !p.holds() {
 			s.Failures++
 			c.Failure = &junitFailure{Message: p.Verdict + ": " + p.Reason,
 				Text: fmt.Sprintf("decided by %s\ncounterexample: %s", p.By, p.Counterexample)}

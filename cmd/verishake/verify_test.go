@@ -20,13 +20,14 @@ func TestVerifyHardenedHolds(t *testing.T) {
 	require.Equal(t, exitOK, status, errOut)
 	var rep verifyReport
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
-	require.True(t, rep.Holds)
+	require.NotNil(t, rep.Holds)
+	require.True(t, *rep.Holds)
 	require.Greater(t, rep.States, uint64(1000))
 	require.Greater(t, rep.StatesPerSec, 0.0)
 	var ids []string
 	for _, p := range rep.Properties {
 		ids = append(ids, p.ID)
-		require.True(t, p.Holds, "%s: %s", p.ID, p.Verdict)
+		require.True(t, p.holds(), "%s: %s", p.ID, p.Verdict)
 		require.Empty(t, p.Counterexample)
 	}
 	require.Equal(t, allProperties, ids)
@@ -49,7 +50,7 @@ func TestVerifyPatentLosesWithReplayableCounterexamples(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	lost := map[string]propertyResult{}
 	for _, p := range rep.Properties {
-		if !p.Holds {
+		if p.Verdict == verdictViolated {
 			lost[p.ID] = p
 		}
 	}
@@ -117,9 +118,31 @@ func TestCheckAndVerifyBadUsage(t *testing.T) {
 	}
 }
 
-func TestCheckIncompleteIsNotAPass(t *testing.T) {
-	status, out, _ := runCLI("check", "--max-states", "100", "--cex", t.TempDir())
-	require.Equal(t, exitViolation, status)
+// A search cut short by --max-states, with nothing found, is unknown: exit
+// 3, "holds": null for every property, never a pass and never "violated".
+func TestCheckIncompleteIsUnknown(t *testing.T) {
+	status, out, _ := runCLI("check", "--max-states", "1000", "--cex", t.TempDir())
+	require.Equal(t, exitUnknown, status, out)
 	require.Contains(t, out, "INCOMPLETE")
 	require.NotContains(t, out, "holds")
+	require.NotContains(t, out, "violated")
+
+	status, out, _ = runCLI("check", "--max-states", "1000", "--json", "--cex", t.TempDir())
+	require.Equal(t, exitUnknown, status)
+	var rep struct {
+		Complete   bool `json:"complete"`
+		Properties []struct {
+			ID      string `json:"id"`
+			Holds   *bool  `json:"holds"`
+			Verdict string `json:"verdict"`
+		} `json:"properties"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.False(t, rep.Complete)
+	require.NotEmpty(t, rep.Properties)
+	for _, p := range rep.Properties {
+		require.Nil(t, p.Holds, "%s: holds must be null when unknown", p.ID)
+		require.Equal(t, verdictUnknown, p.Verdict, p.ID)
+	}
+	require.Contains(t, out, `"holds":null`)
 }

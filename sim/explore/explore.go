@@ -124,7 +124,15 @@ type Counterexample struct {
 	Property string
 	Reason   string
 	Steps    []sim.Step
+	// Continuation is how many of the last Steps are AGREE's fault-free
+	// continuation (sim.World.Disagreement), taken from the violating
+	// state: the shortest path to that state is the steps before them.
+	Continuation int
 }
+
+// Path is the length of the path to the violating state: the steps less
+// AGREE's continuation. It is what breadth-first search makes shortest.
+func (c Counterexample) Path() int { return len(c.Steps) - c.Continuation }
 
 // Properties lists what the explorer checks, in report order.
 var Properties = []string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Bounded, protocol.Live, protocol.Agree}
@@ -313,7 +321,8 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 	}
 	for _, prop := range Properties {
 		if v, ok := e.found[prop]; ok {
-			r.Counterexamples = append(r.Counterexamples, Counterexample{Property: prop, Reason: v.reason, Steps: e.steps(v)})
+			steps, cont := e.steps(v)
+			r.Counterexamples = append(r.Counterexamples, Counterexample{Property: prop, Reason: v.reason, Steps: steps, Continuation: cont})
 		}
 	}
 	return r, nil
@@ -742,8 +751,9 @@ func apply(w *sim.World, s *sim.Step, r *sim.Result) {
 
 // steps rebuilds a violation's counterexample: the path to the state it
 // starts from, replayed from the initial world, then its step (with the
-// delivery of an injection), or for AGREE the fault-free continuation.
-func (e *explorer) steps(v violation) []sim.Step {
+// delivery of an injection), or for AGREE the fault-free continuation,
+// whose length it also returns.
+func (e *explorer) steps(v violation) ([]sim.Step, int) {
 	var idx []int32
 	for l, j := v.level, int32(v.parent); l > 0; l-- {
 		idx = append(idx, e.trails[l].step[j])
@@ -765,7 +775,9 @@ func (e *explorer) steps(v violation) []sim.Step {
 		}
 	}
 	if v.property == protocol.Agree {
-		agree(w, &enabled, &out)
+		n := len(out)
+		w.Disagreement(&enabled, &out)
+		return out, len(out) - n
 	}
-	return out
+	return out, 0
 }

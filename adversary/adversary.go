@@ -281,7 +281,12 @@ const ForgedSeq = 1 << 31
 // simulation). Order is deterministic.
 func Injections(dst []protocol.Message, k *Knowledge, c Capabilities, targets []protocol.RegID) []protocol.Message {
 	if c.Replay {
-		dst = append(dst, k.Captured...)
+		for _, m := range k.Captured {
+			if m.Kind.Upstream() || slices.Contains(targets, m.RegID) {
+				// A push to a device no honest client holds changes nothing.
+				dst = append(dst, m)
+			}
+		}
 	}
 	var ids []protocol.RegID
 	if c.Impersonate {

@@ -281,22 +281,39 @@ type Explorer struct {
 	// is spent the knowledge can no longer matter, so it is dropped: states
 	// that differ only in what a spent adversary knew are one state.
 	Budget, Spent int
+	// The insider's own handshakes (Caps.Insider), which cost nothing: it
+	// is a registered client and can always run one. InsiderRuns counts
+	// the handshakes it started, up to MaxInsiderRuns; InsiderTs is the Ts
+	// of its pending session once the server's Validation has reached its
+	// device (zero: none pending).
+	MaxInsiderRuns, InsiderRuns int
+	InsiderTs                   protocol.Token
+
+	budgeted bool // SetBudget was called: a budget of 0 then means none
 }
 
 // SetBudget sets how many messages it may inject along one path.
-func (x *Explorer) SetBudget(n int) { x.Budget = n }
+// A budget of 0 set here means no injection at all (the insider may still
+// run its own handshake); an Explorer whose budget was never set has no
+// limit.
+func (x *Explorer) SetBudget(n int) {
+	x.Budget, x.budgeted = n, true
+	if x.Exhausted() {
+		x.Knowledge = Knowledge{Insider: x.Knowledge.Insider}
+	}
+}
 
 // Spend records one injection.
 func (x *Explorer) Spend() {
 	x.Spent++
 	if x.Exhausted() {
-		x.Knowledge = Knowledge{}
+		x.Knowledge = Knowledge{Insider: x.Knowledge.Insider}
 	}
 }
 
 // Exhausted reports whether the budget is spent: the adversary then
 // injects nothing more and keeps no knowledge.
-func (x *Explorer) Exhausted() bool { return x.Budget > 0 && x.Spent >= x.Budget }
+func (x *Explorer) Exhausted() bool { return (x.Budget > 0 || x.budgeted) && x.Spent >= x.Budget }
 
 // NewExplorer returns an explorer adversary with capabilities c against
 // honest RegIDs 1..clients, owning RegID insider.
@@ -305,11 +322,15 @@ func NewExplorer(c Capabilities, clients int, insider protocol.RegID) *Explorer 
 	for i := range targets {
 		targets[i] = protocol.RegID(i + 1)
 	}
-	return &Explorer{Caps: c, Knowledge: NewKnowledge(insider, 0), Targets: targets}
+	return &Explorer{Caps: c, Knowledge: NewKnowledge(insider, 0), Targets: targets, MaxInsiderRuns: 1}
 }
 
 // Observe records a message the network carries.
 func (x *Explorer) Observe(m protocol.Message) {
+	if x.Caps.Insider && x.InsiderRuns > 0 && m.Kind == protocol.Validation && m.RegID == x.Knowledge.Insider && m.Tc.Equal(Own) {
+		// The server's answer to the insider's own Hello.
+		x.InsiderTs = m.Ts
+	}
 	if !x.Exhausted() {
 		x.Knowledge.Observe(m, x.Caps)
 	}
@@ -345,10 +366,11 @@ func (x *Explorer) Moves(dst []protocol.Message) []protocol.Message {
 // Fingerprint hashes the knowledge; it is kept canonical (sorted, without
 // duplicates), so equal knowledge hashes equal.
 func (x *Explorer) Fingerprint() uint64 {
+	h := mixToken(mix(0, uint64(x.InsiderRuns)), x.InsiderTs)
 	if x.Exhausted() {
-		return 0
+		return h
 	}
-	h := mix(0, uint64(len(x.Knowledge.Tokens)))
+	h = mix(h, uint64(len(x.Knowledge.Tokens)))
 	for _, t := range x.Knowledge.Tokens {
 		h = mixToken(h, t)
 	}

@@ -12,7 +12,8 @@ import (
 type Server struct {
 	slots    []Slot // power-of-two length; State SessionNone marks an empty bucket
 	n        int    // occupied buckets
-	halfOpen int
+	halfOpen int    // half-open slots
+	flood    Flooded
 }
 
 // NewServer returns a server with no sessions.
@@ -31,7 +32,8 @@ func (s *Server) Handle(h *Handshake, now Time, m Message, tokens TokenSource) O
 	if !found {
 		// A RegID with nothing kept: step a fresh slot, keep it if it opened a session.
 		sl := Slot{RegID: m.RegID}
-		env := SlotEnv{Admit: p.HalfOpenCap == 0 || s.halfOpen < p.HalfOpenCap}
+		s.expireFlood(now)
+		env := SlotEnv{Admit: p.HalfOpenCap == 0 || s.HalfOpen() < p.HalfOpenCap}
 		out := sl.Handle(h, now, m, tokens, env)
 		s.put(sl)
 		return out
@@ -48,7 +50,10 @@ func (s *Server) Handle(h *Handshake, now Time, m Message, tokens TokenSource) O
 			open--
 		}
 	}
-	env := SlotEnv{Admit: p.HalfOpenCap == 0 || open < p.HalfOpenCap}
+	if m.Kind == Hello {
+		s.expireFlood(now)
+	}
+	env := SlotEnv{Admit: p.HalfOpenCap == 0 || open+s.flood.N < p.HalfOpenCap}
 	if p.UnboundRegID && m.Kind == Confirm1 {
 		env.TsPendingElsewhere = s.pendingTs(m.Ts)
 	}
@@ -117,8 +122,9 @@ func (s *Server) View(id RegID) *Slot {
 // holds no session. For restoring a server from a store or a snapshot.
 func (s *Server) Put(sl Slot) { s.put(sl) }
 
-// HalfOpen is the number of sessions awaiting Confirm1.
-func (s *Server) HalfOpen() int { return s.halfOpen }
+// HalfOpen is the number of sessions awaiting Confirm1, a flood's
+// included.
+func (s *Server) HalfOpen() int { return s.halfOpen + s.flood.N }
 
 // Len is the number of RegIDs with a session.
 func (s *Server) Len() int { return s.n }
@@ -274,11 +280,11 @@ func (s *Server) CopyFrom(src *Server) {
 			s.slots[i] = Slot{}
 		}
 	}
-	s.n, s.halfOpen = src.n, src.halfOpen
+	s.n, s.halfOpen, s.flood = src.n, src.halfOpen, src.flood
 }
 
 // Reset removes every slot, keeping the table's storage.
 func (s *Server) Reset() {
 	clear(s.slots)
-	s.n, s.halfOpen = 0, 0
+	s.n, s.halfOpen, s.flood = 0, 0, Flooded{}
 }

@@ -80,6 +80,7 @@ func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 	h.pair(w.ssum, msum)
 	h.pair(uint64(live), w.Counters.Started)
 	w.hashLimits(&h, kind)
+	w.hashExtras(&h, nil)
 	if ex, ok := w.adv.(Explorable); ok {
 		h.pair(ex.Fingerprint(), 1)
 	}
@@ -156,10 +157,13 @@ func (w *World) hashLimits(h *fp, kind StepKind) {
 	for _, k := range [...]struct {
 		limit int
 		kind  StepKind
-	}{{lim.Drops, StepDrop}, {lim.Dups, StepDup}, {lim.Corrupts, StepCorrupt}, {lim.Injects, StepInject}} {
+	}{{lim.Drops, StepDrop}, {lim.Dups, StepDup}, {lim.Corrupts, StepCorrupt}} {
 		if k.limit > 0 && k.limit != Unlimited {
 			h.pair(uint64(k.kind), w.Counters.Steps[k.kind]+uint64(b2i(k.kind == kind)))
 		}
+	}
+	if lim.Injects > 0 && lim.Injects != Unlimited {
+		h.pair(uint64(StepInject), w.charged()+uint64(b2i(kind == StepInject || kind == StepFlood)))
 	}
 }
 

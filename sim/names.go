@@ -187,6 +187,7 @@ func (w *World) fingerprintNamed(names *Names, extra func() uint64, skip, dup in
 	h.pair(slots, msgs)
 	h.pair(uint64(live), w.Counters.Started)
 	w.hashLimits(&h, kind)
+	w.hashExtras(&h, names)
 	if x, ok := w.adv.(*adversary.Explorer); ok && names != nil {
 		if !x.Exhausted() {
 			k := &x.Knowledge

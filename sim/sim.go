@@ -742,6 +742,9 @@ func (r *Runner) step(s Step) error {
 			}
 			return nil // a corrupted frame keeps its scheduled arrival
 		}
+		if res.SentSlot < 0 {
+			return nil // absorbed as it was sent (World.send)
+		}
 		return r.launch(res.SentSlot, res.Sent)
 	}
 	return nil

@@ -98,6 +98,9 @@ func (w *World) AppendSnapshot(b []byte) ([]byte, error) {
 			b = appendToken(b, &sl.Seen[i])
 		}
 	})
+	fl := w.Server.Flooded()
+	b = appendUvarint(b, uint64(fl.N))
+	b = appendTime(b, fl.Expires)
 	b = appendUvarint(b, uint64(len(w.flight)))
 	for i := range w.flight {
 		e := &w.flight[i]
@@ -124,6 +127,8 @@ func (w *World) AppendSnapshot(b []byte) ([]byte, error) {
 	b = append(b, 1)
 	b = appendUvarint(b, uint64(x.Budget))
 	b = appendUvarint(b, uint64(x.Spent))
+	b = appendUvarint(b, uint64(x.InsiderRuns))
+	b = appendToken(b, &x.InsiderTs)
 	b = appendUvarint(b, uint64(k.Insider))
 	b = appendUvarint(b, uint64(len(k.Tokens)))
 	for i := range k.Tokens {
@@ -219,6 +224,9 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 		}
 		w.Server.Put(sl)
 	}
+	var fl protocol.Flooded
+	fl.N, fl.Expires = int(r.uvarint()), r.time()
+	w.Server.SetFlooded(fl)
 	n := r.uvarint()
 	if r.bad || n > uint64(len(b)) {
 		return b, fmt.Errorf("%w: truncated", ErrSnapshot)
@@ -262,6 +270,8 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 			return b, fmt.Errorf("%w: an explorer adversary encoded, the world has %T", ErrSnapshot, w.adv)
 		}
 		x.Budget, x.Spent = int(r.uvarint()), int(r.uvarint())
+		x.InsiderRuns = int(r.uvarint())
+		r.token(&x.InsiderTs)
 		k := &x.Knowledge
 		k.Insider = protocol.RegID(r.uvarint())
 		k.Tokens = nil

@@ -27,7 +27,7 @@ type StepKind uint8
 // The steps a world can take. The network steps (deliver, drop, duplicate,
 // corrupt) act on one in-flight message; the timer steps fire a machine's
 // timer; Start and Issue are the application asking for a handshake or a
-// command; Inject is the adversary's move.
+// command; Inject, Flood and Insider are the adversary's moves.
 const (
 	StepDeliver     StepKind = iota + 1 // hand in-flight message Slot to its receiver
 	StepDrop                            // lose in-flight message Slot
@@ -38,10 +38,12 @@ const (
 	StepStart                           // client Client starts a handshake
 	StepIssue                           // the server issues a command to RegID
 	StepInject                          // the adversary puts Msg on the network
+	StepFlood                           // the adversary sends Count Hellos from fresh forged RegIDs at once
+	StepInsider                         // the insider's own handshake puts Msg on the network
 	numStepKinds
 )
 
-var stepNames = [...]string{"", "deliver", "drop", "dup", "corrupt", "client_timer", "server_timer", "start", "issue", "inject"}
+var stepNames = [...]string{"", "deliver", "drop", "dup", "corrupt", "client_timer", "server_timer", "start", "issue", "inject", "flood", "insider"}
 
 func (k StepKind) String() string {
 	if int(k) < len(stepNames) && k > 0 {
@@ -91,8 +93,10 @@ type Step struct {
 	// changes a byte).
 	Pos  uint16
 	Mask uint8
-	// Msg is the adversary's message for StepInject.
+	// Msg is the adversary's message for StepInject and StepInsider.
 	Msg protocol.Message
+	// Count is how many Hellos a StepFlood sends.
+	Count int32
 	// Guess says Msg carries a token the adversary guessed (StepInject):
 	// its delivery counts as a forgery attempt (FORGE). It is part of the
 	// step, not read from the adversary, so that a trace replays without
@@ -115,6 +119,10 @@ func (s Step) String() string {
 			return fmt.Sprintf("inject %v (guessed token) at %v", s.Msg, s.At)
 		}
 		return fmt.Sprintf("inject %v at %v", s.Msg, s.At)
+	case StepFlood:
+		return fmt.Sprintf("flood %d Hellos from forged RegIDs at %v", s.Count, s.At)
+	case StepInsider:
+		return fmt.Sprintf("insider sends %v at %v", s.Msg, s.At)
 	}
 	return s.Kind.String()
 }

@@ -132,6 +132,7 @@ func (w *World) SymmetricFingerprintNamed(names *Names, extra func(protocol.RegI
 	h.pair(slots, msgs)
 	h.pair(uint64(w.live), w.Counters.Started)
 	w.hashLimits(&h, 0)
+	w.hashExtras(&h, names)
 	h.pair(know.sum(), caps)
 	h.pair(views, 1)
 	return h.sum()

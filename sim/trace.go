@@ -113,6 +113,8 @@ type Record struct {
 	// Pos and Mask say which frame byte a corrupt step flipped (b[Pos] ^= Mask).
 	Pos  *int  `json:"pos,omitempty"`
 	Mask uint8 `json:"mask,omitempty"`
+	// Count is how many Hellos a flood sent.
+	Count int32 `json:"count,omitempty"`
 	// Lost marks a message that left the network without reaching a
 	// machine: a corrupted frame that failed to decode, or a push to a
 	// RegID no simulated device holds (the adversary's own, say).
@@ -313,6 +315,9 @@ func RecordOf(n uint64, s Step, r *Result, w *World) Record {
 		pos := int(s.Pos)
 		rec.Pos, rec.Mask = &pos, s.Mask
 	}
+	if s.Kind == StepFlood {
+		rec.Count = s.Count
+	}
 	switch r.Role {
 	case protocol.RoleClient:
 		rec.Machine, rec.RegID, rec.State = "client", uint64(r.RegID), r.After.String()
@@ -362,9 +367,14 @@ func (rec *Record) ParseStep() (Step, error) {
 		s.Client = int32(rec.RegID - 1)
 	case StepServerTimer, StepIssue:
 		s.RegID = protocol.RegID(rec.RegID)
-	case StepInject:
+	case StepFlood:
+		if rec.Count < 1 {
+			return s, errors.New("flood step without a count of at least 1")
+		}
+		s.Count = rec.Count
+	case StepInject, StepInsider:
 		if rec.Sent == nil {
-			return s, errors.New("inject step without sent")
+			return s, fmt.Errorf("%v step without sent", k)
 		}
 		e, err := rec.Sent.Envelope()
 		if err != nil {

@@ -126,9 +126,10 @@ type World struct {
 	tokens protocol.TokenSource
 	adv    Adversary
 
-	frame  []byte             // scratch: a corrupt or inject step's frame
-	moves  []protocol.Message // scratch: Enabled's adversary moves
-	shares []uint64           // scratch: SymmetricFingerprint's client shares
+	frame   []byte             // scratch: a corrupt or inject step's frame
+	moves   []protocol.Message // scratch: Enabled's adversary moves
+	guesses []protocol.Token   // scratch: the tokens a guess may hit
+	shares  []uint64           // scratch: SymmetricFingerprint's client shares
 }
 
 // ErrStep marks a step Apply cannot take: it names no in-flight message,
@@ -233,7 +234,7 @@ func (w *World) Clone() *World {
 	c.books = slices.Clone(w.books)
 	c.tokens = cloneTokens(w.tokens)
 	c.adv = cloneAdversary(w.adv)
-	c.frame, c.moves, c.shares = nil, nil, nil
+	c.frame, c.moves, c.shares, c.guesses = nil, nil, nil, nil
 	c.msumOK, c.ssumOK = false, false
 	return &c
 }
@@ -252,7 +253,7 @@ func (w *World) CopyFrom(src *World) {
 		return
 	}
 	clients, server, flight, fhash, free, books := w.Clients, w.Server, w.flight, w.fhash, w.free, w.books
-	tokens, adv, frame, moves, shares := w.tokens, w.adv, w.frame, w.moves, w.shares
+	tokens, adv, frame, moves, shares, guesses := w.tokens, w.adv, w.frame, w.moves, w.shares, w.guesses
 	*w = *src
 	w.Clients = append(clients[:0], src.Clients...)
 	if server == nil || server == src.Server {
@@ -266,7 +267,7 @@ func (w *World) CopyFrom(src *World) {
 	w.books = append(books[:0], src.books...)
 	w.tokens = copyTokens(tokens, src.tokens)
 	w.adv = copyAdversary(adv, src.adv)
-	w.frame, w.moves, w.shares = frame, moves, shares
+	w.frame, w.moves, w.shares, w.guesses = frame, moves, shares, guesses
 }
 
 func cloneTokens(t protocol.TokenSource) protocol.TokenSource {
@@ -363,6 +364,9 @@ func (w *World) Enabled(dst []Step) []Step {
 				dst = append(dst, Step{Kind: StepServerTimer, At: at, RegID: sl.RegID})
 			}
 		})
+		if w.Server.FloodDeadline() == next {
+			dst = append(dst, Step{Kind: StepServerTimer, At: at, RegID: FloodRegID})
+		}
 	}
 	if w.Counters.Started < uint64(w.opts.Handshakes) {
 		for i := range w.Clients {
@@ -381,13 +385,7 @@ func (w *World) Enabled(dst []Step) []Step {
 			dst = append(dst, Step{Kind: StepIssue, At: w.Now, RegID: id})
 		}
 	}
-	if ex, ok := w.adv.(Explorable); ok && n[StepInject] < uint64(lim.Injects) {
-		w.moves = ex.Moves(w.moves[:0])
-		for _, m := range w.moves {
-			dst = append(dst, Step{Kind: StepInject, At: w.Now, Msg: m})
-		}
-	}
-	return dst
+	return w.adversaryMoves(dst)
 }
 
 // NextDeadline is the earliest deadline of any pending timer, a client's
@@ -401,7 +399,7 @@ func (w *World) NextDeadline() protocol.Time {
 		}
 	}
 	w.Server.EachSlot(func(sl *protocol.Slot) { next = min(next, sl.Deadline()) })
-	return next
+	return min(next, w.Server.FloodDeadline())
 }
 
 // startsOf counts client i's handshakes.
@@ -438,7 +436,11 @@ func (w *World) ApplyInto(s *Step, r *Result) error {
 			return fmt.Errorf("%w: %v: no client %d (have %d)", ErrStep, *s, s.Client, len(w.Clients))
 		}
 	case StepServerTimer, StepIssue:
-	case StepInject:
+	case StepFlood:
+		if s.Count < 1 {
+			return fmt.Errorf("%w: flood of %d Hellos", ErrStep, s.Count)
+		}
+	case StepInject, StepInsider:
 		if !s.Msg.Kind.Valid() {
 			return fmt.Errorf("%w: inject: message kind %v", ErrStep, s.Msg.Kind)
 		}
@@ -469,6 +471,11 @@ func (w *World) ApplyInto(s *Step, r *Result) error {
 		w.clientTimer(r, int(s.Client))
 	case StepServerTimer:
 		r.Role, r.RegID = protocol.RoleServer, s.RegID
+		if s.RegID == FloodRegID {
+			out := w.Server.ExpireFlood(w.Now)
+			r.Err, r.Deadline = out.Err, out.Deadline
+			break
+		}
 		kept := w.unhashSlot(s.RegID)
 		out := w.Server.Expire(w.h, w.Now, s.RegID)
 		w.rehashSlot(s.RegID, kept)
@@ -488,6 +495,10 @@ func (w *World) ApplyInto(s *Step, r *Result) error {
 		w.nextID++
 		r.Sent = Envelope{ID: w.nextID, From: FromAdversary, Guess: s.Guess, Msg: s.Msg}
 		r.SentSlot = w.put(r.Sent)
+	case StepFlood:
+		w.flood(r, s)
+	case StepInsider:
+		w.insider(r, s)
 	}
 	return nil
 }
@@ -554,12 +565,19 @@ func (w *World) take(i int32) Envelope {
 }
 
 // send puts a machine's answer on the network and shows it to the adversary.
+// A push to a RegID no honest client holds (the insider's, a forged one)
+// goes to a device the adversary owns or to none: the adversary takes it
+// as it is sent, and it never waits in flight (SentSlot stays -1).
 func (w *World) send(r *Result, m protocol.Message, from Origin) {
 	w.nextID++
 	r.Sent = Envelope{ID: w.nextID, From: from, Msg: m}
-	r.SentSlot = w.put(r.Sent)
 	w.Counters.Sent++
 	w.adv.Observe(m)
+	if !m.Kind.Upstream() && !w.Honest(m.RegID) {
+		w.Counters.Lost++
+		return
+	}
+	r.SentSlot = w.put(r.Sent)
 }
 
 func (w *World) deliver(r *Result, e Envelope) {

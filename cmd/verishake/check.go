@@ -108,8 +108,10 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 	if err != nil {
 		return checkReport{}, err
 	}
+	// With no injections the adversary can still be the insider, running
+	// its own handshake, which costs none.
 	var adv sim.Adversary
-	if j.b.Injects > 0 && j.caps != (adversary.Capabilities{}) {
+	if j.b.Injects > 0 && j.caps != (adversary.Capabilities{}) || j.caps.Insider {
 		adv = adversary.NewExplorer(j.caps, j.b.Clients, protocol.RegID(j.b.Clients+1))
 	}
 	rep, err := explore.Run(ctx, explore.Config{
@@ -126,8 +128,11 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		Seconds: rep.Elapsed.Seconds(), StatesPerSec: rep.StatesPerSec(), BytesPerState: rep.BytesPerState,
 		Symmetry: rep.Symmetry, RenameTokens: rep.RenameTokens,
 	}
-	if j.b.Injects == 0 || adv == nil {
+	switch {
+	case adv == nil:
 		out.Adversary = "none"
+	case j.b.Injects == 0:
+		out.Adversary = "insider (its own handshake only)"
 	}
 	for _, id := range explore.Properties {
 		if id == protocol.Agree && !j.agree {

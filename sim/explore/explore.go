@@ -39,9 +39,6 @@ type Config struct {
 	// Adversary proposes injections (nil: none). It must implement
 	// sim.Explorable to offer any.
 	Adversary sim.Adversary
-	// Bound is BOUNDED's limit on half-open sessions when the profile sets
-	// no cap (a server without a cap is held to the same standard).
-	Bound int
 	// Agree checks AGREE on every state: the fault-free continuation from
 	// the state must end with each client and the server agreeing.
 	Agree bool
@@ -100,6 +97,9 @@ type Report struct {
 	// Counterexamples holds one shortest counterexample per violated
 	// property, ordered by property.
 	Counterexamples []Counterexample
+	// Taken counts the transitions tried by step kind: a kind the bounds
+	// allow and the search never took is a gap in the model.
+	Taken map[sim.StepKind]uint64
 }
 
 // StatesPerSec is the exploration rate.
@@ -160,12 +160,6 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	p := cfg.Handshake.Profile()
-	if cfg.Bound <= 0 {
-		cfg.Bound = max(p.HalfOpenCap, cfg.Clients+cfg.Injects)
-	}
-	if p.HalfOpenCap > 0 {
-		cfg.Bound = p.HalfOpenCap
-	}
 	if x, ok := cfg.Adversary.(interface{ SetBudget(int) }); ok {
 		x.SetBudget(cfg.Injects)
 	}
@@ -180,7 +174,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	e := &explorer{cfg: cfg, retries: p.Retries, root: w.Clone(), found: map[string]violation{}, visited: newFPSet(1 << 16),
+	e := &explorer{cfg: cfg, retries: p.Retries, bounded: sim.BoundedMonitor{Cap: p.HalfOpenCap}, root: w.Clone(), found: map[string]violation{}, visited: newFPSet(1 << 16),
 		sym: cfg.Symmetry && cfg.Clients > 1 && w.Symmetric(), rename: cfg.RenameTokens && w.Renamable()}
 	return e.run(ctx, w)
 }
@@ -196,6 +190,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 type explorer struct {
 	cfg     Config
 	retries int
+	bounded sim.BoundedMonitor
 	root    *sim.World // the initial world, untouched, for replaying paths
 	snap    bool       // the frontier holds snapshots, not clones
 	sym     bool       // states are fingerprinted up to client renaming
@@ -318,6 +313,14 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 		BytesPerState: float64(e.visited.bytes()) / float64(e.visited.n),
 		Symmetry:      e.sym,
 		RenameTokens:  e.rename,
+		Taken:         map[sim.StepKind]uint64{},
+	}
+	for _, wk := range e.workers {
+		for k, n := range wk.taken {
+			if n > 0 {
+				r.Taken[sim.StepKind(k)] += n
+			}
+		}
 	}
 	for _, prop := range Properties {
 		if v, ok := e.found[prop]; ok {
@@ -485,6 +488,8 @@ type worker struct {
 	sink             uint64 // what the cache touches read, so that they are not optimised away
 	names            sim.Names
 
+	taken [16]uint64 // transitions by step kind, over the whole search
+
 	// Per level.
 	trans  uint64
 	kids   []child
@@ -572,6 +577,7 @@ func (wk *worker) expand(level *frontier, i int) {
 	}
 	wk.trans += uint64(n)
 	for si := range n {
+		wk.taken[wk.steps[si].Kind]++
 		sc := &wk.succ[si]
 		if sc.same = wk.sameAsEarlier(si); sc.same {
 			// An earlier step reaches the same state with the same
@@ -598,9 +604,10 @@ func (wk *worker) expand(level *frontier, i int) {
 			wk.step(sc, &wk.steps[si], i, si)
 			sc.fp = e.fingerprint(w, sc.led, sc.ledHash, &wk.names)
 		}
-		if h := w.Server.HalfOpen(); h > e.cfg.Bound && !e.foundBefore(protocol.Bounded) {
-			wk.record(violation{property: protocol.Bounded, parent: i, step: si,
-				reason: fmt.Sprintf("%d half-open sessions, above the bound %d", h, e.cfg.Bound)})
+		// BOUNDED as the simulator's monitor judges it, so that a replay
+		// of the counterexample finds the same.
+		if v := e.bounded.Observe(w.Server.HalfOpen()); v != nil && !e.foundBefore(protocol.Bounded) {
+			wk.record(violation{property: protocol.Bounded, parent: i, step: si, reason: v.Reason})
 		}
 	}
 	// Tight loops of independent loads: their misses are in flight
@@ -667,10 +674,10 @@ func (wk *worker) sameAsEarlier(si int) bool {
 				return true
 			}
 		}
-	case sim.StepInject:
+	case sim.StepInject, sim.StepInsider:
 		for sj := si - 1; sj >= 0; sj-- {
 			t := &wk.steps[sj]
-			if t.Kind == sim.StepInject && t.Msg == s.Msg && t.Guess == s.Guess {
+			if t.Kind == s.Kind && t.Msg == s.Msg && t.Guess == s.Guess {
 				return true
 			}
 		}
@@ -723,15 +730,20 @@ func (wk *worker) step(sc *succ, s *sim.Step, i, si int) {
 	}
 }
 
-// applyStep takes step s on w, and for an injection the delivery of the
-// injected message, writing the results into res; it returns how many.
+// applyStep takes step s on w, and for an injection or an insider's
+// message the delivery of the message, writing the results into res; it
+// returns how many. Injections and floods are charged to the adversary's
+// budget; the insider's own handshake is not.
 func applyStep(w *sim.World, s *sim.Step, res *[2]sim.Result) int {
 	apply(w, s, &res[0])
-	if s.Kind != sim.StepInject {
-		return 1
+	switch s.Kind {
+	case sim.StepInject, sim.StepFlood:
+		if sp, ok := w.Adversary().(interface{ Spend() }); ok {
+			sp.Spend()
+		}
 	}
-	if sp, ok := w.Adversary().(interface{ Spend() }); ok {
-		sp.Spend()
+	if s.Kind != sim.StepInject && s.Kind != sim.StepInsider {
+		return 1
 	}
 	d := deliverInjected(w, &res[0])
 	apply(w, &d, &res[1])

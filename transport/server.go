@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,7 +162,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	// A store written under a larger cap may hold more; new Hellos then
 	// wait until enough expire, and the bound holds again from there.
 	s.halfOpen.Store(half)
-	s.timers = newScheduler(s.now, s.expire)
+	s.timers = newScheduler(s.now, s.expireBatch)
 	for _, d := range deadlines {
 		s.timers.arm(d.id, d.at)
 	}
@@ -203,9 +204,11 @@ func (s *Server) Slot(id protocol.RegID) (protocol.Slot, bool, error) {
 
 func (s *Server) now() protocol.Time { return protocol.Time(s.clock().UnixNano()) }
 
-func (s *Server) lock(id protocol.RegID) *sync.Mutex {
-	return &s.locks[(uint64(id)*0x9e3779b97f4a7c15)>>52] // top 12 bits: 4096 stripes
-}
+func (s *Server) lock(id protocol.RegID) *sync.Mutex { return &s.locks[stripe(id)] }
+
+// stripe is the index of id's lock: the top 12 bits of a multiplicative
+// hash, for 4096 stripes.
+func stripe(id protocol.RegID) int { return int((uint64(id) * 0x9e3779b97f4a7c15) >> 52) }
 
 // reserve takes room for one more half-open session, or reports the cap.
 func (s *Server) reserve() bool {
@@ -237,6 +240,14 @@ func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) err
 			return err
 		}
 	}
+	s.settle(old, sl, reserved, steps...)
+	return nil
+}
+
+// settle moves the half-open count by the change from old to the stored
+// sl, gives back a reservation, and traces steps, all under traceMu when
+// tracing.
+func (s *Server) settle(old, sl protocol.Slot, reserved bool, steps ...Step) {
 	// The slot's old session was counted, and so was the reservation; the
 	// slot's new state is counted instead. (A reserving slot may have been
 	// half-open too, until the lazy expiry at the start of the step.)
@@ -252,7 +263,7 @@ func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) err
 	}
 	if s.tracer == nil {
 		s.halfOpen.Add(delta)
-		return nil
+		return
 	}
 	s.traceMu.Lock()
 	s.halfOpen.Add(delta)
@@ -260,7 +271,6 @@ func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) err
 		s.tracer.Step(st)
 	}
 	s.traceMu.Unlock()
-	return nil
 }
 
 // Handle runs one upstream message through its RegID's slot: it loads the
@@ -275,6 +285,13 @@ func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) err
 func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (protocol.Output, error) {
 	if !m.Kind.Upstream() {
 		return protocol.Output{Deadline: protocol.Never, Err: protocol.ErrWrongRole}, nil
+	}
+	if m.Kind == protocol.Hello && s.cap > 0 && s.halfOpen.Load() >= s.cap {
+		// Before a Hello is turned away at the cap, the sessions whose
+		// lifetime is over give their places back, whether or not their
+		// timer has run. Done before taking m.RegID's lock, because the
+		// expiry takes the locks of the RegIDs it expires.
+		s.reclaim()
 	}
 	mu := s.lock(m.RegID)
 	mu.Lock()
@@ -365,36 +382,92 @@ func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (
 	return out.Send, s.push(ctx, p)
 }
 
-// expire is the timer's callback for id.
-func (s *Server) expire(id protocol.RegID) {
-	mu := s.lock(id)
-	mu.Lock()
-	defer mu.Unlock()
-	old, found, err := s.store.Load(id)
-	if err != nil {
-		s.logf("expire %d: %v", id, err)
-		return
+// reclaim expires every session that is due now, in batches, until the
+// half-open count is under the cap or nothing more is due.
+func (s *Server) reclaim() {
+	for s.halfOpen.Load() >= s.cap {
+		if s.timers.fireDue() == 0 {
+			return
+		}
 	}
-	if !found {
-		return
+}
+
+// expireBatch is the timer's callback: it expires the due sessions of ids
+// under all their locks (taken in stripe order, so two batches cannot
+// deadlock and Handle, which takes one lock, cannot either) and saves the
+// changed slots in one write when the store is a BatchSaver.
+func (s *Server) expireBatch(ids []protocol.RegID) {
+	stripes := make([]int, 0, len(ids))
+	for _, id := range ids {
+		stripes = append(stripes, stripe(id))
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, i := range stripes {
+		s.locks[i].Lock()
+	}
+	defer func() {
+		for _, i := range stripes {
+			s.locks[i].Unlock()
+		}
+	}()
+
+	type expiry struct {
+		old, sl protocol.Slot
+		step    Step
 	}
 	now := s.now()
-	sl := old
-	out := sl.Expire(s.h, now)
-	var steps []Step
-	if out.Err == nil {
-		// A timer that found nothing due changed nothing: no step.
-		steps = append(steps, Step{Role: protocol.RoleServer, RegID: id, Time: now, Input: InputExpire, State: uint8(sl.State)})
+	retry := protocol.Time(s.clock().Add(time.Second).UnixNano())
+	var due []expiry
+	for _, id := range ids {
+		old, found, err := s.store.Load(id)
+		if err != nil {
+			// Lazy expiry in Handle still holds the line; retry soon.
+			s.logf("expire %d: %v", id, err)
+			s.timers.arm(id, retry)
+			continue
+		}
+		if !found {
+			continue
+		}
+		sl := old
+		if out := sl.Expire(s.h, now); out.Err != nil {
+			// A stale entry: nothing was due, so there is no step.
+			s.timers.arm(id, sl.Deadline())
+			continue
+		}
+		due = append(due, expiry{old, sl, Step{Role: protocol.RoleServer, RegID: id, Time: now, Input: InputExpire, State: uint8(sl.State)}})
 	}
-	if err := s.commit(old, sl, false, steps...); err != nil {
-		// Lazy expiry in Handle still holds the line; retry soon.
-		s.logf("expire %d: %v", id, err)
-		s.timers.arm(id, protocol.Time(s.clock().Add(time.Second).UnixNano()))
+	done := func(e expiry) {
+		s.settle(e.old, e.sl, false, e.step)
+		s.timers.arm(e.sl.RegID, e.sl.Deadline())
+		s.stats.expired.Add(1)
+	}
+	bs, ok := s.store.(BatchSaver)
+	if !ok {
+		for _, e := range due {
+			if err := s.store.Save(e.sl); err != nil {
+				s.logf("expire %d: %v", e.sl.RegID, err)
+				s.timers.arm(e.sl.RegID, retry)
+				continue
+			}
+			done(e)
+		}
 		return
 	}
-	s.timers.arm(id, sl.Deadline())
-	if out.Err == nil {
-		s.stats.expired.Add(1)
+	slots := make([]protocol.Slot, len(due))
+	for i, e := range due {
+		slots[i] = e.sl
+	}
+	if err := bs.SaveSlots(slots); err != nil {
+		s.logf("expire %d sessions: %v", len(slots), err)
+		for _, sl := range slots {
+			s.timers.arm(sl.RegID, retry)
+		}
+		return
+	}
+	for _, e := range due {
+		done(e)
 	}
 }
 

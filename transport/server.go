@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
@@ -34,9 +34,11 @@ type ServerConfig struct {
 	Tracer Tracer
 	// PushTimeout bounds one push; zero means 5 s.
 	PushTimeout time.Duration
-	// Log receives errors that have no caller to return to (a failed save
-	// or push on a timer); nil discards them.
-	Log *log.Logger
+	// Log receives a structured record of every failure: each failed store
+	// operation (error level, op and regid attributes) and each push the
+	// platform did not take (warning level). Clients are told only a
+	// stable reason; the details are here. Nil discards them.
+	Log *slog.Logger
 }
 
 // lockStripes is the number of mutexes RegIDs hash onto. A striped lock is
@@ -60,7 +62,7 @@ type Server struct {
 	clock   func() time.Time
 	tracer  Tracer
 	timeout time.Duration
-	log     *log.Logger
+	log     *slog.Logger
 
 	locks    [lockStripes]sync.Mutex
 	halfOpen atomic.Int64
@@ -77,7 +79,7 @@ type Server struct {
 }
 
 type serverStats struct {
-	accepted, rejected, pushFailed, expired atomic.Uint64
+	accepted, rejected, pushFailed, expired, storeFailed atomic.Uint64
 }
 
 // ServerStats counts what a server has done since it started.
@@ -89,6 +91,9 @@ type ServerStats struct {
 	PushFailed uint64
 	// Expired counts timer firings that ended a session.
 	Expired uint64
+	// StoreFailed counts store operations that failed: loads, and slots
+	// that could not be saved.
+	StoreFailed uint64
 	// HalfOpen is the current number of sessions awaiting Confirm1.
 	HalfOpen int
 }
@@ -148,6 +153,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = 5 * time.Second
 	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	var deadlines []timerEntry
 	var half int64
 	if err := s.store.Range(func(sl protocol.Slot) bool {
@@ -186,11 +194,12 @@ func (s *Server) HalfOpen() int { return int(s.halfOpen.Load()) }
 // Stats returns the server's counters.
 func (s *Server) Stats() ServerStats {
 	return ServerStats{
-		Accepted:   s.stats.accepted.Load(),
-		Rejected:   s.stats.rejected.Load(),
-		PushFailed: s.stats.pushFailed.Load(),
-		Expired:    s.stats.expired.Load(),
-		HalfOpen:   s.HalfOpen(),
+		Accepted:    s.stats.accepted.Load(),
+		Rejected:    s.stats.rejected.Load(),
+		PushFailed:  s.stats.pushFailed.Load(),
+		Expired:     s.stats.expired.Load(),
+		StoreFailed: s.stats.storeFailed.Load(),
+		HalfOpen:    s.HalfOpen(),
 	}
 }
 
@@ -298,7 +307,7 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 	old, found, err := s.store.Load(m.RegID)
 	if err != nil {
 		mu.Unlock()
-		return protocol.Output{}, err
+		return protocol.Output{}, s.storeFailure("load", m.RegID, err)
 	}
 	now := s.now()
 	if !found {
@@ -328,7 +337,7 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 		Recv: m, RecvID: id, Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err})
 	if err := s.commit(old, sl, reserved, steps...); err != nil {
 		mu.Unlock()
-		return protocol.Output{}, err
+		return protocol.Output{}, s.storeFailure("save", m.RegID, err)
 	}
 	s.timers.arm(sl.RegID, sl.Deadline())
 	if out.Err != nil {
@@ -355,7 +364,7 @@ func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (
 	old, found, err := s.store.Load(id)
 	if err != nil {
 		mu.Unlock()
-		return protocol.Message{}, err
+		return protocol.Message{}, s.storeFailure("load", id, err)
 	}
 	if !found {
 		mu.Unlock()
@@ -372,7 +381,7 @@ func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (
 		Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err}
 	if err := s.commit(old, sl, false, st); err != nil {
 		mu.Unlock()
-		return protocol.Message{}, err
+		return protocol.Message{}, s.storeFailure("save", id, err)
 	}
 	s.timers.arm(id, sl.Deadline())
 	mu.Unlock()
@@ -423,7 +432,7 @@ func (s *Server) expireBatch(ids []protocol.RegID) {
 		old, found, err := s.store.Load(id)
 		if err != nil {
 			// Lazy expiry in Handle still holds the line; retry soon.
-			s.logf("expire %d: %v", id, err)
+			_ = s.storeFailure("expire", id, err)
 			s.timers.arm(id, retry)
 			continue
 		}
@@ -447,7 +456,7 @@ func (s *Server) expireBatch(ids []protocol.RegID) {
 	if !ok {
 		for _, e := range due {
 			if err := s.store.Save(e.sl); err != nil {
-				s.logf("expire %d: %v", e.sl.RegID, err)
+				_ = s.storeFailure("expire", e.sl.RegID, err)
 				s.timers.arm(e.sl.RegID, retry)
 				continue
 			}
@@ -460,7 +469,9 @@ func (s *Server) expireBatch(ids []protocol.RegID) {
 		slots[i] = e.sl
 	}
 	if err := bs.SaveSlots(slots); err != nil {
-		s.logf("expire %d sessions: %v", len(slots), err)
+		// One failed write, but every slot in it is a failed save.
+		s.stats.storeFailed.Add(uint64(len(slots)) - 1)
+		_ = s.storeFailure("expire", slots[0].RegID, fmt.Errorf("batch of %d sessions: %w", len(slots), err))
 		for _, sl := range slots {
 			s.timers.arm(sl.RegID, retry)
 		}
@@ -479,16 +490,23 @@ func (s *Server) push(ctx context.Context, p Push) error {
 	defer cancel()
 	if err := s.pusher.Push(ctx, p); err != nil {
 		s.stats.pushFailed.Add(1)
+		s.log.Warn("push failed", "regid", uint64(p.Message.RegID), "kind", p.Message.Kind.String(), "err", err)
 		return fmt.Errorf("%w: %w", ErrNotPushed, err)
 	}
 	return nil
 }
 
-func (s *Server) logf(format string, args ...any) {
-	if s.log != nil {
-		s.log.Printf(format, args...)
-	}
+// storeFailure logs and counts a failed store operation on id and returns
+// err marked with ErrStoreFailed.
+func (s *Server) storeFailure(op string, id protocol.RegID, err error) error {
+	s.stats.storeFailed.Add(1)
+	s.log.Error("session store failed", "op", op, "regid", uint64(id), "err", err)
+	return fmt.Errorf("%w: %w", ErrStoreFailed, err)
 }
+
+// ErrStoreFailed marks an error of the session store: the step did not
+// happen, and nothing changed.
+var ErrStoreFailed = errors.New("transport: session store failed")
 
 // ErrNotPushed marks a step that was stored but whose answer the Pusher
 // did not accept. The step stands; the client's retransmission gets the
@@ -516,11 +534,17 @@ const HeaderMessageID = "Verishake-Message-Id"
 //	409 the machine rejected the message (the reason is the body)
 //	413 a body longer than protocol.MaxFrame
 //	429 the half-open cap is reached
-//	500 the store failed; nothing changed
-//	502 the step is stored but its answer could not be pushed
+//	500 the store failed; nothing changed (body: ReasonStoreFailed)
+//	502 the step is stored but the push platform could not take its
+//	    answer (body: ReasonNotPushed)
 //
 // Nothing is loaded or stored for a request refused with 400, 404, 405 or
-// 413. Error bodies are one line of text.
+// 413. Error bodies are one line of text. A 500 or 502 body is a fixed
+// reason: the store's error and the platform's answer go to
+// ServerConfig.Log, not to a client. A push the platform refuses for the
+// RegID itself (not registered, or its device's queue is full) is answered
+// 202 like a push that went out, so that no status tells who is
+// registered; it is logged and counted as a push failure all the same.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var want protocol.Kind
 	switch r.URL.Path {
@@ -566,10 +590,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := s.Handle(r.Context(), m, id)
 	switch {
+	case errors.Is(err, ErrNotPushed) && refusedForDevice(err):
+		w.WriteHeader(http.StatusAccepted)
 	case errors.Is(err, ErrNotPushed):
-		httpError(w, http.StatusBadGateway, "%v", err)
+		httpError(w, http.StatusBadGateway, "%s", ReasonNotPushed)
 	case err != nil:
-		httpError(w, http.StatusInternalServerError, "%v", err)
+		httpError(w, http.StatusInternalServerError, "%s", ReasonStoreFailed)
 	case errors.Is(out.Err, protocol.ErrSessionCap):
 		w.Header().Set("Retry-After", "1")
 		httpError(w, http.StatusTooManyRequests, "%v", out.Err)
@@ -578,6 +604,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusAccepted)
 	}
+}
+
+// The bodies of the server's 500 and 502 answers: stable and short, so
+// that clients may match them and learn nothing of the service's insides.
+const (
+	ReasonStoreFailed = "session store unavailable; nothing changed"
+	ReasonNotPushed   = "step stored, answer not pushed; retransmit"
+)
+
+// refusedForDevice reports a push the platform refused because of the
+// destination: an unregistered token (404) or a device whose queue is full
+// (429). Telling a client so would tell it whether the RegID is registered.
+func refusedForDevice(err error) bool {
+	pe, ok := errors.AsType[*PushError](err)
+	return ok && (pe.StatusCode == http.StatusNotFound || pe.StatusCode == http.StatusTooManyRequests)
 }
 
 func httpError(w http.ResponseWriter, code int, format string, args ...any) {

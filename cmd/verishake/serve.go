@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -101,7 +101,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		Store:     store,
 		Pusher:    &transport.FCMPusher{BaseURL: *push, Project: *project, Auth: transport.StaticBearer(tok), TTL: p.Lifetime},
 		Tracer:    tracer,
-		Log:       log.New(stderr, "verishake serve: ", log.LstdFlags),
+		Log:       slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "serve"),
 	})
 	if err != nil {
 		return usagef(stderr, "serve", "%v", err)
@@ -126,8 +126,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return exitUsage
 	}
 	st := srv.Stats()
-	fmt.Fprintf(stderr, "verishake serve: stopped; accepted %d, rejected %d, push failures %d, expired %d\n",
-		st.Accepted, st.Rejected, st.PushFailed, st.Expired)
+	fmt.Fprintf(stderr, "verishake serve: stopped; accepted %d, rejected %d, push failures %d, store failures %d, expired %d\n",
+		st.Accepted, st.Rejected, st.PushFailed, st.StoreFailed, st.Expired)
 	return exitOK
 }
 

@@ -183,8 +183,12 @@ func (d *demo) run(ctx context.Context, n int, files []string) (err error) {
 	var wg sync.WaitGroup
 	serveErrs := make(chan error, 2)
 	wg.Add(2)
-	go func() { defer wg.Done(); serveErrs <- trServeUntil(runCtx, relayLn, relay, relay.Close) }()
-	go func() { defer wg.Done(); serveErrs <- trServeUntil(runCtx, serverLn, srv, nil) }()
+	// Every device holds a long-poll and may send upstream at once.
+	relayLimits, serveLimits := transport.DefaultRelayLimits(), transport.DefaultServeLimits()
+	relayLimits.MaxConns = max(relayLimits.MaxConns, 2*n+64)
+	serveLimits.MaxConns = max(serveLimits.MaxConns, 2*n+64)
+	go func() { defer wg.Done(); serveErrs <- trServeUntil(runCtx, relayLn, relay, relay.Close, relayLimits) }()
+	go func() { defer wg.Done(); serveErrs <- trServeUntil(runCtx, serverLn, srv, nil, serveLimits) }()
 	fmt.Fprintf(d.stderr, "verishake demo: relay on %s, server on %s, %d devices, profile %s\n", relayURL, serverURL, n, d.p.Name)
 
 	devCtx, stopDevices := context.WithCancel(runCtx)

@@ -31,8 +31,20 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	ttl := fs.Duration("ttl", 0, "how long an undelivered push is kept when the sender sets no TTL (default 28 days)")
 	bearer := fs.String("bearer", "", "bearer token senders must present (default: any)")
 	seed := fs.Uint64("seed", 0, "seed of the fault model (default: random)")
+	maxPollWait := fs.Duration("max-poll-wait", 30*time.Second, "longest wait a device's long-poll may ask for; below --write-timeout")
+	limits := addLimitFlags(fs, transport.DefaultRelayLimits())
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
+	}
+	if err := limits.Validate(); err != nil {
+		return usagef(stderr, "relay", "--%v", err)
+	}
+	if *maxPollWait <= 0 {
+		return usagef(stderr, "relay", "--max-poll-wait %v: want a positive duration", *maxPollWait)
+	}
+	if *maxPollWait+time.Second > limits.WriteTimeout {
+		// A long-poll answered after the write timeout is a poll cut off.
+		return usagef(stderr, "relay", "--write-timeout %v: want at least a second above --max-poll-wait %v", limits.WriteTimeout, *maxPollWait)
 	}
 	lo, hi, err := trParseDelay(*delay)
 	if err != nil {
@@ -48,7 +60,7 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if err := faults.Validate(); err != nil {
 		return usagef(stderr, "relay", "%v", err)
 	}
-	r, err := transport.NewRelay(transport.RelayConfig{Bearer: *bearer, Faults: faults, QueueCap: *queueCap, TTL: *ttl, Seed: *seed})
+	r, err := transport.NewRelay(transport.RelayConfig{Bearer: *bearer, Faults: faults, QueueCap: *queueCap, TTL: *ttl, Seed: *seed, MaxPollWait: *maxPollWait})
 	if err != nil {
 		return usagef(stderr, "relay", "%v", err)
 	}
@@ -61,7 +73,7 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	err = trServeUntil(ctx, ln, r, r.Close)
+	err = trServeUntil(ctx, ln, r, r.Close, *limits)
 	r.Close()
 	if err != nil {
 		fmt.Fprintf(stderr, "verishake relay: %v\n", err)

@@ -50,8 +50,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	bearer := fs.String("bearer", "", "bearer token for the push API (default: $VERISHAKE_PUSH_BEARER, else \"local\")")
 	profileName := fs.String("profile", "hardened", "profile: patent or hardened")
 	tracePath := fs.String("trace", "", "write every step to FILE as JSON Lines (the simulator's trace schema)")
+	limits := addLimitFlags(fs, transport.DefaultServeLimits())
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
+	}
+	if err := limits.Validate(); err != nil {
+		return usagef(stderr, "serve", "--%v", err)
 	}
 	p, err := protocol.ProfileByName(*profileName)
 	if err != nil {
@@ -114,7 +118,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	err = trServeUntil(ctx, ln, srv, nil)
+	err = trServeUntil(ctx, ln, srv, nil, *limits)
 	_ = srv.Close()
 	if tw != nil {
 		if terr := tw.Close(); terr != nil && err == nil {
@@ -151,11 +155,12 @@ func trCheckURL(s string) error {
 	return nil
 }
 
-// trServeUntil serves h on ln until ctx ends, then shuts down: listeners
-// close, onShutdown runs (a relay ends its long-polls there), and requests
-// in progress get five seconds to finish.
-func trServeUntil(ctx context.Context, ln net.Listener, h http.Handler, onShutdown func()) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+// trServeUntil serves h on ln under limits until ctx ends, then shuts
+// down: listeners close, onShutdown runs (a relay ends its long-polls
+// there), and requests in progress get five seconds to finish.
+func trServeUntil(ctx context.Context, ln net.Listener, h http.Handler, onShutdown func(), limits transport.HTTPLimits) error {
+	hs := limits.Server(h)
+	ln = limits.Listener(ln)
 	if onShutdown != nil {
 		hs.RegisterOnShutdown(onShutdown)
 	}

@@ -131,6 +131,12 @@ func TestServeAndRelayBadInput(t *testing.T) {
 		{[]string{"relay", "--loss", "1.5"}, "loss"},
 		{[]string{"relay", "--delay", "9ms..1ms"}, "--delay"},
 		{[]string{"relay", "--queue-cap", "0"}, "--queue-cap"},
+		{[]string{"serve", "--read-timeout", "0s"}, "--read-timeout"},
+		{[]string{"serve", "--max-conns", "0"}, "--max-conns"},
+		{[]string{"serve", "--idle-timeout", "soon"}, "idle-timeout"},
+		{[]string{"relay", "--max-header-bytes", "-1"}, "--max-header-bytes"},
+		{[]string{"relay", "--write-timeout", "10s"}, "--write-timeout"},
+		{[]string{"relay", "--max-poll-wait", "0s"}, "--max-poll-wait"},
 	} {
 		status, _, errOut := runCLI(tc.args...)
 		require.Equal(t, exitUsage, status, "%v: %s", tc.args, errOut)

@@ -24,6 +24,9 @@ type DeviceConfig struct {
 	Handshake *protocol.Handshake
 	// RelayURL is the push relay's base URL, for registering and polling.
 	RelayURL string
+	// RegisterToken is the relay's registration token, sent by
+	// RegisterDevice as "Authorization: Bearer {RegisterToken}".
+	RegisterToken string
 	// ServerURL is the server's base URL, for Hello and Confirm1.
 	ServerURL string
 	// HTTPClient sends every request; nil uses a client with a 10 s
@@ -80,6 +83,7 @@ func RegisterDevice(ctx context.Context, cfg DeviceConfig) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register with relay %s: %w", cfg.RelayURL, err)
 	}
+	req.Header.Set("Authorization", "Bearer "+cfg.RegisterToken)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("register with relay %s: %w", cfg.RelayURL, err)

@@ -133,7 +133,9 @@ type demo struct {
 // run starts relay and server on loopback ports, runs n devices through a
 // handshake and a command each, and shuts everything down, traces closed.
 func (d *demo) run(ctx context.Context, n int, files []string) (err error) {
-	relay, err := transport.NewRelay(transport.RelayConfig{Faults: d.faults})
+	// Tokens of this run only: nothing outside the process knows them.
+	bearer, enrol := randomToken(), randomToken()
+	relay, err := transport.NewRelay(transport.RelayConfig{Faults: d.faults, Bearer: bearer, RegisterToken: enrol})
 	if err != nil {
 		return err
 	}
@@ -170,7 +172,7 @@ func (d *demo) run(ctx context.Context, n int, files []string) (err error) {
 	defer hc.CloseIdleConnections()
 	srv, err := transport.NewServer(transport.ServerConfig{
 		Handshake: d.h, Store: d.store, Tracer: stw,
-		Pusher: &transport.FCMPusher{BaseURL: relayURL, Project: "demo", Auth: transport.StaticBearer("demo"), Client: hc, TTL: d.p.Lifetime},
+		Pusher: &transport.FCMPusher{BaseURL: relayURL, Project: "demo", Auth: transport.StaticBearer(bearer), Client: hc, TTL: d.p.Lifetime},
 	})
 	if err != nil {
 		relayLn.Close()
@@ -219,7 +221,7 @@ func (d *demo) run(ctx context.Context, n int, files []string) (err error) {
 	var devs []*transport.Device
 	for range n {
 		dev, err := transport.RegisterDevice(ctx, transport.DeviceConfig{
-			Handshake: d.h, RelayURL: relayURL, ServerURL: serverURL, HTTPClient: hc, Tracer: dtw,
+			Handshake: d.h, RelayURL: relayURL, RegisterToken: enrol, ServerURL: serverURL, HTTPClient: hc, Tracer: dtw,
 			PollWait: 5 * time.Second,
 			OnCommand: func(protocol.Message) {
 				d.mu.Lock()

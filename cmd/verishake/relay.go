@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -13,7 +16,7 @@ import (
 func init() {
 	register(command{
 		name:    "relay",
-		usage:   "[--addr HOST:PORT] [--loss F] [--dup F] [--delay MIN..MAX] [--queue-cap N] [--ttl D] [--bearer T] [--seed S]",
+		usage:   "[--addr HOST:PORT] [--loss F] [--dup F] [--delay MIN..MAX] [--queue-cap N] [--ttl D] [--bearer T] [--register-token T] [--seed S] [limits]",
 		summary: "run a local push platform: FCM's HTTP v1 send endpoint, device registration and long-poll delivery, with faults",
 		run: untilSignal(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runRelay(ctx, args, stdout, stderr, nil)
@@ -29,7 +32,8 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	delay := fs.String("delay", "0", "delay of each delivery, uniform in MIN..MAX (e.g. 0..50ms); reorders pushes")
 	queueCap := fs.Int("queue-cap", 100, "undelivered pushes kept per device; the oldest is dropped beyond it")
 	ttl := fs.Duration("ttl", 0, "how long an undelivered push is kept when the sender sets no TTL (default 28 days)")
-	bearer := fs.String("bearer", "", "bearer token senders must present (default: any)")
+	bearer := fs.String("bearer", "", "bearer token senders must present to push and read stats (default: $VERISHAKE_PUSH_BEARER, else \"local\", serve's default)")
+	registerToken := fs.String("register-token", "", "bearer token devices must present to register (default: $VERISHAKE_REGISTER_TOKEN, else \"local-device\")")
 	seed := fs.Uint64("seed", 0, "seed of the fault model (default: random)")
 	maxPollWait := fs.Duration("max-poll-wait", 30*time.Second, "longest wait a device's long-poll may ask for; below --write-timeout")
 	limits := addLimitFlags(fs, transport.DefaultRelayLimits())
@@ -56,11 +60,13 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if *ttl < 0 {
 		return usagef(stderr, "relay", "--ttl %v: negative", *ttl)
 	}
+	senderToken := envDefault(*bearer, "VERISHAKE_PUSH_BEARER", "local")
+	enrolToken := envDefault(*registerToken, "VERISHAKE_REGISTER_TOKEN", "local-device")
 	faults := transport.Faults{Loss: *loss, Dup: *dup, DelayMin: lo, DelayMax: hi}
 	if err := faults.Validate(); err != nil {
 		return usagef(stderr, "relay", "%v", err)
 	}
-	r, err := transport.NewRelay(transport.RelayConfig{Bearer: *bearer, Faults: faults, QueueCap: *queueCap, TTL: *ttl, Seed: *seed, MaxPollWait: *maxPollWait})
+	r, err := transport.NewRelay(transport.RelayConfig{Bearer: senderToken, RegisterToken: enrolToken, Faults: faults, QueueCap: *queueCap, TTL: *ttl, Seed: *seed, MaxPollWait: *maxPollWait})
 	if err != nil {
 		return usagef(stderr, "relay", "%v", err)
 	}
@@ -101,4 +107,24 @@ func trParseDelay(s string) (lo, hi time.Duration, err error) {
 		return 0, 0, fmt.Errorf("want 0 <= MIN <= MAX")
 	}
 	return lo, hi, nil
+}
+
+// envDefault returns flag if set, else the environment variable env if
+// set, else def.
+func envDefault(flag, env, def string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	return def
+}
+
+// randomToken returns 128 random bits in hex, for a bearer token that only
+// this process hands out.
+func randomToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -64,13 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if err := trCheckURL(*push); err != nil {
 		return usagef(stderr, "serve", "--push %q: %v", *push, err)
 	}
-	tok := *bearer
-	if tok == "" {
-		tok = os.Getenv("VERISHAKE_PUSH_BEARER")
-	}
-	if tok == "" {
-		tok = "local"
-	}
+	tok := envDefault(*bearer, "VERISHAKE_PUSH_BEARER", "local")
 	ln, err := trListen(*addr)
 	if err != nil {
 		return usagef(stderr, "serve", "--addr %q: %v", *addr, err)

@@ -81,7 +81,7 @@ func TestServeAndRelayRunARealHandshake(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	dev, err := transport.RegisterDevice(ctx, transport.DeviceConfig{Handshake: h, RelayURL: "http://" + relayAddr,
+	dev, err := transport.RegisterDevice(ctx, transport.DeviceConfig{Handshake: h, RelayURL: "http://" + relayAddr, RegisterToken: "local-device",
 		ServerURL: "http://" + serverAddr, HTTPClient: hc, Tracer: tw, PollWait: time.Second})
 	require.NoError(t, err)
 	devCtx, stopDev := context.WithCancel(ctx)

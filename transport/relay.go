@@ -58,9 +58,12 @@ type RelayConfig struct {
 	// Faults is the fault model; the zero value delivers everything once,
 	// in order, at once.
 	Faults Faults
-	// QueueCap bounds each device's undelivered messages; on overflow the
-	// oldest is dropped. Zero means 100, FCM's documented limit of pending
-	// non-collapsible messages per device.
+	// QueueCap bounds each device's undelivered messages. A send to a
+	// device whose queue is full is refused as FCM refuses a target over
+	// its quota (429 RESOURCE_EXHAUSTED, QUOTA_EXCEEDED) and queues
+	// nothing, so that every acknowledged message is queued. Zero means
+	// 100, FCM's documented limit of pending non-collapsible messages per
+	// device.
 	QueueCap int
 	// TTL is how long a message is held for a device that does not poll,
 	// when the request sets no android.ttl. Zero means 28 days, FCM's default.
@@ -131,7 +134,8 @@ type RelayStats struct {
 	Duplicated uint64 `json:"duplicated"` // second copies made by the dup fault
 	Delivered  uint64 `json:"delivered"`  // copies handed to a device
 	Expired    uint64 `json:"expired"`    // dropped at their TTL
-	Overflowed uint64 `json:"overflowed"` // dropped by the queue cap
+	Overflowed uint64 `json:"overflowed"` // sends refused at the queue cap (429), and second copies of the dup fault that did not fit
+	Queued     int    `json:"queued"`     // messages waiting in all devices' queues
 	Refused    uint64 `json:"refused"`    // requests answered with an error
 }
 
@@ -195,10 +199,14 @@ func (r *Relay) Close() { r.once.Do(func() { close(r.done) }) }
 // Stats returns the relay's counters.
 func (r *Relay) Stats() RelayStats {
 	r.mu.Lock()
-	n := len(r.devices)
+	n, queued := len(r.devices), 0
+	for _, d := range r.devices {
+		queued += len(d.queue)
+	}
 	r.mu.Unlock()
 	return RelayStats{
 		Devices:    n,
+		Queued:     queued,
 		Accepted:   r.stats.accepted.Load(),
 		Lost:       r.stats.lost.Load(),
 		Duplicated: r.stats.duplicated.Load(),
@@ -296,20 +304,31 @@ func (r *Relay) send(w http.ResponseWriter, req *http.Request) {
 	if r.cfg.Tap != nil {
 		r.cfg.Tap(msg.Message.Token, msg.Message.Data)
 	}
-	r.enqueue(n, dev, msg.Message.Data, ttl)
+	if !r.enqueue(dev, msg.Message.Data, ttl) {
+		r.stats.overflowed.Add(1)
+		r.fcmFail(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED",
+			"Sending limit exceeded for the message target (QUOTA_EXCEEDED): %d messages pending", r.cfg.QueueCap)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, "{\"name\":\"projects/%s/messages/%d\"}\n", req.PathValue("project"), r.stats.accepted.Add(1))
 }
 
-// enqueue applies the fault model and queues the copies that survive it.
-func (r *Relay) enqueue(id protocol.RegID, dev *relayDevice, data map[string]string, ttl time.Duration) {
+// enqueue applies the fault model and queues the copies that survive it;
+// it reports false, queueing nothing, when dev's queue is full. The loss
+// fault is the platform losing an accepted message, so it applies after.
+func (r *Relay) enqueue(dev *relayDevice, data map[string]string, ttl time.Duration) bool {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.dropExpired(dev, now)
+	if len(dev.queue) >= r.cfg.QueueCap {
+		return false
+	}
 	f := r.cfg.Faults
 	if r.rng.Float64() < f.Loss {
 		r.stats.lost.Add(1)
-		return
+		return true
 	}
 	copies := 1
 	if r.rng.Float64() < f.Dup {
@@ -323,13 +342,30 @@ func (r *Relay) enqueue(id protocol.RegID, dev *relayDevice, data map[string]str
 		}
 		r.seq++
 		if len(dev.queue) >= r.cfg.QueueCap {
-			dev.queue = dev.queue[1:]
+			// Only the dup fault's second copy can get here.
 			r.stats.overflowed.Add(1)
+			break
 		}
 		dev.queue = append(dev.queue, queued{deliverAt: now.Add(delay), expireAt: now.Add(ttl), seq: r.seq, data: data})
 	}
 	close(dev.changed)
 	dev.changed = make(chan struct{})
+	return true
+}
+
+// dropExpired removes dev's messages whose TTL is over, so that they do not
+// hold places in its queue. Called with r.mu held.
+func (r *Relay) dropExpired(dev *relayDevice, now time.Time) {
+	keep := dev.queue[:0]
+	for _, q := range dev.queue {
+		if now.Before(q.expireAt) {
+			keep = append(keep, q)
+		} else {
+			r.stats.expired.Add(1)
+		}
+	}
+	clear(dev.queue[len(keep):])
+	dev.queue = keep
 }
 
 type registerResponse struct {

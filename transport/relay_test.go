@@ -116,11 +116,16 @@ func TestRelayQueueCapAndTTL(t *testing.T) {
 	r, hs := startRelay(t, RelayConfig{QueueCap: 3})
 	id, secret := r.Register()
 	p := &FCMPusher{BaseURL: hs.URL, Project: "p", Auth: StaticBearer("any"), Client: hs.Client()}
-	for range 5 {
-		require.NoError(t, p.Push(context.Background(), validationFor(id)))
+	for i := range 5 {
+		err := p.Push(context.Background(), validationFor(id))
+		if i < 3 {
+			require.NoError(t, err)
+		} else {
+			require.Error(t, err, "a send beyond the cap is refused (TestRelayRefusesASendToAFullQueue)")
+		}
 	}
 	_, msgs := pollRelay(t, hs, id, secret, "0s")
-	require.Len(t, msgs, 3, "the cap keeps the newest three")
+	require.Len(t, msgs, 3, "the cap keeps the three acknowledged")
 	require.Equal(t, uint64(2), r.Stats().Overflowed)
 
 	// A message whose TTL is over before it may be delivered is dropped.

@@ -79,7 +79,7 @@ type Server struct {
 }
 
 type serverStats struct {
-	accepted, rejected, pushFailed, expired, storeFailed atomic.Uint64
+	accepted, rejected, pushFailed, expired, storeFailed, undelivered atomic.Uint64
 }
 
 // ServerStats counts what a server has done since it started.
@@ -94,6 +94,9 @@ type ServerStats struct {
 	// StoreFailed counts store operations that failed: loads, and slots
 	// that could not be saved.
 	StoreFailed uint64
+	// CommandsUndelivered counts commands Issue numbered and stored but the
+	// push platform did not take; each was reported to Issue's caller.
+	CommandsUndelivered uint64
 	// HalfOpen is the current number of sessions awaiting Confirm1.
 	HalfOpen int
 }
@@ -194,12 +197,13 @@ func (s *Server) HalfOpen() int { return int(s.halfOpen.Load()) }
 // Stats returns the server's counters.
 func (s *Server) Stats() ServerStats {
 	return ServerStats{
-		Accepted:    s.stats.accepted.Load(),
-		Rejected:    s.stats.rejected.Load(),
-		PushFailed:  s.stats.pushFailed.Load(),
-		Expired:     s.stats.expired.Load(),
-		StoreFailed: s.stats.storeFailed.Load(),
-		HalfOpen:    s.HalfOpen(),
+		Accepted:            s.stats.accepted.Load(),
+		Rejected:            s.stats.rejected.Load(),
+		PushFailed:          s.stats.pushFailed.Load(),
+		Expired:             s.stats.expired.Load(),
+		StoreFailed:         s.stats.storeFailed.Load(),
+		CommandsUndelivered: s.stats.undelivered.Load(),
+		HalfOpen:            s.HalfOpen(),
 	}
 }
 
@@ -353,6 +357,13 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 // sequence number is stored before the command is pushed. It returns the
 // command sent; a slot without a verified session gives an error wrapping
 // protocol.ErrNotVerified.
+//
+// A command the push platform does not take (it is down, or the device's
+// queue is full: 429 from FCM and from the relay) is returned with an error
+// wrapping ErrNotPushed and the platform's *PushError, counted in
+// Stats().CommandsUndelivered and logged: it was not delivered, and the
+// protocol does not retransmit commands, so the caller decides whether to
+// send it again, under the next number. No command is lost unreported.
 func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (protocol.Message, error) {
 	if len(payload) > protocol.MaxPayload {
 		// Checked before the machine numbers the command: a number spent
@@ -388,7 +399,12 @@ func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (
 	if out.Err != nil {
 		return protocol.Message{}, fmt.Errorf("issue to %d: %w", id, out.Err)
 	}
-	return out.Send, s.push(ctx, p)
+	if err := s.push(ctx, p); err != nil {
+		s.stats.undelivered.Add(1)
+		s.log.Warn("command not delivered", "regid", uint64(id), "seq", out.Send.Seq, "err", err)
+		return out.Send, fmt.Errorf("issue to %d: command %d: %w", id, out.Send.Seq, err)
+	}
+	return out.Send, nil
 }
 
 // reclaim expires every session that is due now, in batches, until the

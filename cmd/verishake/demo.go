@@ -265,11 +265,20 @@ func (d *demo) one(ctx context.Context, srv *transport.Server, dev *transport.De
 	}
 	for ctx.Err() == nil {
 		before := dev.Client().LastSeq
-		if _, err := srv.Issue(ctx, dev.RegID(), fmt.Sprintf("hello, device %d", dev.RegID())); err != nil {
+		_, err := srv.Issue(ctx, dev.RegID(), fmt.Sprintf("hello, device %d", dev.RegID()))
+		if errors.Is(err, transport.ErrNotPushed) {
+			// Not delivered, and reported as such: send it again shortly.
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		if err != nil {
 			return err
 		}
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := dev.Wait(wctx, func(c protocol.Client) bool { return c.LastSeq > before || c.State != protocol.ClientVerified })
+		_, err = dev.Wait(wctx, func(c protocol.Client) bool { return c.LastSeq > before || c.State != protocol.ClientVerified })
 		cancel()
 		if err == nil {
 			if c := dev.Client(); c.State != protocol.ClientVerified {

@@ -30,7 +30,7 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	loss := fs.Float64("loss", 0, "probability that a push is lost")
 	dup := fs.Float64("dup", 0, "probability that a push is delivered twice")
 	delay := fs.String("delay", "0", "delay of each delivery, uniform in MIN..MAX (e.g. 0..50ms); reorders pushes")
-	queueCap := fs.Int("queue-cap", 100, "undelivered pushes kept per device; the oldest is dropped beyond it")
+	queueCap := fs.Int("queue-cap", 100, "undelivered pushes kept per device; a send beyond it is refused with 429 RESOURCE_EXHAUSTED, as FCM does")
 	ttl := fs.Duration("ttl", 0, "how long an undelivered push is kept when the sender sets no TTL (default 28 days)")
 	bearer := fs.String("bearer", "", "bearer token senders must present to push and read stats (default: $VERISHAKE_PUSH_BEARER, else \"local\", serve's default)")
 	registerToken := fs.String("register-token", "", "bearer token devices must present to register (default: $VERISHAKE_REGISTER_TOKEN, else \"local-device\")")
@@ -86,7 +86,7 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return exitUsage
 	}
 	st := r.Stats()
-	fmt.Fprintf(stderr, "verishake relay: stopped; %d devices, %d accepted, %d lost, %d duplicated, %d delivered, %d expired, %d overflowed\n",
+	fmt.Fprintf(stderr, "verishake relay: stopped; %d devices, %d accepted, %d lost, %d duplicated, %d delivered, %d expired, %d refused at the queue cap\n",
 		st.Devices, st.Accepted, st.Lost, st.Duplicated, st.Delivered, st.Expired, st.Overflowed)
 	return exitOK
 }

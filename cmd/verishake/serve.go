@@ -21,7 +21,7 @@ import (
 func init() {
 	register(command{
 		name:    "serve",
-		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--profile P] [--trace FILE]",
+		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--bearer T] [--profile P] [--trace FILE] [limits]",
 		summary: "run the server side of the handshake over HTTP, answering through an FCM-shaped push endpoint",
 		run: untilSignal(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runServe(ctx, args, stdout, stderr, nil)

@@ -80,6 +80,8 @@ type Server struct {
 
 type serverStats struct {
 	accepted, rejected, pushFailed, expired, storeFailed, undelivered atomic.Uint64
+	verified, expiredHalfOpen                                         atomic.Uint64
+	rejections                                                        rejectCounts
 }
 
 // ServerStats counts what a server has done since it started.
@@ -89,8 +91,16 @@ type ServerStats struct {
 	Accepted, Rejected uint64
 	// PushFailed counts answers stored but not accepted by the push path.
 	PushFailed uint64
-	// Expired counts timer firings that ended a session.
-	Expired uint64
+	// Expired counts timer firings that ended a session, and ExpiredHalfOpen
+	// those of them that ended a handshake before its Confirm1.
+	Expired, ExpiredHalfOpen uint64
+	// Verified counts handshakes the server verified (its Commit claims).
+	Verified uint64
+	// Rejections counts the requests turned down, by reason: the machine's
+	// verdicts ("session_cap", "wrong_ts", "duplicate", ...; "other" for one
+	// not named) and ServeHTTP's refusals before the machine ("malformed",
+	// "oversized", "no_route"). Every reason is present, zero or not.
+	Rejections map[string]uint64
 	// StoreFailed counts store operations that failed: loads, and slots
 	// that could not be saved.
 	StoreFailed uint64
@@ -201,6 +211,9 @@ func (s *Server) Stats() ServerStats {
 		Rejected:            s.stats.rejected.Load(),
 		PushFailed:          s.stats.pushFailed.Load(),
 		Expired:             s.stats.expired.Load(),
+		ExpiredHalfOpen:     s.stats.expiredHalfOpen.Load(),
+		Verified:            s.stats.verified.Load(),
+		Rejections:          s.stats.rejections.snapshot(),
 		StoreFailed:         s.stats.storeFailed.Load(),
 		CommandsUndelivered: s.stats.undelivered.Load(),
 		HalfOpen:            s.HalfOpen(),
@@ -346,8 +359,12 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 	s.timers.arm(sl.RegID, sl.Deadline())
 	if out.Err != nil {
 		s.stats.rejected.Add(1)
+		s.stats.rejections.verdict(out.Err)
 	} else {
 		s.stats.accepted.Add(1)
+		if verifies(out.ClaimList()) {
+			s.stats.verified.Add(1)
+		}
 	}
 	mu.Unlock()
 	return out, s.push(ctx, p)
@@ -467,6 +484,9 @@ func (s *Server) expireBatch(ids []protocol.RegID) {
 		s.settle(e.old, e.sl, false, e.step)
 		s.timers.arm(e.sl.RegID, e.sl.Deadline())
 		s.stats.expired.Add(1)
+		if e.old.HalfOpen() && !e.sl.HalfOpen() {
+			s.stats.expiredHalfOpen.Add(1)
+		}
 	}
 	bs, ok := s.store.(BatchSaver)
 	if !ok {
@@ -569,38 +589,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathConfirm1:
 		want = protocol.Confirm1
 	default:
+		s.stats.rejections[reasonNoRoute].Add(1)
 		httpError(w, http.StatusNotFound, "no such path %q (want %s or %s)", r.URL.Path, PathHello, PathConfirm1)
 		return
 	}
 	if r.Method != http.MethodPost {
+		s.stats.rejections[reasonNoRoute].Add(1)
 		w.Header().Set("Allow", http.MethodPost)
 		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed on %s (want POST)", r.Method, r.URL.Path)
 		return
 	}
 	if r.ContentLength > protocol.MaxFrame {
+		s.stats.rejections[reasonOversized].Add(1)
 		httpError(w, http.StatusRequestEntityTooLarge, "body of %d bytes, at most %d", r.ContentLength, protocol.MaxFrame)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxFrame))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			s.stats.rejections[reasonOversized].Add(1)
 			httpError(w, http.StatusRequestEntityTooLarge, "body longer than %d bytes", protocol.MaxFrame)
 			return
 		}
+		s.stats.rejections[reasonMalformed].Add(1)
 		httpError(w, http.StatusBadRequest, "reading body: %v", err)
 		return
 	}
 	m, err := protocol.DecodeMessage(body)
 	if err != nil {
+		s.stats.rejections[reasonMalformed].Add(1)
 		httpError(w, http.StatusBadRequest, "bad frame: %v", err)
 		return
 	}
 	if m.Kind != want {
+		s.stats.rejections[reasonMalformed].Add(1)
 		httpError(w, http.StatusBadRequest, "frame is a %v, %s takes a %v", m.Kind, r.URL.Path, want)
 		return
 	}
 	id, err := parseID(r.Header.Get(HeaderMessageID))
 	if err != nil {
+		s.stats.rejections[reasonMalformed].Add(1)
 		httpError(w, http.StatusBadRequest, "header %s: %v", HeaderMessageID, err)
 		return
 	}

@@ -10,13 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/verishake/verishake/transport"
 )
 
 func init() {
 	register(command{
 		name:    "relay",
-		usage:   "[--addr HOST:PORT] [--loss F] [--dup F] [--delay MIN..MAX] [--queue-cap N] [--ttl D] [--bearer T] [--register-token T] [--seed S] [limits]",
+		usage:   "[--addr HOST:PORT] [--loss F] [--dup F] [--delay MIN..MAX] [--queue-cap N] [--ttl D] [--bearer T] [--register-token T] [--seed S] [--metrics HOST:PORT] [limits]",
 		summary: "run a local push platform: FCM's HTTP v1 send endpoint, device registration and long-poll delivery, with faults",
 		run: untilSignal(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runRelay(ctx, args, stdout, stderr, nil)
@@ -36,6 +38,7 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	registerToken := fs.String("register-token", "", "bearer token devices must present to register (default: $VERISHAKE_REGISTER_TOKEN, else \"local-device\")")
 	seed := fs.Uint64("seed", 0, "seed of the fault model (default: random)")
 	maxPollWait := fs.Duration("max-poll-wait", 30*time.Second, "longest wait a device's long-poll may ask for; below --write-timeout")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)")
 	limits := addLimitFlags(fs, transport.DefaultRelayLimits())
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
@@ -75,12 +78,24 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return usagef(stderr, "relay", "--addr %q: %v", *addr, err)
 	}
 	defer ln.Close()
+	reg := prometheus.NewRegistry()
+	relayMetrics(reg, r)
+	ctx, stopMetrics := context.WithCancel(ctx)
+	defer stopMetrics()
+	waitMetrics, err := startMetrics(ctx, "relay", *metricsAddr, reg, stderr)
+	if err != nil {
+		return usagef(stderr, "relay", "%v", err)
+	}
 	fmt.Fprintf(stderr, "verishake relay: listening on http://%s (loss %v, dup %v, delay %v..%v)\n", ln.Addr(), *loss, *dup, lo, hi)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
 	err = trServeUntil(ctx, ln, r, r.Close, *limits)
 	r.Close()
+	stopMetrics()
+	if merr := waitMetrics(); merr != nil && err == nil {
+		err = merr
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "verishake relay: %v\n", err)
 		return exitUsage

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/transport"
 )
@@ -21,7 +23,7 @@ import (
 func init() {
 	register(command{
 		name:    "serve",
-		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--bearer T] [--profile P] [--trace FILE] [limits]",
+		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--bearer T] [--profile P] [--trace FILE] [--metrics HOST:PORT] [limits]",
 		summary: "run the server side of the handshake over HTTP, answering through an FCM-shaped push endpoint",
 		run: untilSignal(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runServe(ctx, args, stdout, stderr, nil)
@@ -50,6 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	bearer := fs.String("bearer", "", "bearer token for the push API (default: $VERISHAKE_PUSH_BEARER, else \"local\")")
 	profileName := fs.String("profile", "hardened", "profile: patent or hardened")
 	tracePath := fs.String("trace", "", "write every step to FILE as JSON Lines (the simulator's trace schema)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)")
 	limits := addLimitFlags(fs, transport.DefaultServeLimits())
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
@@ -80,6 +83,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		store = bs
 	}
 	defer store.Close()
+	reg := prometheus.NewRegistry()
+	if *metricsAddr != "" {
+		store = newStoreMetrics(reg).instrument(store)
+	}
 
 	var tracer transport.Tracer
 	var tw *transport.TraceWriter
@@ -104,6 +111,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if err != nil {
 		return usagef(stderr, "serve", "%v", err)
 	}
+	serverMetrics(reg, srv)
+	ctx, stopMetrics := context.WithCancel(ctx)
+	defer stopMetrics()
+	waitMetrics, err := startMetrics(ctx, "serve", *metricsAddr, reg, stderr)
+	if err != nil {
+		_ = srv.Close()
+		return usagef(stderr, "serve", "%v", err)
+	}
 	where := "memory"
 	if *storePath != "" {
 		where = *storePath
@@ -113,6 +128,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		ready(ln.Addr().String())
 	}
 	err = trServeUntil(ctx, ln, srv, nil, *limits)
+	stopMetrics()
+	if merr := waitMetrics(); merr != nil && err == nil {
+		err = merr
+	}
 	_ = srv.Close()
 	if tw != nil {
 		if terr := tw.Close(); terr != nil && err == nil {

@@ -137,6 +137,8 @@ func TestServeAndRelayBadInput(t *testing.T) {
 		{[]string{"relay", "--max-header-bytes", "-1"}, "--max-header-bytes"},
 		{[]string{"relay", "--write-timeout", "10s"}, "--write-timeout"},
 		{[]string{"relay", "--max-poll-wait", "0s"}, "--max-poll-wait"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--metrics", "nonsense"}, "--metrics"},
+		{[]string{"relay", "--addr", "127.0.0.1:0", "--metrics", "127.0.0.1:notaport"}, "--metrics"},
 	} {
 		status, _, errOut := runCLI(tc.args...)
 		require.Equal(t, exitUsage, status, "%v: %s", tc.args, errOut)

@@ -16,12 +16,10 @@ func TestLimitListenerHoldsAtMostN(t *testing.T) {
 	require.NoError(t, err)
 	ln := LimitListener(raw, 2).(*limitListener)
 	defer ln.Close()
-	var clients []net.Conn
 	for range 3 {
 		c, err := net.Dial("tcp", raw.Addr().String())
 		require.NoError(t, err)
 		defer c.Close()
-		clients = append(clients, c)
 	}
 	a, err := ln.Accept()
 	require.NoError(t, err)

@@ -97,13 +97,6 @@ func (s *scheduler) arm(id protocol.RegID, at protocol.Time) {
 	}
 }
 
-// pending returns the number of queued entries, for tests.
-func (s *scheduler) pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.armed)
-}
-
 // fireDue takes up to batchMax entries that are due now off the heap and
 // fires them in one call; it returns how many it fired. It runs on the
 // scheduler's goroutine and also from outside it, when a caller cannot

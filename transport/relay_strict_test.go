@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -83,10 +84,27 @@ func TestRelayRefusesMalformedTokensAndTTLs(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Empty(t, msgs, "no refused push was queued")
 
-	for _, ttl := range []string{"1s", "3.5s", "0.001s", "2419200s"} {
+	for _, ttl := range []string{"5s", "3.5s", "2.000000001s", "2419200s"} { // long enough to outlive a slow test run
 		require.Equal(t, http.StatusOK, send("1", ttl), "ttl %q", ttl)
 	}
 	require.Equal(t, http.StatusNotFound, send("2", ""), "a well-formed token of no device")
 	_, msgs = pollRelay(t, hs, id, secret, "0s")
 	require.Len(t, msgs, 4)
+}
+
+// TestParseTTLIsExact checks the durations parseTTL reads from the strings
+// FCM's Duration JSON allows, down to the nanosecond.
+func TestParseTTLIsExact(t *testing.T) {
+	for s, want := range map[string]time.Duration{
+		"0.001s":       time.Millisecond,
+		"0.000000001s": time.Nanosecond,
+		"30s":          30 * time.Second,
+		"3.5s":         3500 * time.Millisecond,
+		"2419200s":     28 * 24 * time.Hour,
+	} {
+		got, err := parseTTL(s)
+		require.NoError(t, err, s)
+		require.Equal(t, want, got, s)
+		require.Equal(t, s, formatTTL(want), "formatTTL writes what parseTTL reads")
+	}
 }

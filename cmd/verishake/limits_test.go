@@ -43,6 +43,16 @@ func TestLimitFlagsReachTheHTTPServer(t *testing.T) {
 	require.Greater(t, transport.DefaultRelayLimits().WriteTimeout, 30*time.Second)
 }
 
+// TestConnLimitLeavesDescriptorsFree checks the default connection limit
+// under descriptor limits: under 256 descriptors, 300 idle connections must
+// not be able to take every one of them.
+func TestConnLimitLeavesDescriptorsFree(t *testing.T) {
+	require.Equal(t, 192, connLimit(512, 256))
+	require.Equal(t, 512, connLimit(512, 1<<20), "a generous limit keeps the default")
+	require.Equal(t, 512, connLimit(512, 0), "an unknown limit keeps the default")
+	require.Equal(t, 1, connLimit(512, 1))
+}
+
 // TestServeCutsOffASlowDripBody sends a request whose body of 100 bytes
 // comes one byte every 20 ms to a serve started with a 200 ms read timeout,
 // and checks that the server closes the connection well before the body

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -86,4 +87,29 @@ func TestServeCutsOffASlowDripBody(t *testing.T) {
 	require.NoError(t, err, "the server closed the connection (a read deadline error means it did not)")
 	conn.Close()
 	require.Less(t, <-dripped, 100, "cut off before the body was complete")
+}
+
+// TestServeAnswersPastACrowdOfIdleConnections opens 30 connections that
+// never send a request to a serve limited to 20 connections with a 200 ms
+// header timeout, then sends a real request: the idle ones hold at most
+// the limit, are cut at the header timeout, and the request is answered
+// (waiting at most 5 s).
+func TestServeAnswersPastACrowdOfIdleConnections(t *testing.T) {
+	var serveErr syncBuffer
+	addr, stop := background(t, func(ctx context.Context, ready func(string)) int {
+		return runServe(ctx, []string{"--addr", "127.0.0.1:0", "--max-conns", "20", "--read-header-timeout", "200ms"},
+			&bytes.Buffer{}, &serveErr, ready)
+	})
+	defer func() { require.Equal(t, exitOK, stop(), serveErr.String()) }()
+	for range 30 {
+		c, err := net.Dial("tcp", addr) // the kernel's backlog takes those past the limit
+		require.NoError(t, err)
+		defer c.Close()
+	}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get("http://" + addr + "/v1/hello")
+	require.NoError(t, err, "answered within 5 s despite the crowd")
+	resp.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 }

@@ -16,7 +16,7 @@ func addLimitFlags(fs *flag.FlagSet, def transport.HTTPLimits) *transport.HTTPLi
 	fs.DurationVar(&l.WriteTimeout, "write-timeout", def.WriteTimeout, "longest a request may take to be handled and answered")
 	fs.DurationVar(&l.IdleTimeout, "idle-timeout", def.IdleTimeout, "longest a keep-alive connection may wait for its next request")
 	fs.IntVar(&l.MaxHeaderBytes, "max-header-bytes", def.MaxHeaderBytes, "largest request header block, in bytes")
-	fs.IntVar(&l.MaxConns, "max-conns", def.MaxConns, "most connections open at once; more wait to be accepted (default: 512, or 3/4 of ulimit -n when that is less)")
+	fs.IntVar(&l.MaxConns, "max-conns", def.MaxConns, "most connections open at once; more wait to be accepted (the default is at most 3/4 of ulimit -n)")
 	return &l
 }
 

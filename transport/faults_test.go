@@ -17,50 +17,50 @@ import (
 	"github.com/verishake/verishake/protocol"
 )
 
-// errDiskFull is what a failing store reports: an OS error with the file's
+// errSaveDiskFull is what a failing store reports: an OS error with the file's
 // path, the kind of detail a client must never see.
-var errDiskFull = errors.New("session store /var/lib/verishake/sessions.db: save 7: write: no space left on device")
+var errSaveDiskFull = errors.New("session store /var/lib/verishake/sessions.db: save 7: write: no space left on device")
 
-// failingStore wraps a Store; while failing is set, Load or Save (as
-// chosen) returns errDiskFull.
-type failingStore struct {
+// faultyStore wraps a Store; while failing is set, Load or Save (as
+// chosen) returns errSaveDiskFull.
+type faultyStore struct {
 	Store
 	failLoad, failSave atomic.Bool
 }
 
-func (f *failingStore) Load(id protocol.RegID) (protocol.Slot, bool, error) {
+func (f *faultyStore) Load(id protocol.RegID) (protocol.Slot, bool, error) {
 	if f.failLoad.Load() {
-		return protocol.Slot{}, false, errDiskFull
+		return protocol.Slot{}, false, errSaveDiskFull
 	}
 	return f.Store.Load(id)
 }
 
-func (f *failingStore) Save(sl protocol.Slot) error {
+func (f *faultyStore) Save(sl protocol.Slot) error {
 	if f.failSave.Load() {
-		return errDiskFull
+		return errSaveDiskFull
 	}
 	return f.Store.Save(sl)
 }
 
-// logRecords is a slog.Handler that keeps every record, for tests that
+// slogCapture is a slog.Handler that keeps every record, for tests that
 // check what a server logs.
-type logRecords struct {
+type slogCapture struct {
 	mu      sync.Mutex
 	records []slog.Record
 }
 
-func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+func (l *slogCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (l *slogCapture) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.records = append(l.records, r.Clone())
 	return nil
 }
-func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logRecords) WithGroup(string) slog.Handler      { return l }
+func (l *slogCapture) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *slogCapture) WithGroup(string) slog.Handler      { return l }
 
 // lines returns each record as "LEVEL msg k=v ...".
-func (l *logRecords) lines() []string {
+func (l *slogCapture) lines() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
@@ -81,7 +81,7 @@ func (l *logRecords) lines() []string {
 // platform's answer, and that a push refused because the RegID is not
 // registered gets the same answer as one that went out.
 func TestServerErrorBodiesLeakNothing(t *testing.T) {
-	store := &failingStore{Store: NewMemoryStore()}
+	store := &faultyStore{Store: NewMemoryStore()}
 	ts := startServer(t, ServerConfig{Store: store})
 	hello := func(id protocol.RegID) protocol.Message {
 		return protocol.Message{Kind: protocol.Hello, RegID: id, Tc: protocol.Token{byte(id)}}
@@ -122,8 +122,8 @@ func TestServerErrorBodiesLeakNothing(t *testing.T) {
 func TestServerLogsAndCountsStoreFailures(t *testing.T) {
 	p := protocol.Hardened()
 	clock := newFakeClock()
-	store := &failingStore{Store: NewMemoryStore()}
-	logs := &logRecords{}
+	store := &faultyStore{Store: NewMemoryStore()}
+	logs := &slogCapture{}
 	ts := startServer(t, ServerConfig{Handshake: p.MustCompile(), Store: store, Now: clock.Now, Log: slog.New(logs)})
 
 	// RegID 1 holds a pending session, whose expiry will fail to save.

@@ -57,7 +57,7 @@ func TestRelayRefusesASendToAFullQueue(t *testing.T) {
 func TestServerReportsACommandTheRelayCannotQueue(t *testing.T) {
 	r, hs := startRelay(t, RelayConfig{QueueCap: 2})
 	id, secret := r.Register()
-	logs := &logRecords{}
+	logs := &slogCapture{}
 	h := protocol.Hardened().MustCompile()
 	srv, err := NewServer(ServerConfig{Handshake: h, Log: slog.New(logs),
 		Pusher: &FCMPusher{BaseURL: hs.URL, Project: "p", Auth: StaticBearer("any"), Client: hs.Client()}})

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,6 +24,9 @@ type DeviceConfig struct {
 	Handshake *protocol.Handshake
 	// RelayURL is the push relay's base URL, for registering and polling.
 	RelayURL string
+	// RegisterToken is the relay's registration token, sent by
+	// RegisterDevice as "Authorization: Bearer {RegisterToken}".
+	RegisterToken string
 	// ServerURL is the server's base URL, for Hello and Confirm1.
 	ServerURL string
 	// HTTPClient sends every request; nil uses a client with a 10 s
@@ -42,9 +45,10 @@ type DeviceConfig struct {
 	Now func() time.Time
 	// PollWait is how long one long-poll may wait; zero means 20 s.
 	PollWait time.Duration
-	// Log receives errors that have no caller (a failed send or poll);
-	// nil discards them.
-	Log *log.Logger
+	// Log receives a structured record of each error that has no caller
+	// (a failed send or poll, a push that does not decode); nil discards
+	// them.
+	Log *slog.Logger
 }
 
 // Device is the client side of the handshake on a device: it polls its
@@ -80,6 +84,7 @@ func RegisterDevice(ctx context.Context, cfg DeviceConfig) (*Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register with relay %s: %w", cfg.RelayURL, err)
 	}
+	req.Header.Set("Authorization", "Bearer "+cfg.RegisterToken)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("register with relay %s: %w", cfg.RelayURL, err)
@@ -306,7 +311,7 @@ func (d *Device) timeout(ctx context.Context) {
 func (d *Device) send(ctx context.Context, m protocol.Message, id uint64) {
 	frame, err := protocol.EncodeMessage(m)
 	if err != nil {
-		d.logf("device %d: encode %v: %v", m.RegID, m.Kind, err)
+		d.warn("encode failed", "kind", m.Kind.String(), "err", err)
 		return
 	}
 	path := PathHello
@@ -317,20 +322,20 @@ func (d *Device) send(ctx context.Context, m protocol.Message, id uint64) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(d.cfg.ServerURL, "/")+path, bytes.NewReader(frame))
 	if err != nil {
-		d.logf("device %d: %v", m.RegID, err)
+		d.warn("send failed", "kind", m.Kind.String(), "err", err)
 		return
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set(HeaderMessageID, strconv.FormatUint(id, 10))
 	resp, err := d.client.Do(req)
 	if err != nil {
-		d.logf("device %d: send %v: %v", m.RegID, m.Kind, err)
+		d.warn("send failed", "kind", m.Kind.String(), "err", err)
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
-		d.logf("device %d: send %v: HTTP %d: %s", m.RegID, m.Kind, resp.StatusCode, bytes.TrimSpace(body))
+		d.warn("send refused", "kind", m.Kind.String(), "status", resp.StatusCode, "body", string(bytes.TrimSpace(body)))
 	}
 }
 
@@ -344,7 +349,7 @@ func (d *Device) pollLoop(ctx context.Context, pushes chan<- Push) {
 			if ctx.Err() != nil {
 				return
 			}
-			d.logf("device %d: poll: %v", d.c.RegID, err)
+			d.warn("poll failed", "err", err)
 			select {
 			case <-time.After(backoff):
 			case <-ctx.Done():
@@ -360,7 +365,7 @@ func (d *Device) pollLoop(ctx context.Context, pushes chan<- Push) {
 				// Anyone can push to a RegID: garbage is dropped here,
 				// before the machine, and never stops the device.
 				d.dropped.Add(1)
-				d.logf("device %d: %v", d.c.RegID, err)
+				d.warn("push dropped", "err", err)
 				continue
 			}
 			select {
@@ -397,8 +402,8 @@ func (d *Device) pollOnce(ctx context.Context, u string) ([]pollMessage, error) 
 	return pr.Messages, nil
 }
 
-func (d *Device) logf(format string, args ...any) {
+func (d *Device) warn(msg string, args ...any) {
 	if d.cfg.Log != nil {
-		d.cfg.Log.Printf(format, args...)
+		d.cfg.Log.Warn(msg, append([]any{"regid", uint64(d.c.RegID)}, args...)...)
 	}
 }

@@ -26,7 +26,12 @@
 // Server keeps one protocol.Slot per RegID in a Store (MemoryStore or
 // BoltStore), drives it under a per-RegID lock, counts half-open sessions
 // exactly across concurrent requests, stores each step before pushing its
-// answer, and runs each slot's deadline on a real-clock timer.
+// answer, and runs each slot's deadline on a real-clock timer, expiring due
+// sessions in batches (one durable write per batch on a BatchSaver store)
+// and, at the half-open cap, before a Hello is turned away. Failures are
+// logged with log/slog and counted in Stats; clients get fixed reasons.
+// HTTPLimits holds the timeouts and the connection limit an http.Server
+// serving it (or a Relay) should have.
 //
 // # Push path and devices
 //

@@ -104,7 +104,7 @@ func newWorld(t testing.TB, wc worldConfig) *world {
 		require.NoError(t, err)
 		w.deviceTW = tw
 	}
-	relay, err := NewRelay(RelayConfig{Faults: wc.faults, Seed: 1, Bearer: "relay-token", MaxPollWait: 5 * time.Second,
+	relay, err := NewRelay(RelayConfig{Faults: wc.faults, Seed: 1, Bearer: "relay-token", RegisterToken: "enrol-token", MaxPollWait: 5 * time.Second,
 		Tap: func(_ string, data map[string]string) {
 			w.capMu.Lock()
 			w.pushes = append(w.pushes, data)
@@ -189,7 +189,7 @@ func (w *world) addDevices(n int) []*Device {
 			tracer = MultiTracer(w.log, w.deviceTW)
 		}
 		d, err := RegisterDevice(ctx, DeviceConfig{
-			Handshake: w.h, RelayURL: w.relayHTTP.URL, ServerURL: w.srvHTTP.URL,
+			Handshake: w.h, RelayURL: w.relayHTTP.URL, RegisterToken: "enrol-token", ServerURL: w.srvHTTP.URL,
 			HTTPClient: w.client, Tracer: tracer, PollWait: 2 * time.Second,
 			OnCommand: func(protocol.Message) { w.executed.Add(1) },
 		})

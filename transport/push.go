@@ -269,17 +269,45 @@ func formatTTL(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
 }
 
-// parseTTL reads FCM's Duration JSON, "3.5s".
+// maxTTL is FCM's longest time to live, 28 days.
+const maxTTL = 28 * 24 * time.Hour
+
+// parseTTL reads FCM's Duration JSON strictly: decimal digits, at most nine
+// of them after a point, and an "s" ("3.5s"); more than zero and at most
+// 28 days. No sign, exponent, NaN, Inf or space: strconv.ParseFloat takes
+// all of those, and a TTL of NaN or 0 is a message never delivered.
 func parseTTL(s string) (time.Duration, error) {
 	num, ok := strings.CutSuffix(s, "s")
 	if !ok {
-		return 0, fmt.Errorf("ttl %q: want seconds with an s suffix", s)
+		return 0, fmt.Errorf("ttl %q: want seconds with an s suffix, e.g. \"3.5s\"", s)
 	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f < 0 || f > 28*24*3600 {
-		return 0, fmt.Errorf("ttl %q: want 0s..2419200s", s)
+	whole, frac, hasFrac := strings.Cut(num, ".")
+	if !allDigits(whole) || len(whole) > 7 || hasFrac && (!allDigits(frac) || len(frac) > 9) {
+		return 0, fmt.Errorf("ttl %q: want decimal seconds with at most 9 decimals, e.g. \"3.5s\"", s)
 	}
-	return time.Duration(f * float64(time.Second)), nil
+	secs, _ := strconv.ParseInt(whole, 10, 64)
+	d := time.Duration(secs) * time.Second
+	if hasFrac {
+		nanos, _ := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		d += time.Duration(nanos)
+	}
+	if d <= 0 || d > maxTTL {
+		return 0, fmt.Errorf("ttl %q: want more than 0s and at most %ds", s, int64(maxTTL/time.Second))
+	}
+	return d, nil
+}
+
+// allDigits reports whether s is one or more ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // errNoPusher is returned by a Server built without a Pusher.

@@ -48,16 +48,22 @@ func (f Faults) Validate() error {
 
 // RelayConfig configures a Relay.
 type RelayConfig struct {
-	// Bearer is the token messages:send requires. Empty accepts any
-	// non-empty bearer token (a loopback relay has no secrets to keep),
-	// but the header must still be there, as FCM requires it.
+	// Bearer is the token senders present, as "Authorization: Bearer
+	// {Bearer}", to messages:send and to GET /relay/v1/stats. Required.
 	Bearer string
+	// RegisterToken is the token a device presents, as "Authorization:
+	// Bearer {RegisterToken}", to register. Required; Register, for
+	// in-process use, needs none.
+	RegisterToken string
 	// Faults is the fault model; the zero value delivers everything once,
 	// in order, at once.
 	Faults Faults
-	// QueueCap bounds each device's undelivered messages; on overflow the
-	// oldest is dropped. Zero means 100, FCM's documented limit of pending
-	// non-collapsible messages per device.
+	// QueueCap bounds each device's undelivered messages. A send to a
+	// device whose queue is full is refused as FCM refuses a target over
+	// its quota (429 RESOURCE_EXHAUSTED, QUOTA_EXCEEDED) and queues
+	// nothing, so that every acknowledged message is queued. Zero means
+	// 100, FCM's documented limit of pending non-collapsible messages per
+	// device.
 	QueueCap int
 	// TTL is how long a message is held for a device that does not poll,
 	// when the request sets no android.ttl. Zero means 28 days, FCM's default.
@@ -76,13 +82,19 @@ type RelayConfig struct {
 // the same path, registers devices, and delivers each device's queue to it
 // by long-poll, with a switchable fault model. It implements http.Handler:
 //
-//	POST /v1/projects/{project}/messages:send   FCM-shaped push, bearer auth
-//	POST /relay/v1/devices                      register: {"regid", "secret"}
+//	POST /v1/projects/{project}/messages:send   FCM-shaped push, Authorization: Bearer {Bearer}
+//	POST /relay/v1/devices                      register, Authorization: Bearer {RegisterToken}: {"regid", "secret"}
 //	GET  /relay/v1/devices/{regid}/messages     long-poll, Authorization: Bearer {secret}
-//	GET  /relay/v1/stats                        counters, JSON
+//	GET  /relay/v1/stats                        counters, JSON, Authorization: Bearer {Bearer}
 //
-// A device reads only its own queue: polling needs the secret handed out at
-// registration, compared in constant time.
+// Every endpoint authenticates, with the scheme spelt exactly "Bearer " and
+// tokens compared in constant time; a missing or wrong one is 401. A device
+// reads only its own queue: polling needs the secret handed out at
+// registration. Input is strict: a message.token or a {regid} is a RegID in
+// canonical decimal (1 to 18446744073709551615, no sign, no leading zero,
+// no spaces), else 400 INVALID_ARGUMENT; an android.ttl is FCM's duration,
+// digits with at most nine decimals and an "s", more than 0s and at most
+// 2419200s (28 days), else 400 INVALID_ARGUMENT.
 type Relay struct {
 	cfg  RelayConfig
 	mux  *http.ServeMux
@@ -122,7 +134,8 @@ type RelayStats struct {
 	Duplicated uint64 `json:"duplicated"` // second copies made by the dup fault
 	Delivered  uint64 `json:"delivered"`  // copies handed to a device
 	Expired    uint64 `json:"expired"`    // dropped at their TTL
-	Overflowed uint64 `json:"overflowed"` // dropped by the queue cap
+	Overflowed uint64 `json:"overflowed"` // sends refused at the queue cap (429), and second copies of the dup fault that did not fit
+	Queued     int    `json:"queued"`     // messages waiting in all devices' queues
 	Refused    uint64 `json:"refused"`    // requests answered with an error
 }
 
@@ -137,6 +150,12 @@ const maxPollBatch = 100
 func NewRelay(cfg RelayConfig) (*Relay, error) {
 	if err := cfg.Faults.Validate(); err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
+	}
+	if cfg.Bearer == "" {
+		return nil, errors.New("relay: RelayConfig.Bearer is empty: senders must authenticate")
+	}
+	if cfg.RegisterToken == "" {
+		return nil, errors.New("relay: RelayConfig.RegisterToken is empty: devices must authenticate to register")
 	}
 	if cfg.QueueCap < 0 || cfg.TTL < 0 || cfg.MaxPollWait < 0 {
 		return nil, fmt.Errorf("relay: negative QueueCap, TTL or MaxPollWait")
@@ -180,10 +199,14 @@ func (r *Relay) Close() { r.once.Do(func() { close(r.done) }) }
 // Stats returns the relay's counters.
 func (r *Relay) Stats() RelayStats {
 	r.mu.Lock()
-	n := len(r.devices)
+	n, queued := len(r.devices), 0
+	for _, d := range r.devices {
+		queued += len(d.queue)
+	}
 	r.mu.Unlock()
 	return RelayStats{
 		Devices:    n,
+		Queued:     queued,
 		Accepted:   r.stats.accepted.Load(),
 		Lost:       r.stats.lost.Load(),
 		Duplicated: r.stats.duplicated.Load(),
@@ -218,9 +241,24 @@ func (r *Relay) fcmFail(w http.ResponseWriter, code int, status, format string, 
 	_ = json.NewEncoder(w).Encode(e)
 }
 
+// bearerIs reports whether req carries "Authorization: Bearer {want}".
+func bearerIs(req *http.Request, want string) bool {
+	got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	return ok && want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// parseRegID reads a RegID in canonical decimal: what strconv.FormatUint
+// writes, and nothing else, so that one device has one name.
+func parseRegID(s string) (protocol.RegID, bool) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 || strconv.FormatUint(n, 10) != s {
+		return 0, false
+	}
+	return protocol.RegID(n), true
+}
+
 func (r *Relay) send(w http.ResponseWriter, req *http.Request) {
-	auth, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	if !ok || auth == "" || r.cfg.Bearer != "" && subtle.ConstantTimeCompare([]byte(auth), []byte(r.cfg.Bearer)) != 1 {
+	if !bearerIs(req, r.cfg.Bearer) {
 		r.fcmFail(w, http.StatusUnauthorized, "UNAUTHENTICATED", "missing or wrong bearer token")
 		return
 	}
@@ -249,11 +287,15 @@ func (r *Relay) send(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	n, err := strconv.ParseUint(msg.Message.Token, 10, 64)
+	n, ok := parseRegID(msg.Message.Token)
+	if !ok {
+		r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", "message.token %q is not a valid registration token (a RegID in decimal)", msg.Message.Token)
+		return
+	}
 	r.mu.Lock()
-	dev := r.devices[protocol.RegID(n)]
+	dev := r.devices[n]
 	r.mu.Unlock()
-	if err != nil || dev == nil {
+	if dev == nil {
 		r.fcmFail(w, http.StatusNotFound, "NOT_FOUND", "Requested entity was not found: token %q is not registered (UNREGISTERED)", msg.Message.Token)
 		return
 	}
@@ -262,20 +304,31 @@ func (r *Relay) send(w http.ResponseWriter, req *http.Request) {
 	if r.cfg.Tap != nil {
 		r.cfg.Tap(msg.Message.Token, msg.Message.Data)
 	}
-	r.enqueue(protocol.RegID(n), dev, msg.Message.Data, ttl)
+	if !r.enqueue(dev, msg.Message.Data, ttl) {
+		r.stats.overflowed.Add(1)
+		r.fcmFail(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED",
+			"Sending limit exceeded for the message target (QUOTA_EXCEEDED): %d messages pending", r.cfg.QueueCap)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, "{\"name\":\"projects/%s/messages/%d\"}\n", req.PathValue("project"), r.stats.accepted.Add(1))
 }
 
-// enqueue applies the fault model and queues the copies that survive it.
-func (r *Relay) enqueue(id protocol.RegID, dev *relayDevice, data map[string]string, ttl time.Duration) {
+// enqueue applies the fault model and queues the copies that survive it;
+// it reports false, queueing nothing, when dev's queue is full. The loss
+// fault is the platform losing an accepted message, so it applies after.
+func (r *Relay) enqueue(dev *relayDevice, data map[string]string, ttl time.Duration) bool {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.dropExpired(dev, now)
+	if len(dev.queue) >= r.cfg.QueueCap {
+		return false
+	}
 	f := r.cfg.Faults
 	if r.rng.Float64() < f.Loss {
 		r.stats.lost.Add(1)
-		return
+		return true
 	}
 	copies := 1
 	if r.rng.Float64() < f.Dup {
@@ -289,13 +342,30 @@ func (r *Relay) enqueue(id protocol.RegID, dev *relayDevice, data map[string]str
 		}
 		r.seq++
 		if len(dev.queue) >= r.cfg.QueueCap {
-			dev.queue = dev.queue[1:]
+			// Only the dup fault's second copy can get here.
 			r.stats.overflowed.Add(1)
+			break
 		}
 		dev.queue = append(dev.queue, queued{deliverAt: now.Add(delay), expireAt: now.Add(ttl), seq: r.seq, data: data})
 	}
 	close(dev.changed)
 	dev.changed = make(chan struct{})
+	return true
+}
+
+// dropExpired removes dev's messages whose TTL is over, so that they do not
+// hold places in its queue. Called with r.mu held.
+func (r *Relay) dropExpired(dev *relayDevice, now time.Time) {
+	keep := dev.queue[:0]
+	for _, q := range dev.queue {
+		if now.Before(q.expireAt) {
+			keep = append(keep, q)
+		} else {
+			r.stats.expired.Add(1)
+		}
+	}
+	clear(dev.queue[len(keep):])
+	dev.queue = keep
 }
 
 type registerResponse struct {
@@ -303,7 +373,12 @@ type registerResponse struct {
 	Secret string `json:"secret"`
 }
 
-func (r *Relay) register(w http.ResponseWriter, _ *http.Request) {
+func (r *Relay) register(w http.ResponseWriter, req *http.Request) {
+	if !bearerIs(req, r.cfg.RegisterToken) {
+		r.stats.refused.Add(1)
+		relayFail(w, http.StatusUnauthorized, "missing or wrong registration token")
+		return
+	}
 	id, secret := r.Register()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(registerResponse{RegID: strconv.FormatUint(uint64(id), 10), Secret: secret})
@@ -320,12 +395,13 @@ type pollMessage struct {
 }
 
 func (r *Relay) poll(w http.ResponseWriter, req *http.Request) {
-	n, err := strconv.ParseUint(req.PathValue("regid"), 10, 64)
-	if err != nil {
-		relayFail(w, http.StatusBadRequest, "regid %q is not a decimal RegID", req.PathValue("regid"))
+	n, ok := parseRegID(req.PathValue("regid"))
+	if !ok {
+		relayFail(w, http.StatusBadRequest, "regid %q is not a RegID in decimal", req.PathValue("regid"))
 		return
 	}
 	wait := time.Duration(0)
+	var err error
 	if s := req.URL.Query().Get("wait"); s != "" {
 		if wait, err = time.ParseDuration(s); err != nil || wait < 0 {
 			relayFail(w, http.StatusBadRequest, "wait %q is not a duration", s)
@@ -333,11 +409,10 @@ func (r *Relay) poll(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	wait = min(wait, r.cfg.MaxPollWait)
-	secret, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
 	r.mu.Lock()
-	dev := r.devices[protocol.RegID(n)]
+	dev := r.devices[n]
 	r.mu.Unlock()
-	if dev == nil || subtle.ConstantTimeCompare([]byte(secret), []byte(dev.secret)) != 1 {
+	if dev == nil || !bearerIs(req, dev.secret) {
 		// One answer for both, so a poll does not reveal which RegIDs exist.
 		relayFail(w, http.StatusUnauthorized, "unknown device or wrong secret")
 		return
@@ -414,7 +489,11 @@ func sortQueued(q []queued) {
 	}
 }
 
-func (r *Relay) statsHandler(w http.ResponseWriter, _ *http.Request) {
+func (r *Relay) statsHandler(w http.ResponseWriter, req *http.Request) {
+	if !bearerIs(req, r.cfg.Bearer) {
+		relayFail(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(r.Stats())
 }

@@ -19,6 +19,13 @@ import (
 
 func startRelay(t *testing.T, cfg RelayConfig) (*Relay, *httptest.Server) {
 	t.Helper()
+	// Tests that are not about authentication use these tokens.
+	if cfg.Bearer == "" {
+		cfg.Bearer = "any"
+	}
+	if cfg.RegisterToken == "" {
+		cfg.RegisterToken = "enrol"
+	}
 	r, err := NewRelay(cfg)
 	require.NoError(t, err)
 	hs := httptest.NewUnstartedServer(r)
@@ -108,18 +115,23 @@ func TestRelayRefusesBadSends(t *testing.T) {
 func TestRelayQueueCapAndTTL(t *testing.T) {
 	r, hs := startRelay(t, RelayConfig{QueueCap: 3})
 	id, secret := r.Register()
-	p := &FCMPusher{BaseURL: hs.URL, Project: "p", Auth: StaticBearer("x"), Client: hs.Client()}
-	for range 5 {
-		require.NoError(t, p.Push(context.Background(), validationFor(id)))
+	p := &FCMPusher{BaseURL: hs.URL, Project: "p", Auth: StaticBearer("any"), Client: hs.Client()}
+	for i := range 5 {
+		err := p.Push(context.Background(), validationFor(id))
+		if i < 3 {
+			require.NoError(t, err)
+		} else {
+			require.Error(t, err, "a send beyond the cap is refused (TestRelayRefusesASendToAFullQueue)")
+		}
 	}
 	_, msgs := pollRelay(t, hs, id, secret, "0s")
-	require.Len(t, msgs, 3, "the cap keeps the newest three")
+	require.Len(t, msgs, 3, "the cap keeps the three acknowledged")
 	require.Equal(t, uint64(2), r.Stats().Overflowed)
 
 	// A message whose TTL is over before it may be delivered is dropped.
 	r2, hs2 := startRelay(t, RelayConfig{Faults: Faults{DelayMin: 50 * time.Millisecond, DelayMax: 50 * time.Millisecond}})
 	id2, secret2 := r2.Register()
-	p2 := &FCMPusher{BaseURL: hs2.URL, Project: "p", Auth: StaticBearer("x"), Client: hs2.Client(), TTL: time.Millisecond}
+	p2 := &FCMPusher{BaseURL: hs2.URL, Project: "p", Auth: StaticBearer("any"), Client: hs2.Client(), TTL: time.Millisecond}
 	require.NoError(t, p2.Push(context.Background(), validationFor(id2)))
 	waitFor(t, 5*time.Second, "the message to expire", func() bool {
 		_, msgs := pollRelay(t, hs2, id2, secret2, "0s")

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,9 +34,11 @@ type ServerConfig struct {
 	Tracer Tracer
 	// PushTimeout bounds one push; zero means 5 s.
 	PushTimeout time.Duration
-	// Log receives errors that have no caller to return to (a failed save
-	// or push on a timer); nil discards them.
-	Log *log.Logger
+	// Log receives a structured record of every failure: each failed store
+	// operation (error level, op and regid attributes) and each push the
+	// platform did not take (warning level). Clients are told only a
+	// stable reason; the details are here. Nil discards them.
+	Log *slog.Logger
 }
 
 // lockStripes is the number of mutexes RegIDs hash onto. A striped lock is
@@ -59,7 +62,7 @@ type Server struct {
 	clock   func() time.Time
 	tracer  Tracer
 	timeout time.Duration
-	log     *log.Logger
+	log     *slog.Logger
 
 	locks    [lockStripes]sync.Mutex
 	halfOpen atomic.Int64
@@ -76,7 +79,9 @@ type Server struct {
 }
 
 type serverStats struct {
-	accepted, rejected, pushFailed, expired atomic.Uint64
+	accepted, rejected, pushFailed, expired, storeFailed, undelivered atomic.Uint64
+	verified, expiredHalfOpen                                         atomic.Uint64
+	rejections                                                        rejectCounts
 }
 
 // ServerStats counts what a server has done since it started.
@@ -86,8 +91,22 @@ type ServerStats struct {
 	Accepted, Rejected uint64
 	// PushFailed counts answers stored but not accepted by the push path.
 	PushFailed uint64
-	// Expired counts timer firings that ended a session.
-	Expired uint64
+	// Expired counts timer firings that ended a session, and ExpiredHalfOpen
+	// those of them that ended a handshake before its Confirm1.
+	Expired, ExpiredHalfOpen uint64
+	// Verified counts handshakes the server verified (its Commit claims).
+	Verified uint64
+	// Rejections counts the requests turned down, by reason: the machine's
+	// verdicts ("session_cap", "wrong_ts", "duplicate", ...; "other" for one
+	// not named) and ServeHTTP's refusals before the machine ("malformed",
+	// "oversized", "no_route"). Every reason is present, zero or not.
+	Rejections map[string]uint64
+	// StoreFailed counts store operations that failed: loads, and slots
+	// that could not be saved.
+	StoreFailed uint64
+	// CommandsUndelivered counts commands Issue numbered and stored but the
+	// push platform did not take; each was reported to Issue's caller.
+	CommandsUndelivered uint64
 	// HalfOpen is the current number of sessions awaiting Confirm1.
 	HalfOpen int
 }
@@ -147,6 +166,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if s.timeout <= 0 {
 		s.timeout = 5 * time.Second
 	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	var deadlines []timerEntry
 	var half int64
 	if err := s.store.Range(func(sl protocol.Slot) bool {
@@ -161,7 +183,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	// A store written under a larger cap may hold more; new Hellos then
 	// wait until enough expire, and the bound holds again from there.
 	s.halfOpen.Store(half)
-	s.timers = newScheduler(s.now, s.expire)
+	s.timers = newScheduler(s.now, s.expireBatch)
 	for _, d := range deadlines {
 		s.timers.arm(d.id, d.at)
 	}
@@ -185,11 +207,16 @@ func (s *Server) HalfOpen() int { return int(s.halfOpen.Load()) }
 // Stats returns the server's counters.
 func (s *Server) Stats() ServerStats {
 	return ServerStats{
-		Accepted:   s.stats.accepted.Load(),
-		Rejected:   s.stats.rejected.Load(),
-		PushFailed: s.stats.pushFailed.Load(),
-		Expired:    s.stats.expired.Load(),
-		HalfOpen:   s.HalfOpen(),
+		Accepted:            s.stats.accepted.Load(),
+		Rejected:            s.stats.rejected.Load(),
+		PushFailed:          s.stats.pushFailed.Load(),
+		Expired:             s.stats.expired.Load(),
+		ExpiredHalfOpen:     s.stats.expiredHalfOpen.Load(),
+		Verified:            s.stats.verified.Load(),
+		Rejections:          s.stats.rejections.snapshot(),
+		StoreFailed:         s.stats.storeFailed.Load(),
+		CommandsUndelivered: s.stats.undelivered.Load(),
+		HalfOpen:            s.HalfOpen(),
 	}
 }
 
@@ -203,9 +230,11 @@ func (s *Server) Slot(id protocol.RegID) (protocol.Slot, bool, error) {
 
 func (s *Server) now() protocol.Time { return protocol.Time(s.clock().UnixNano()) }
 
-func (s *Server) lock(id protocol.RegID) *sync.Mutex {
-	return &s.locks[(uint64(id)*0x9e3779b97f4a7c15)>>52] // top 12 bits: 4096 stripes
-}
+func (s *Server) lock(id protocol.RegID) *sync.Mutex { return &s.locks[stripe(id)] }
+
+// stripe is the index of id's lock: the top 12 bits of a multiplicative
+// hash, for 4096 stripes.
+func stripe(id protocol.RegID) int { return int((uint64(id) * 0x9e3779b97f4a7c15) >> 52) }
 
 // reserve takes room for one more half-open session, or reports the cap.
 func (s *Server) reserve() bool {
@@ -237,6 +266,14 @@ func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) err
 			return err
 		}
 	}
+	s.settle(old, sl, reserved, steps...)
+	return nil
+}
+
+// settle moves the half-open count by the change from old to the stored
+// sl, gives back a reservation, and traces steps, all under traceMu when
+// tracing.
+func (s *Server) settle(old, sl protocol.Slot, reserved bool, steps ...Step) {
 	// The slot's old session was counted, and so was the reservation; the
 	// slot's new state is counted instead. (A reserving slot may have been
 	// half-open too, until the lazy expiry at the start of the step.)
@@ -252,7 +289,7 @@ func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) err
 	}
 	if s.tracer == nil {
 		s.halfOpen.Add(delta)
-		return nil
+		return
 	}
 	s.traceMu.Lock()
 	s.halfOpen.Add(delta)
@@ -260,7 +297,6 @@ func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) err
 		s.tracer.Step(st)
 	}
 	s.traceMu.Unlock()
-	return nil
 }
 
 // Handle runs one upstream message through its RegID's slot: it loads the
@@ -276,12 +312,19 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 	if !m.Kind.Upstream() {
 		return protocol.Output{Deadline: protocol.Never, Err: protocol.ErrWrongRole}, nil
 	}
+	if m.Kind == protocol.Hello && s.cap > 0 && s.halfOpen.Load() >= s.cap {
+		// Before a Hello is turned away at the cap, the sessions whose
+		// lifetime is over give their places back, whether or not their
+		// timer has run. Done before taking m.RegID's lock, because the
+		// expiry takes the locks of the RegIDs it expires.
+		s.reclaim()
+	}
 	mu := s.lock(m.RegID)
 	mu.Lock()
 	old, found, err := s.store.Load(m.RegID)
 	if err != nil {
 		mu.Unlock()
-		return protocol.Output{}, err
+		return protocol.Output{}, s.storeFailure("load", m.RegID, err)
 	}
 	now := s.now()
 	if !found {
@@ -311,13 +354,17 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 		Recv: m, RecvID: id, Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err})
 	if err := s.commit(old, sl, reserved, steps...); err != nil {
 		mu.Unlock()
-		return protocol.Output{}, err
+		return protocol.Output{}, s.storeFailure("save", m.RegID, err)
 	}
 	s.timers.arm(sl.RegID, sl.Deadline())
 	if out.Err != nil {
 		s.stats.rejected.Add(1)
+		s.stats.rejections.verdict(out.Err)
 	} else {
 		s.stats.accepted.Add(1)
+		if verifies(out.ClaimList()) {
+			s.stats.verified.Add(1)
+		}
 	}
 	mu.Unlock()
 	return out, s.push(ctx, p)
@@ -327,6 +374,13 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 // sequence number is stored before the command is pushed. It returns the
 // command sent; a slot without a verified session gives an error wrapping
 // protocol.ErrNotVerified.
+//
+// A command the push platform does not take (it is down, or the device's
+// queue is full: 429 from FCM and from the relay) is returned with an error
+// wrapping ErrNotPushed and the platform's *PushError, counted in
+// Stats().CommandsUndelivered and logged: it was not delivered, and the
+// protocol does not retransmit commands, so the caller decides whether to
+// send it again, under the next number. No command is lost unreported.
 func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (protocol.Message, error) {
 	if len(payload) > protocol.MaxPayload {
 		// Checked before the machine numbers the command: a number spent
@@ -338,7 +392,7 @@ func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (
 	old, found, err := s.store.Load(id)
 	if err != nil {
 		mu.Unlock()
-		return protocol.Message{}, err
+		return protocol.Message{}, s.storeFailure("load", id, err)
 	}
 	if !found {
 		mu.Unlock()
@@ -355,46 +409,112 @@ func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (
 		Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err}
 	if err := s.commit(old, sl, false, st); err != nil {
 		mu.Unlock()
-		return protocol.Message{}, err
+		return protocol.Message{}, s.storeFailure("save", id, err)
 	}
 	s.timers.arm(id, sl.Deadline())
 	mu.Unlock()
 	if out.Err != nil {
 		return protocol.Message{}, fmt.Errorf("issue to %d: %w", id, out.Err)
 	}
-	return out.Send, s.push(ctx, p)
+	if err := s.push(ctx, p); err != nil {
+		s.stats.undelivered.Add(1)
+		s.log.Warn("command not delivered", "regid", uint64(id), "seq", out.Send.Seq, "err", err)
+		return out.Send, fmt.Errorf("issue to %d: command %d: %w", id, out.Send.Seq, err)
+	}
+	return out.Send, nil
 }
 
-// expire is the timer's callback for id.
-func (s *Server) expire(id protocol.RegID) {
-	mu := s.lock(id)
-	mu.Lock()
-	defer mu.Unlock()
-	old, found, err := s.store.Load(id)
-	if err != nil {
-		s.logf("expire %d: %v", id, err)
-		return
+// reclaim expires every session that is due now, in batches, until the
+// half-open count is under the cap or nothing more is due.
+func (s *Server) reclaim() {
+	for s.halfOpen.Load() >= s.cap {
+		if s.timers.fireDue() == 0 {
+			return
+		}
 	}
-	if !found {
-		return
+}
+
+// expireBatch is the timer's callback: it expires the due sessions of ids
+// under all their locks (taken in stripe order, so two batches cannot
+// deadlock and Handle, which takes one lock, cannot either) and saves the
+// changed slots in one write when the store is a BatchSaver.
+func (s *Server) expireBatch(ids []protocol.RegID) {
+	stripes := make([]int, 0, len(ids))
+	for _, id := range ids {
+		stripes = append(stripes, stripe(id))
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, i := range stripes {
+		s.locks[i].Lock()
+	}
+	defer func() {
+		for _, i := range stripes {
+			s.locks[i].Unlock()
+		}
+	}()
+
+	type expiry struct {
+		old, sl protocol.Slot
+		step    Step
 	}
 	now := s.now()
-	sl := old
-	out := sl.Expire(s.h, now)
-	var steps []Step
-	if out.Err == nil {
-		// A timer that found nothing due changed nothing: no step.
-		steps = append(steps, Step{Role: protocol.RoleServer, RegID: id, Time: now, Input: InputExpire, State: uint8(sl.State)})
+	retry := protocol.Time(s.clock().Add(time.Second).UnixNano())
+	var due []expiry
+	for _, id := range ids {
+		old, found, err := s.store.Load(id)
+		if err != nil {
+			// Lazy expiry in Handle still holds the line; retry soon.
+			_ = s.storeFailure("expire", id, err)
+			s.timers.arm(id, retry)
+			continue
+		}
+		if !found {
+			continue
+		}
+		sl := old
+		if out := sl.Expire(s.h, now); out.Err != nil {
+			// A stale entry: nothing was due, so there is no step.
+			s.timers.arm(id, sl.Deadline())
+			continue
+		}
+		due = append(due, expiry{old, sl, Step{Role: protocol.RoleServer, RegID: id, Time: now, Input: InputExpire, State: uint8(sl.State)}})
 	}
-	if err := s.commit(old, sl, false, steps...); err != nil {
-		// Lazy expiry in Handle still holds the line; retry soon.
-		s.logf("expire %d: %v", id, err)
-		s.timers.arm(id, protocol.Time(s.clock().Add(time.Second).UnixNano()))
+	done := func(e expiry) {
+		s.settle(e.old, e.sl, false, e.step)
+		s.timers.arm(e.sl.RegID, e.sl.Deadline())
+		s.stats.expired.Add(1)
+		if e.old.HalfOpen() && !e.sl.HalfOpen() {
+			s.stats.expiredHalfOpen.Add(1)
+		}
+	}
+	bs, ok := s.store.(BatchSaver)
+	if !ok {
+		for _, e := range due {
+			if err := s.store.Save(e.sl); err != nil {
+				_ = s.storeFailure("expire", e.sl.RegID, err)
+				s.timers.arm(e.sl.RegID, retry)
+				continue
+			}
+			done(e)
+		}
 		return
 	}
-	s.timers.arm(id, sl.Deadline())
-	if out.Err == nil {
-		s.stats.expired.Add(1)
+	slots := make([]protocol.Slot, len(due))
+	for i, e := range due {
+		slots[i] = e.sl
+	}
+	if err := bs.SaveSlots(slots); err != nil {
+		// One failed write, but every slot in it is a failed save.
+		s.stats.storeFailed.Add(uint64(len(slots)) - 1)
+		_ = s.storeFailure("expire", slots[0].RegID, fmt.Errorf("batch of %d sessions: %w", len(slots), err))
+		for _, sl := range slots {
+			s.timers.arm(sl.RegID, retry)
+		}
+		return
+	}
+	for _, e := range due {
+		done(e)
 	}
 }
 
@@ -406,16 +526,23 @@ func (s *Server) push(ctx context.Context, p Push) error {
 	defer cancel()
 	if err := s.pusher.Push(ctx, p); err != nil {
 		s.stats.pushFailed.Add(1)
+		s.log.Warn("push failed", "regid", uint64(p.Message.RegID), "kind", p.Message.Kind.String(), "err", err)
 		return fmt.Errorf("%w: %w", ErrNotPushed, err)
 	}
 	return nil
 }
 
-func (s *Server) logf(format string, args ...any) {
-	if s.log != nil {
-		s.log.Printf(format, args...)
-	}
+// storeFailure logs and counts a failed store operation on id and returns
+// err marked with ErrStoreFailed.
+func (s *Server) storeFailure(op string, id protocol.RegID, err error) error {
+	s.stats.storeFailed.Add(1)
+	s.log.Error("session store failed", "op", op, "regid", uint64(id), "err", err)
+	return fmt.Errorf("%w: %w", ErrStoreFailed, err)
 }
+
+// ErrStoreFailed marks an error of the session store: the step did not
+// happen, and nothing changed.
+var ErrStoreFailed = errors.New("transport: session store failed")
 
 // ErrNotPushed marks a step that was stored but whose answer the Pusher
 // did not accept. The step stands; the client's retransmission gets the
@@ -443,11 +570,17 @@ const HeaderMessageID = "Verishake-Message-Id"
 //	409 the machine rejected the message (the reason is the body)
 //	413 a body longer than protocol.MaxFrame
 //	429 the half-open cap is reached
-//	500 the store failed; nothing changed
-//	502 the step is stored but its answer could not be pushed
+//	500 the store failed; nothing changed (body: ReasonStoreFailed)
+//	502 the step is stored but the push platform could not take its
+//	    answer (body: ReasonNotPushed)
 //
 // Nothing is loaded or stored for a request refused with 400, 404, 405 or
-// 413. Error bodies are one line of text.
+// 413. Error bodies are one line of text. A 500 or 502 body is a fixed
+// reason: the store's error and the platform's answer go to
+// ServerConfig.Log, not to a client. A push the platform refuses for the
+// RegID itself (not registered, or its device's queue is full) is answered
+// 202 like a push that went out, so that no status tells who is
+// registered; it is logged and counted as a push failure all the same.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var want protocol.Kind
 	switch r.URL.Path {
@@ -456,47 +589,57 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathConfirm1:
 		want = protocol.Confirm1
 	default:
+		s.stats.rejections[reasonNoRoute].Add(1)
 		httpError(w, http.StatusNotFound, "no such path %q (want %s or %s)", r.URL.Path, PathHello, PathConfirm1)
 		return
 	}
 	if r.Method != http.MethodPost {
+		s.stats.rejections[reasonNoRoute].Add(1)
 		w.Header().Set("Allow", http.MethodPost)
 		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed on %s (want POST)", r.Method, r.URL.Path)
 		return
 	}
 	if r.ContentLength > protocol.MaxFrame {
+		s.stats.rejections[reasonOversized].Add(1)
 		httpError(w, http.StatusRequestEntityTooLarge, "body of %d bytes, at most %d", r.ContentLength, protocol.MaxFrame)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxFrame))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			s.stats.rejections[reasonOversized].Add(1)
 			httpError(w, http.StatusRequestEntityTooLarge, "body longer than %d bytes", protocol.MaxFrame)
 			return
 		}
+		s.stats.rejections[reasonMalformed].Add(1)
 		httpError(w, http.StatusBadRequest, "reading body: %v", err)
 		return
 	}
 	m, err := protocol.DecodeMessage(body)
 	if err != nil {
+		s.stats.rejections[reasonMalformed].Add(1)
 		httpError(w, http.StatusBadRequest, "bad frame: %v", err)
 		return
 	}
 	if m.Kind != want {
+		s.stats.rejections[reasonMalformed].Add(1)
 		httpError(w, http.StatusBadRequest, "frame is a %v, %s takes a %v", m.Kind, r.URL.Path, want)
 		return
 	}
 	id, err := parseID(r.Header.Get(HeaderMessageID))
 	if err != nil {
+		s.stats.rejections[reasonMalformed].Add(1)
 		httpError(w, http.StatusBadRequest, "header %s: %v", HeaderMessageID, err)
 		return
 	}
 	out, err := s.Handle(r.Context(), m, id)
 	switch {
+	case errors.Is(err, ErrNotPushed) && refusedForDevice(err):
+		w.WriteHeader(http.StatusAccepted)
 	case errors.Is(err, ErrNotPushed):
-		httpError(w, http.StatusBadGateway, "%v", err)
+		httpError(w, http.StatusBadGateway, "%s", ReasonNotPushed)
 	case err != nil:
-		httpError(w, http.StatusInternalServerError, "%v", err)
+		httpError(w, http.StatusInternalServerError, "%s", ReasonStoreFailed)
 	case errors.Is(out.Err, protocol.ErrSessionCap):
 		w.Header().Set("Retry-After", "1")
 		httpError(w, http.StatusTooManyRequests, "%v", out.Err)
@@ -505,6 +648,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusAccepted)
 	}
+}
+
+// The bodies of the server's 500 and 502 answers: stable and short, so
+// that clients may match them and learn nothing of the service's insides.
+const (
+	ReasonStoreFailed = "session store unavailable; nothing changed"
+	ReasonNotPushed   = "step stored, answer not pushed; retransmit"
+)
+
+// refusedForDevice reports a push the platform refused because of the
+// destination: an unregistered token (404) or a device whose queue is full
+// (429). Telling a client so would tell it whether the RegID is registered.
+func refusedForDevice(err error) bool {
+	pe, ok := errors.AsType[*PushError](err)
+	return ok && (pe.StatusCode == http.StatusNotFound || pe.StatusCode == http.StatusTooManyRequests)
 }
 
 func httpError(w http.ResponseWriter, code int, format string, args ...any) {

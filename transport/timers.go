@@ -12,6 +12,10 @@ import (
 // a min-heap, rather than a time.Timer per slot: a million idle sessions
 // then cost a heap entry each, and stopping the server stops one goroutine.
 //
+// Due entries are fired in batches of at most batchMax RegIDs, so that a
+// server can expire them with one durable write per batch rather than one
+// per session.
+//
 // Entries may go stale (the slot's deadline moved); firing a stale entry is
 // harmless because Slot.Expire answers ErrNotDue and the server re-arms the
 // slot at its real deadline.
@@ -23,8 +27,16 @@ type scheduler struct {
 	stop  chan struct{}
 	done  chan struct{}
 	now   func() protocol.Time
-	fire  func(protocol.RegID)
+	fire  func([]protocol.RegID)
+
+	// fireMu is held from taking due entries off the heap until they are
+	// fired, so that fireDue called from outside the goroutine waits for a
+	// batch in flight instead of finding the heap empty while it runs.
+	fireMu sync.Mutex
 }
+
+// batchMax bounds the RegIDs of one fire call.
+const batchMax = 512
 
 type timerEntry struct {
 	at protocol.Time
@@ -48,7 +60,7 @@ func (h *timerHeap) Pop() any {
 // VM) delays an expiry by at most this much.
 const maxWait = time.Minute
 
-func newScheduler(now func() protocol.Time, fire func(protocol.RegID)) *scheduler {
+func newScheduler(now func() protocol.Time, fire func([]protocol.RegID)) *scheduler {
 	s := &scheduler{
 		armed: map[protocol.RegID]protocol.Time{},
 		wake:  make(chan struct{}, 1),
@@ -85,46 +97,56 @@ func (s *scheduler) arm(id protocol.RegID, at protocol.Time) {
 	}
 }
 
-// pending returns the number of queued entries, for tests.
-func (s *scheduler) pending() int {
+// fireDue takes up to batchMax entries that are due now off the heap and
+// fires them in one call; it returns how many it fired. It runs on the
+// scheduler's goroutine and also from outside it, when a caller cannot
+// wait for the next wake-up (an admission at the half-open cap).
+func (s *scheduler) fireDue() int {
+	s.fireMu.Lock()
+	defer s.fireMu.Unlock()
+	now := s.now()
+	var due []protocol.RegID
+	s.mu.Lock()
+	for len(s.q) > 0 && s.q[0].at <= now && len(due) < batchMax {
+		e := heap.Pop(&s.q).(timerEntry)
+		if s.armed[e.id] == e.at {
+			delete(s.armed, e.id)
+			due = append(due, e.id)
+		}
+	}
+	s.mu.Unlock()
+	if len(due) > 0 {
+		s.fire(due)
+	}
+	return len(due)
+}
+
+// untilNext is how long the goroutine may sleep before the earliest entry.
+func (s *scheduler) untilNext() time.Duration {
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.armed)
+	wait := maxWait
+	if len(s.q) > 0 {
+		wait = max(0, min(wait, time.Duration(s.q[0].at-now)))
+	}
+	return wait
 }
 
 func (s *scheduler) run() {
 	defer close(s.done)
 	t := time.NewTimer(maxWait)
 	defer t.Stop()
-	var due []protocol.RegID
 	for {
-		now := s.now()
-		due = due[:0]
-		s.mu.Lock()
-		for len(s.q) > 0 && s.q[0].at <= now {
-			e := heap.Pop(&s.q).(timerEntry)
-			if s.armed[e.id] == e.at {
-				delete(s.armed, e.id)
-				due = append(due, e.id)
-			}
+		select {
+		case <-s.stop:
+			return
+		default:
 		}
-		wait := maxWait
-		if len(s.q) > 0 {
-			wait = min(wait, time.Duration(s.q[0].at-now))
-		}
-		s.mu.Unlock()
-		for _, id := range due {
-			select {
-			case <-s.stop:
-				return
-			default:
-			}
-			s.fire(id)
-		}
-		if len(due) > 0 {
+		if s.fireDue() > 0 {
 			continue // firing took time and may have armed earlier entries
 		}
-		t.Reset(wait)
+		t.Reset(s.untilNext())
 		select {
 		case <-t.C:
 		case <-s.wake:

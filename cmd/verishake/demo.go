@@ -133,7 +133,9 @@ type demo struct {
 // run starts relay and server on loopback ports, runs n devices through a
 // handshake and a command each, and shuts everything down, traces closed.
 func (d *demo) run(ctx context.Context, n int, files []string) (err error) {
-	relay, err := transport.NewRelay(transport.RelayConfig{Faults: d.faults})
+	// Tokens of this run only: nothing outside the process knows them.
+	bearer, enrol := randomToken(), randomToken()
+	relay, err := transport.NewRelay(transport.RelayConfig{Faults: d.faults, Bearer: bearer, RegisterToken: enrol})
 	if err != nil {
 		return err
 	}
@@ -170,7 +172,7 @@ func (d *demo) run(ctx context.Context, n int, files []string) (err error) {
 	defer hc.CloseIdleConnections()
 	srv, err := transport.NewServer(transport.ServerConfig{
 		Handshake: d.h, Store: d.store, Tracer: stw,
-		Pusher: &transport.FCMPusher{BaseURL: relayURL, Project: "demo", Auth: transport.StaticBearer("demo"), Client: hc, TTL: d.p.Lifetime},
+		Pusher: &transport.FCMPusher{BaseURL: relayURL, Project: "demo", Auth: transport.StaticBearer(bearer), Client: hc, TTL: d.p.Lifetime},
 	})
 	if err != nil {
 		relayLn.Close()
@@ -183,8 +185,12 @@ func (d *demo) run(ctx context.Context, n int, files []string) (err error) {
 	var wg sync.WaitGroup
 	serveErrs := make(chan error, 2)
 	wg.Add(2)
-	go func() { defer wg.Done(); serveErrs <- trServeUntil(runCtx, relayLn, relay, relay.Close) }()
-	go func() { defer wg.Done(); serveErrs <- trServeUntil(runCtx, serverLn, srv, nil) }()
+	// Every device holds a long-poll and may send upstream at once.
+	relayLimits, serveLimits := transport.DefaultRelayLimits(), transport.DefaultServeLimits()
+	relayLimits.MaxConns = max(relayLimits.MaxConns, 2*n+64)
+	serveLimits.MaxConns = max(serveLimits.MaxConns, 2*n+64)
+	go func() { defer wg.Done(); serveErrs <- trServeUntil(runCtx, relayLn, relay, relay.Close, relayLimits) }()
+	go func() { defer wg.Done(); serveErrs <- trServeUntil(runCtx, serverLn, srv, nil, serveLimits) }()
 	fmt.Fprintf(d.stderr, "verishake demo: relay on %s, server on %s, %d devices, profile %s\n", relayURL, serverURL, n, d.p.Name)
 
 	devCtx, stopDevices := context.WithCancel(runCtx)
@@ -215,7 +221,7 @@ func (d *demo) run(ctx context.Context, n int, files []string) (err error) {
 	var devs []*transport.Device
 	for range n {
 		dev, err := transport.RegisterDevice(ctx, transport.DeviceConfig{
-			Handshake: d.h, RelayURL: relayURL, ServerURL: serverURL, HTTPClient: hc, Tracer: dtw,
+			Handshake: d.h, RelayURL: relayURL, RegisterToken: enrol, ServerURL: serverURL, HTTPClient: hc, Tracer: dtw,
 			PollWait: 5 * time.Second,
 			OnCommand: func(protocol.Message) {
 				d.mu.Lock()
@@ -259,11 +265,20 @@ func (d *demo) one(ctx context.Context, srv *transport.Server, dev *transport.De
 	}
 	for ctx.Err() == nil {
 		before := dev.Client().LastSeq
-		if _, err := srv.Issue(ctx, dev.RegID(), fmt.Sprintf("hello, device %d", dev.RegID())); err != nil {
+		_, err := srv.Issue(ctx, dev.RegID(), fmt.Sprintf("hello, device %d", dev.RegID()))
+		if errors.Is(err, transport.ErrNotPushed) {
+			// Not delivered, and reported as such: send it again shortly.
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		if err != nil {
 			return err
 		}
 		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := dev.Wait(wctx, func(c protocol.Client) bool { return c.LastSeq > before || c.State != protocol.ClientVerified })
+		_, err = dev.Wait(wctx, func(c protocol.Client) bool { return c.LastSeq > before || c.State != protocol.ClientVerified })
 		cancel()
 		if err == nil {
 			if c := dev.Client(); c.State != protocol.ClientVerified {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/transport"
 )
@@ -21,7 +23,7 @@ import (
 func init() {
 	register(command{
 		name:    "serve",
-		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--profile P] [--trace FILE]",
+		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--bearer T] [--profile P] [--trace FILE] [--metrics HOST:PORT] [limits]",
 		summary: "run the server side of the handshake over HTTP, answering through an FCM-shaped push endpoint",
 		run: untilSignal(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runServe(ctx, args, stdout, stderr, nil)
@@ -50,8 +52,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	bearer := fs.String("bearer", "", "bearer token for the push API (default: $VERISHAKE_PUSH_BEARER, else \"local\")")
 	profileName := fs.String("profile", "hardened", "profile: patent or hardened")
 	tracePath := fs.String("trace", "", "write every step to FILE as JSON Lines (the simulator's trace schema)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)")
+	limits := addLimitFlags(fs, transport.DefaultServeLimits())
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
+	}
+	if err := limits.Validate(); err != nil {
+		return usagef(stderr, "serve", "--%v", err)
 	}
 	p, err := protocol.ProfileByName(*profileName)
 	if err != nil {
@@ -60,13 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if err := trCheckURL(*push); err != nil {
 		return usagef(stderr, "serve", "--push %q: %v", *push, err)
 	}
-	tok := *bearer
-	if tok == "" {
-		tok = os.Getenv("VERISHAKE_PUSH_BEARER")
-	}
-	if tok == "" {
-		tok = "local"
-	}
+	tok := envDefault(*bearer, "VERISHAKE_PUSH_BEARER", "local")
 	ln, err := trListen(*addr)
 	if err != nil {
 		return usagef(stderr, "serve", "--addr %q: %v", *addr, err)
@@ -82,6 +83,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		store = bs
 	}
 	defer store.Close()
+	reg := prometheus.NewRegistry()
+	if *metricsAddr != "" {
+		store = newStoreMetrics(reg).instrument(store)
+	}
 
 	var tracer transport.Tracer
 	var tw *transport.TraceWriter
@@ -101,9 +106,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		Store:     store,
 		Pusher:    &transport.FCMPusher{BaseURL: *push, Project: *project, Auth: transport.StaticBearer(tok), TTL: p.Lifetime},
 		Tracer:    tracer,
-		Log:       log.New(stderr, "verishake serve: ", log.LstdFlags),
+		Log:       slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "serve"),
 	})
 	if err != nil {
+		return usagef(stderr, "serve", "%v", err)
+	}
+	serverMetrics(reg, srv)
+	ctx, stopMetrics := context.WithCancel(ctx)
+	defer stopMetrics()
+	waitMetrics, err := startMetrics(ctx, "serve", *metricsAddr, reg, stderr)
+	if err != nil {
+		_ = srv.Close()
 		return usagef(stderr, "serve", "%v", err)
 	}
 	where := "memory"
@@ -114,7 +127,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	err = trServeUntil(ctx, ln, srv, nil)
+	err = trServeUntil(ctx, ln, srv, nil, *limits)
+	stopMetrics()
+	if merr := waitMetrics(); merr != nil && err == nil {
+		err = merr
+	}
 	_ = srv.Close()
 	if tw != nil {
 		if terr := tw.Close(); terr != nil && err == nil {
@@ -126,8 +143,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		return exitUsage
 	}
 	st := srv.Stats()
-	fmt.Fprintf(stderr, "verishake serve: stopped; accepted %d, rejected %d, push failures %d, expired %d\n",
-		st.Accepted, st.Rejected, st.PushFailed, st.Expired)
+	fmt.Fprintf(stderr, "verishake serve: stopped; accepted %d, rejected %d, push failures %d, store failures %d, expired %d\n",
+		st.Accepted, st.Rejected, st.PushFailed, st.StoreFailed, st.Expired)
 	return exitOK
 }
 
@@ -151,11 +168,12 @@ func trCheckURL(s string) error {
 	return nil
 }
 
-// trServeUntil serves h on ln until ctx ends, then shuts down: listeners
-// close, onShutdown runs (a relay ends its long-polls there), and requests
-// in progress get five seconds to finish.
-func trServeUntil(ctx context.Context, ln net.Listener, h http.Handler, onShutdown func()) error {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+// trServeUntil serves h on ln under limits until ctx ends, then shuts
+// down: listeners close, onShutdown runs (a relay ends its long-polls
+// there), and requests in progress get five seconds to finish.
+func trServeUntil(ctx context.Context, ln net.Listener, h http.Handler, onShutdown func(), limits transport.HTTPLimits) error {
+	hs := limits.Server(h)
+	ln = limits.Listener(ln)
 	if onShutdown != nil {
 		hs.RegisterOnShutdown(onShutdown)
 	}

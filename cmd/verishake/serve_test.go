@@ -81,7 +81,7 @@ func TestServeAndRelayRunARealHandshake(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	dev, err := transport.RegisterDevice(ctx, transport.DeviceConfig{Handshake: h, RelayURL: "http://" + relayAddr,
+	dev, err := transport.RegisterDevice(ctx, transport.DeviceConfig{Handshake: h, RelayURL: "http://" + relayAddr, RegisterToken: "local-device",
 		ServerURL: "http://" + serverAddr, HTTPClient: hc, Tracer: tw, PollWait: time.Second})
 	require.NoError(t, err)
 	devCtx, stopDev := context.WithCancel(ctx)
@@ -131,6 +131,14 @@ func TestServeAndRelayBadInput(t *testing.T) {
 		{[]string{"relay", "--loss", "1.5"}, "loss"},
 		{[]string{"relay", "--delay", "9ms..1ms"}, "--delay"},
 		{[]string{"relay", "--queue-cap", "0"}, "--queue-cap"},
+		{[]string{"serve", "--read-timeout", "0s"}, "--read-timeout"},
+		{[]string{"serve", "--max-conns", "0"}, "--max-conns"},
+		{[]string{"serve", "--idle-timeout", "soon"}, "idle-timeout"},
+		{[]string{"relay", "--max-header-bytes", "-1"}, "--max-header-bytes"},
+		{[]string{"relay", "--write-timeout", "10s"}, "--write-timeout"},
+		{[]string{"relay", "--max-poll-wait", "0s"}, "--max-poll-wait"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--metrics", "nonsense"}, "--metrics"},
+		{[]string{"relay", "--addr", "127.0.0.1:0", "--metrics", "127.0.0.1:notaport"}, "--metrics"},
 	} {
 		status, _, errOut := runCLI(tc.args...)
 		require.Equal(t, exitUsage, status, "%v: %s", tc.args, errOut)

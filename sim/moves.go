@@ -118,14 +118,27 @@ func (w *World) flood(r *Result, s *Step) {
 	r.Deadline = w.Server.FloodDeadline()
 }
 
-// insider takes a StepInsider: the insider's message goes on the network
-// like an injection, and the adversary records its own handshake's step.
+// insider takes a StepInsider: the server receives the insider's message
+// at once (the insider is the network's owner too), its answer goes to the
+// insider's device (taken as sent, World.send), and the adversary records
+// its own handshake's step. Once the server has verified the insider's
+// session, the world forgets that session: nothing about it can reach an
+// honest client — its RegID's claims are exempt, pushes to it reach no
+// honest device, a verified session counts toward no cap, and no check of
+// another RegID reads it — and kept, its expiry would pin every later
+// state to the clock, where the explorer counts time relative to now.
 func (w *World) insider(r *Result, s *Step) {
-	w.nextID++
-	r.Sent = Envelope{ID: w.nextID, From: FromAdversary, Msg: s.Msg}
-	r.SentSlot = w.put(r.Sent)
 	if in, ok := w.adv.(Insider); ok {
 		in.InsiderSent(s.Msg)
+	}
+	w.nextID++
+	w.deliver(r, Envelope{ID: w.nextID, From: FromAdversary, Msg: s.Msg})
+	if s.Msg.Kind == protocol.Confirm1 && r.Err == nil {
+		if sl := w.Server.View(s.Msg.RegID); sl != nil && sl.State == protocol.SessionVerified {
+			kept := w.unhashSlot(s.Msg.RegID)
+			w.Server.Put(protocol.Slot{RegID: s.Msg.RegID})
+			w.rehashSlot(s.Msg.RegID, kept)
+		}
 	}
 }
 
@@ -140,7 +153,6 @@ func (w *World) hashExtras(h *fp, n *Names) {
 	}
 }
 
-// quiet reports whether no honest client is in a handshake and nothing is
-// in flight: the points between honest handshakes, where the insider runs
-// its own.
-func (w *World) quiet() bool { return w.live == 0 && !w.anyAwaiting() }
+// quiet reports whether no honest client has started a handshake yet: the
+// insider runs its own first (see docs/properties.md, "The insider").
+func (w *World) quiet() bool { return w.Counters.Started == 0 }

@@ -348,7 +348,7 @@ func Mermaid(hs, regID uint64, recs []Record, violations ...Violation) string {
 	var b strings.Builder
 	adv := false
 	for i := range recs {
-		if r := &recs[i]; r.Recv != nil && r.Recv.From == FromAdversary.String() || r.Step == StepInject.String() {
+		if r := &recs[i]; r.Recv != nil && r.Recv.From == FromAdversary.String() || r.Step == StepInject.String() || r.Step == StepFlood.String() {
 			adv = true
 		}
 	}
@@ -388,6 +388,10 @@ func Mermaid(hs, regID uint64, recs []Record, violations ...Violation) string {
 		switch r.Step {
 		case StepStart.String():
 			note("C", "t=%v start handshake %d", at, r.HS)
+		case StepInsider.String():
+			arrow(r.Recv, "->>", " (insider's own handshake)")
+		case StepFlood.String():
+			note("A,S", "t=%v flood: %d Hellos from forged RegIDs", at, r.Count)
 		case StepDeliver.String():
 			if r.Lost {
 				arrow(r.Recv, "-x", " (no device)")

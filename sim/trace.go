@@ -318,6 +318,9 @@ func RecordOf(n uint64, s Step, r *Result, w *World) Record {
 	if s.Kind == StepFlood {
 		rec.Count = s.Count
 	}
+	if s.Kind == StepInsider {
+		rec.Recv = MsgOf(r.Recv) // the insider's message, taken by the server at once
+	}
 	switch r.Role {
 	case protocol.RoleClient:
 		rec.Machine, rec.RegID, rec.State = "client", uint64(r.RegID), r.After.String()
@@ -372,7 +375,16 @@ func (rec *Record) ParseStep() (Step, error) {
 			return s, errors.New("flood step without a count of at least 1")
 		}
 		s.Count = rec.Count
-	case StepInject, StepInsider:
+	case StepInsider:
+		if rec.Recv == nil {
+			return s, errors.New("insider step without recv")
+		}
+		e, err := rec.Recv.Envelope()
+		if err != nil {
+			return s, fmt.Errorf("recv: %w", err)
+		}
+		s.Msg = e.Msg
+	case StepInject:
 		if rec.Sent == nil {
 			return s, fmt.Errorf("%v step without sent", k)
 		}

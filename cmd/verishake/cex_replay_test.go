@@ -10,30 +10,44 @@ import (
 	"github.com/verishake/verishake/protocol"
 )
 
-// Every counterexample `verify` writes replays to the very property it was
-// written for: a file is named by its property, and `replay` must say it
-// reproduced that property first, whatever else broke on the way.
+// Every counterexample the explorer writes replays to the very property it
+// was written for: a file is named by its property, and `replay` must say
+// it reproduced that property first, whatever else broke on the way. The
+// runs: `verify` on the patent, `check` on the patent, and `variants
+// --check` (every catalog variant at its bounds).
 func TestEveryCounterexampleReplaysToItsProperty(t *testing.T) {
-	runs := [][]string{{"--profile", "patent"}}
-	for _, v := range protocol.Variants() {
-		runs = append(runs, []string{"--variant", v.Name})
-	}
 	files := 0
-	for _, args := range runs {
-		dir := t.TempDir()
-		status, out, errOut := runCLI(append([]string{"verify", "--json", "--cex", dir}, args...)...)
-		require.Equal(t, exitViolation, status, "%v: %s", args, errOut)
-		var rep verifyReport
-		require.NoError(t, json.Unmarshal([]byte(out), &rep))
-		for _, p := range rep.Properties {
+	replays := func(t *testing.T, what string, props []propertyResult) {
+		for _, p := range props {
 			if p.Verdict != verdictViolated || strings.HasPrefix(p.Counterexample, "verishake ") {
 				continue // holds, or found by a simulation: its command reruns it
 			}
 			files++
 			st, _, replayErr := runCLI("replay", p.Counterexample)
-			require.Equal(t, exitViolation, st, "%v %s: %s", args, p.ID, replayErr)
-			require.Contains(t, replayErr, "reproduced: "+p.ID+" violated at step", "%v: %s replays as something else:\n%s", args, p.ID, replayErr)
+			require.Equal(t, exitViolation, st, "%s %s: %s", what, p.ID, replayErr)
+			require.Contains(t, replayErr, "reproduced: "+p.ID+" violated at step", "%s: %s replays as something else:\n%s", what, p.ID, replayErr)
 		}
 	}
-	require.Greater(t, files, len(runs), "most runs write explorer counterexamples")
+	status, out, errOut := runCLI("verify", "--profile", "patent", "--json", "--cex", t.TempDir())
+	require.Equal(t, exitViolation, status, errOut)
+	var rep verifyReport
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	replays(t, "verify --profile patent", rep.Properties)
+
+	status, out, errOut = runCLI("check", "--profile", "patent", "--json", "--cex", t.TempDir())
+	require.Equal(t, exitViolation, status, errOut)
+	var cr checkReport
+	require.NoError(t, json.Unmarshal([]byte(out), &cr))
+	replays(t, "check --profile patent", cr.Properties)
+
+	dir := t.TempDir()
+	for _, v := range protocol.Variants() {
+		r, err := checkVariant(v, dir)
+		require.NoError(t, err)
+		if r.Checker != "explore" {
+			continue
+		}
+		replays(t, "variants --check "+v.Name, []propertyResult{{ID: v.Breaks, Verdict: verdictViolated, Counterexample: r.Counterexample}})
+	}
+	require.GreaterOrEqual(t, files, 10, "the patent and most variants write explorer counterexamples")
 }

@@ -742,7 +742,7 @@ func applyStep(w *sim.World, s *sim.Step, res *[2]sim.Result) int {
 			sp.Spend()
 		}
 	}
-	if s.Kind != sim.StepInject && s.Kind != sim.StepInsider {
+	if s.Kind != sim.StepInject {
 		return 1
 	}
 	d := deliverInjected(w, &res[0])

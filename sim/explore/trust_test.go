@@ -60,6 +60,7 @@ func TestInsiderHandshakeIsFree(t *testing.T) {
 		Limits: sim.Limits{Injects: 1}})
 	require.NoError(t, err)
 	var res [2]sim.Result
+	var ts protocol.Token
 	for _, kind := range []protocol.Kind{protocol.Hello, protocol.Confirm1} {
 		var step *sim.Step
 		for _, s := range w.Enabled(nil) {
@@ -69,12 +70,18 @@ func TestInsiderHandshakeIsFree(t *testing.T) {
 			}
 		}
 		require.NotNil(t, step, "the insider's %v is offered", kind)
-		applyStep(w, step, &res)
-		require.NoError(t, res[1].Err)
+		require.Equal(t, 1, applyStep(w, step, &res), "the server takes the insider's message at once")
+		require.NoError(t, res[0].Err)
+		if kind == protocol.Hello {
+			sl, ok := w.Server.Slot(2)
+			require.True(t, ok)
+			require.True(t, sl.HalfOpen())
+			ts = sl.Pending.Ts
+		}
 	}
-	sl, ok := w.Server.Slot(2)
-	require.True(t, ok)
-	require.True(t, sl.Verified(), "the insider ran a real handshake")
+	require.Len(t, res[0].ClaimList(), 2, "the server verified the insider's session: Running and Commit")
+	_, kept := w.Server.Slot(2)
+	require.False(t, kept, "a verified insider session is forgotten: nothing honest can reach it")
 	require.False(t, x.Exhausted())
 	var forgeries int
 	for _, s := range w.Enabled(nil) {
@@ -83,7 +90,7 @@ func TestInsiderHandshakeIsFree(t *testing.T) {
 		}
 	}
 	require.Positive(t, forgeries, "its one forgery is still to come")
-	require.True(t, x.Knowledge.Knows(sl.Current.Ts), "it knows its own session's tokens")
+	require.True(t, x.Knowledge.Knows(ts), "it knows its own session's tokens")
 }
 
 // Every kind of step is taken within check's default bounds (corruption,

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/verishake/verishake/adversary"
@@ -31,57 +32,60 @@ func (v Violation) String() string {
 	return fmt.Sprintf("%s violated at step %d (t=%v): %s", v.Property, v.Step, time.Duration(v.T), v.Reason)
 }
 
-// AuthMonitor checks AUTH-C, AUTH-S and CMD online with protocol.Monitor:
-// injective agreement of every client and server Commit with the peer's
-// Running, and of every Executed command with an Issued one. Claims about
-// RegIDs outside the honest range (the adversary's insider, forged RegIDs)
-// are exempt.
+// AuthMonitor checks AUTH-C, AUTH-S and CMD online with protocol.Ledger,
+// the checker the explorer and trace validation use too: injective
+// agreement of every client and server Commit with the peer's Running, and
+// of every Executed command with an Issued one. Claims about RegIDs outside
+// the honest range (the adversary's insider, forged RegIDs) are exempt.
+// Claims match only within one RegID, so each honest RegID has a ledger of
+// its own.
 //
-// Two things stand between the claims and protocol.Monitor, neither of
-// which changes a verdict:
+// Two things stand between the claims and the ledgers, neither of which
+// changes a verdict:
 //
-// Speed. The monitor keeps pending claims in maps, and at a million claims
-// a second the map traffic would be most of the cost of a simulated
-// handshake. So each honest RegID has a one-entry cache in front of each of
-// the monitor's three multisets (client Running, server Running, Issued).
-// An added claim goes to the cache and the entry it evicts to the monitor;
-// a consuming claim is checked against the cache first and only otherwise
-// handed to the monitor. The monitor's multiset plus the cache is at every
-// point the one the monitor alone would hold, so the verdicts are the
-// monitor's, while an honest handshake — Running, then the matching Commit
-// — never reaches a map.
+// Speed. At a million claims a second even a small sorted ledger's
+// searches and shifts would be much of the cost of a simulated handshake.
+// So each honest RegID has a one-entry cache in front of its ledger for
+// each kind of pending claim (client Running, server Running, Issued). An
+// added claim goes to the cache and the entry it evicts to the ledger; a
+// consuming claim is checked against the cache first and only otherwise
+// handed to the ledger. The ledger plus the cache is at every point the
+// multiset the ledger alone would hold, so the verdicts are the ledger's,
+// while an honest handshake — Running, then the matching Commit — never
+// reaches it.
 //
-// Memory. protocol.Monitor cannot forget: a claim nothing consumes (a
-// command lost on the way, a client that gave up) stays in its maps for
-// good, and a long run grows without bound. Every claim names a session by
+// Memory. A ledger cannot forget by itself: a claim nothing consumes (a
+// command lost on the way, a client that gave up) stays for good, and a
+// long run would grow without bound. Every claim names a session by
 // (RegID, Ts), and only claims of the same session ever match, so
-// AuthMonitor routes each session to the monitor of the epoch (a window of
-// virtual time) in which it was first seen. With a retirement window W > 0
-// an epoch's monitor is dropped once the clock is three epochs past it:
-// sound when no claim of a session comes more than W after its first, which
-// the simulator guarantees by choosing W from the profile's lifetime and the
-// channels' delays (see RetireWindow), and only when there is no adversary
-// to replay old messages. With W = 0 nothing is ever dropped.
+// AuthMonitor notes, for each session with claims in its RegID's ledger,
+// the epoch (a window of virtual time) in which it was noted, and with a
+// retirement window W > 0 forgets the session's claims once the clock is
+// three epochs past that one (checked when the RegID next reaches its
+// ledger). A session whose claims in the ledger are all matched is no
+// longer noted, and is noted afresh by its next claim to reach the ledger:
+// so it is forgotten no sooner than three epochs after its first claim.
+// Sound when no claim of a session comes more than W after its first,
+// which the simulator guarantees by choosing W from the profile's lifetime
+// and the channels' delays (see RetireWindow), and only when there is no
+// adversary to replay old messages. With W = 0 nothing is ever forgotten.
 type AuthMonitor struct {
 	n      protocol.RegID
-	window protocol.Time // epoch length; 0: one epoch, never retired
-	held   []held        // by RegID-1
-	sess   [][]session   // by RegID-1: the epochs of its recent sessions
-	epochs []epoch       // live epochs, oldest first
+	window protocol.Time     // epoch length; 0: never retire
+	held   []held            // by RegID-1: its cache
+	led    []protocol.Ledger // by RegID-1: its other unmatched claims
+	sess   [][]sessionEpoch  // by RegID-1: the sessions in its ledger, in the order noted (window > 0)
 }
 
 // held is one RegID's cache: the latest unconsumed client Running, server
 // Running and Issued claim (Kind zero: none).
 type held struct{ cRun, sRun, issued protocol.Claim }
 
-type session struct {
+// sessionEpoch is a session with claims in its RegID's ledger and the
+// epoch it was noted in.
+type sessionEpoch struct {
 	ts    protocol.Token
 	epoch int64
-}
-
-type epoch struct {
-	n int64
-	m *protocol.Monitor
 }
 
 // NewAuthMonitor returns a monitor for honest RegIDs 1..clients that
@@ -91,7 +95,8 @@ func NewAuthMonitor(clients int, window time.Duration) *AuthMonitor {
 		n:      protocol.RegID(clients),
 		window: protocol.Time(window),
 		held:   make([]held, clients),
-		sess:   make([][]session, clients),
+		led:    make([]protocol.Ledger, clients),
+		sess:   make([][]sessionEpoch, clients),
 	}
 }
 
@@ -99,18 +104,19 @@ func NewAuthMonitor(clients int, window time.Duration) *AuthMonitor {
 // violation it completes (nil: none).
 func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *Violation {
 	if c.RegID < 1 || c.RegID > a.n {
-		return nil // exempt, as protocol.Monitor would find
+		return nil // exempt
 	}
-	h := &a.held[c.RegID-1]
+	i := int(c.RegID - 1)
+	h := &a.held[i]
 	switch {
 	case c.Kind == protocol.Running && c.Role == protocol.RoleClient:
-		a.hold(now, &h.cRun, c)
+		a.hold(now, i, &h.cRun, c)
 		return nil
 	case c.Kind == protocol.Running && c.Role == protocol.RoleServer:
-		a.hold(now, &h.sRun, c)
+		a.hold(now, i, &h.sRun, c)
 		return nil
 	case c.Kind == protocol.Issued:
-		a.hold(now, &h.issued, c)
+		a.hold(now, i, &h.issued, c)
 		return nil
 	case c.Kind == protocol.Commit && c.Role == protocol.RoleServer:
 		if h.cRun.Kind != 0 && h.cRun.Tc == c.Tc && h.cRun.Ts == c.Ts {
@@ -128,7 +134,7 @@ func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *Violation {
 			return nil
 		}
 	}
-	pv, bad := a.monitor(now, c).Observe(*c)
+	pv, bad := a.observe(now, i, c)
 	if !bad {
 		return nil
 	}
@@ -136,54 +142,75 @@ func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *Violation {
 	return &Violation{Property: pv.Property, RegID: uint64(c.RegID), Claim: &tc, Reason: pv.Reason}
 }
 
-// hold caches c in slot, passing the claim it evicts to the monitor. An
+// hold caches c in slot, passing the claim it evicts to the ledger. An
 // added claim never completes a violation.
-func (a *AuthMonitor) hold(now protocol.Time, slot *protocol.Claim, c *protocol.Claim) {
+func (a *AuthMonitor) hold(now protocol.Time, i int, slot *protocol.Claim, c *protocol.Claim) {
 	if slot.Kind != 0 {
-		a.monitor(now, slot).Observe(*slot)
+		a.observe(now, i, slot)
 	}
 	*slot = *c
 }
 
-// monitor returns the protocol.Monitor of c's session, retiring epochs the
-// clock has left behind.
-func (a *AuthMonitor) monitor(now protocol.Time, c *protocol.Claim) *protocol.Monitor {
-	cur := int64(0)
+// observe hands c to RegID i+1's ledger, retiring its old sessions first
+// and keeping the notes in step after.
+func (a *AuthMonitor) observe(now protocol.Time, i int, c *protocol.Claim) (protocol.Violation, bool) {
 	if a.window > 0 {
-		cur = int64(now / a.window)
+		a.retire(now, i)
 	}
-	for len(a.epochs) > 0 && a.epochs[0].n+3 <= cur {
-		a.epochs[0] = epoch{}
-		a.epochs = a.epochs[1:]
+	pv, bad := a.led[i].Observe(*c)
+	if !bad && a.window > 0 {
+		a.note(now, i, c)
 	}
-	list := a.sess[c.RegID-1]
-	n := int64(-1)
-	for _, s := range list {
-		if s.ts == c.Ts {
-			n = s.epoch
-			break
+	return pv, bad
+}
+
+// retire forgets the claims of RegID i+1's sessions noted three epochs
+// before the one of time now. Sessions are noted in time order, so the
+// ones to forget are at the front.
+func (a *AuthMonitor) retire(now protocol.Time, i int) {
+	cur := int64(now / a.window)
+	list := a.sess[i]
+	n := 0
+	for n < len(list) && list[n].epoch+3 <= cur {
+		a.led[i].Forget(protocol.RegID(i+1), list[n].ts)
+		n++
+	}
+	if n > 0 {
+		a.sess[i] = slices.Delete(list, 0, n)
+	}
+}
+
+// note keeps sess in step with RegID i+1's ledger after claim c, observed
+// at time now, changed it: the session of a claim added is noted (if it is
+// not already), and one left with no claim in the ledger is not.
+func (a *AuthMonitor) note(now protocol.Time, i int, c *protocol.Claim) {
+	list := a.sess[i]
+	at := slices.IndexFunc(list, func(s sessionEpoch) bool { return s.ts == c.Ts })
+	switch c.Kind {
+	case protocol.Running, protocol.Issued:
+		if at < 0 {
+			a.sess[i] = append(list, sessionEpoch{ts: c.Ts, epoch: int64(now / a.window)})
+		}
+	case protocol.Commit, protocol.Executed:
+		if at >= 0 && !slices.ContainsFunc(a.led[i], func(p protocol.Claim) bool { return p.Ts == c.Ts }) {
+			a.sess[i] = slices.Delete(list, at, at+1)
 		}
 	}
-	if n < 0 || n+3 <= cur {
-		// A new session (or one retired: it starts afresh).
-		n = cur
-		keep := list[:0]
-		for _, s := range list {
-			if s.epoch+3 > cur && s.ts != c.Ts {
-				keep = append(keep, s)
+}
+
+// Pending is the number of unmatched claims the monitor holds, in its
+// caches and its ledgers.
+func (a *AuthMonitor) Pending() int {
+	n := 0
+	for i, l := range a.led {
+		n += len(l)
+		for _, c := range [...]protocol.Claim{a.held[i].cRun, a.held[i].sRun, a.held[i].issued} {
+			if c.Kind != 0 {
+				n++
 			}
 		}
-		a.sess[c.RegID-1] = append(keep, session{ts: c.Ts, epoch: n})
 	}
-	for i := range a.epochs {
-		if a.epochs[i].n == n {
-			return a.epochs[i].m
-		}
-	}
-	honest := a.n
-	e := epoch{n: n, m: protocol.NewMonitor(func(id protocol.RegID) bool { return id >= 1 && id <= honest })}
-	a.epochs = append(a.epochs, e)
-	return e.m
+	return n
 }
 
 // RetireWindow is the window after which AuthMonitor may forget a

@@ -71,6 +71,9 @@ func ClientSpec(p Profile) fsm.Spec[ClientState, ClientEvent] {
 			{From: ClientVerified, Event: Start, To: AwaitValidation},
 		},
 	}
+	if p.CommandConfirms {
+		sp.Transitions = append(sp.Transitions, row{From: AwaitConfirm2, Event: OnCommand, To: ClientVerified})
+	}
 	if p.Retries > 0 {
 		sp.Events = append(sp.Events, Retry)
 		sp.Transitions = append(sp.Transitions,
@@ -218,24 +221,35 @@ func (c *Client) onConfirm2(h *Handshake, m Message) Output {
 }
 
 func (c *Client) onCommand(h *Handshake, m Message) Output {
-	if c.State != ClientVerified {
+	// Only the server sends a Command under Ts, and only once it has
+	// verified the session: with CommandConfirms, one that overtook the
+	// Confirm2 stands for it.
+	confirms := c.State == AwaitConfirm2 && h.profile.CommandConfirms && m.Ts.Equal(c.Ts)
+	if c.State != ClientVerified && !confirms {
 		return c.reject(ErrNotVerified)
 	}
 	// Ts is the only thing that marks a push as the server's.
 	if !m.Ts.Equal(c.Ts) {
 		return c.reject(ErrWrongTs)
 	}
-	if h.profile.CommandSeq {
-		// A number at or below the last one is a duplicate or a replay.
-		if m.Seq <= c.LastSeq {
-			return c.reject(ErrRepeatedSeq)
-		}
-		c.LastSeq = m.Seq
+	// A number at or below the last one is a duplicate or a replay.
+	if h.profile.CommandSeq && m.Seq <= c.LastSeq {
+		return c.reject(ErrRepeatedSeq)
 	}
-	if _, ok := c.next(h, OnCommand); !ok {
+	to, ok := c.next(h, OnCommand)
+	if !ok {
 		return c.reject(ErrUnexpected)
 	}
+	if h.profile.CommandSeq {
+		c.LastSeq = m.Seq
+	}
+	if confirms {
+		c.State, c.Deadline = to, Never
+	}
 	out := c.send(Message{})
+	if confirms {
+		out.claim(Claim{Kind: Commit, Role: RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
+	}
 	out.claim(Claim{Kind: Executed, Role: RoleClient, RegID: c.RegID, Ts: c.Ts, Seq: m.Seq})
 	return out
 }

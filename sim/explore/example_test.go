@@ -48,5 +48,5 @@ func ExampleRun_hardened() {
 		panic(err)
 	}
 	fmt.Println(rep.States, "states, complete:", rep.Complete, "violations:", len(rep.Counterexamples))
-	// Output: 97474 states, complete: true violations: 0
+	// Output: 97336 states, complete: true violations: 0
 }

@@ -11,6 +11,7 @@ const (
 	Bounded = "BOUNDED"
 	Live    = "LIVE"
 	Agree   = "AGREE"
+	Deliver = "DELIVER"
 )
 
 // Violation is a claim that breaks a property.

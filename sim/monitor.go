@@ -443,6 +443,149 @@ func (f ForgeMonitor) violation(c *Counters, what string) *Violation {
 			int(math.Log2(adversary.ForgeBound)), f.TokenBits, f.TokenBits)}
 }
 
+// DeliverMonitor checks DELIVER: in a run without loss and without an
+// adversary, every command issued on a verified session is executed by its
+// client (at most once is CMD's to check) — unless the client has left
+// that session, by starting another handshake, before the command reaches
+// it: the client then holds another Ts, or none, and re-keying is the
+// client's choice, not a fault. The push platform does not keep order, so
+// a command may reach its client before the Confirm2 of its session.
+//
+// The monitor follows each command from its Issued claim to its Executed
+// one. A command its client refuses while still holding the command's Ts
+// is lost unless a copy of it is executed later; it is lost for good once
+// the client starts another handshake, or when the run ends. The first
+// lost command, in the order of the refusals, is reported when the run
+// ends. The first drop, corruption, undeliverable push or injection turns
+// the monitor off: DELIVER is not asked of a run with loss or an
+// adversary. Commands still in flight when the run stops are not judged.
+type DeliverMonitor struct {
+	off     bool
+	pending [][]command // by RegID-1: issued, neither executed nor left behind
+	issued  uint64      // commands issued while the monitor was on
+	lost    uint64
+	first   command // the lost command refused first
+	firstID protocol.RegID
+	left    uint64 // commands that reached a client that had left their session
+}
+
+// command is an issued command of a RegID on its way to the client.
+type command struct {
+	ts      protocol.Token
+	seq     uint32
+	issued  uint64 // the step that issued it
+	refused uint64 // the step at which its client refused it (0: not refused)
+	state   protocol.ClientState
+	why     error
+}
+
+// NewDeliverMonitor returns a DELIVER monitor for clients honest clients.
+func NewDeliverMonitor(clients int) *DeliverMonitor {
+	return &DeliverMonitor{pending: make([][]command, clients)}
+}
+
+// Checked reports whether DELIVER is still asked of the run: no message
+// has been lost and the adversary has not moved.
+func (d *DeliverMonitor) Checked() bool { return !d.off }
+
+// Left is the number of commands that reached a client after it had left
+// their session (which DELIVER does not count as lost).
+func (d *DeliverMonitor) Left() uint64 { return d.left }
+
+// Observe follows step n, which w took with result r.
+func (d *DeliverMonitor) Observe(w *World, n uint64, r *Result) {
+	if d.off {
+		return
+	}
+	switch {
+	case r.Kind == StepDrop || r.Kind == StepCorrupt || r.Kind == StepInject || r.Lost:
+		d.off, d.pending = true, nil
+		return
+	case r.Role != protocol.RoleClient && r.Role != protocol.RoleServer:
+		return
+	case !w.Honest(r.RegID):
+		return
+	}
+	i := int(r.RegID - 1)
+	for _, c := range r.ClaimList() {
+		switch c.Kind {
+		case protocol.Issued:
+			d.issued++
+			d.pending[i] = append(d.pending[i], command{ts: c.Ts, seq: c.Seq, issued: n})
+		case protocol.Executed:
+			if k := d.find(i, c.Ts, c.Seq, true); k >= 0 {
+				d.pending[i] = slices.Delete(d.pending[i], k, k+1)
+			}
+		}
+	}
+	switch {
+	case r.Role != protocol.RoleClient:
+	case r.Kind == StepStart && r.Err == nil:
+		// The client leaves its session: what it refused is lost for good.
+		d.pending[i] = slices.DeleteFunc(d.pending[i], func(c command) bool {
+			if c.refused != 0 {
+				d.lose(r.RegID, c)
+			}
+			return c.refused != 0
+		})
+	case r.Kind == StepDeliver && r.Err != nil && r.Recv.Msg.Kind == protocol.Command:
+		m := &r.Recv.Msg
+		k := d.find(i, m.Ts, m.Seq, false)
+		switch {
+		case k < 0:
+			// A copy of a command executed or refused already.
+		case !w.Clients[i].Ts.Equal(m.Ts):
+			d.left++
+			d.pending[i] = slices.Delete(d.pending[i], k, k+1)
+		default:
+			c := &d.pending[i][k]
+			c.refused, c.state, c.why = n, r.Before, r.Err
+		}
+	}
+}
+
+// find returns the index of RegID i+1's pending command (ts, seq), one
+// already refused only if refused is true, or -1.
+func (d *DeliverMonitor) find(i int, ts protocol.Token, seq uint32, refused bool) int {
+	for k, c := range d.pending[i] {
+		if c.ts == ts && c.seq == seq && (refused || c.refused == 0) {
+			return k
+		}
+	}
+	return -1
+}
+
+func (d *DeliverMonitor) lose(id protocol.RegID, c command) {
+	d.lost++
+	if d.firstID == 0 || c.refused < d.first.refused {
+		d.first, d.firstID = c, id
+	}
+}
+
+// Finish is called when the run stops: every command refused and not
+// executed since is lost.
+func (d *DeliverMonitor) Finish() *Violation {
+	if d.off {
+		return nil
+	}
+	for i, list := range d.pending {
+		for _, c := range list {
+			if c.refused != 0 {
+				d.lose(protocol.RegID(i+1), c)
+			}
+		}
+		d.pending[i] = slices.DeleteFunc(list, func(c command) bool { return c.refused != 0 })
+	}
+	if d.lost == 0 {
+		return nil
+	}
+	c := d.first
+	claim := ClaimOf(protocol.Claim{Kind: protocol.Issued, Role: protocol.RoleServer, RegID: d.firstID, Ts: c.ts, Seq: c.seq})
+	return &Violation{Property: protocol.Deliver, RegID: uint64(d.firstID), Claim: &claim,
+		Reason: fmt.Sprintf("command %d to RegID %d, issued at step %d, reached its client at step %d while it was in %v, was refused (%v) and never executed: %d of %d commands issued were lost so, with no message lost and no adversary",
+			c.seq, d.firstID, c.issued, c.refused, c.state, c.why, d.lost, d.issued)}
+}
+
 // Monitors bundles the online checks of a run over one world. The random
 // scheduler and replay feed it every step the same way, so a replay finds
 // the same violation at the same step.
@@ -451,6 +594,7 @@ type Monitors struct {
 	Live    *LiveMonitor
 	Bounded BoundedMonitor
 	Forge   ForgeMonitor
+	Deliver *DeliverMonitor
 }
 
 // NewMonitors returns the monitors for a world of clients under p; window
@@ -458,7 +602,8 @@ type Monitors struct {
 func NewMonitors(p protocol.Profile, clients int, window time.Duration) *Monitors {
 	budget, bounded := LiveBudget(p)
 	return &Monitors{Auth: NewAuthMonitor(clients, window), Live: NewLiveMonitor(clients, budget, bounded),
-		Bounded: BoundedMonitor{Cap: p.HalfOpenCap}, Forge: ForgeMonitor{TokenBits: p.TokenBits}}
+		Bounded: BoundedMonitor{Cap: p.HalfOpenCap}, Forge: ForgeMonitor{TokenBits: p.TokenBits},
+		Deliver: NewDeliverMonitor(clients)}
 }
 
 // Tick is called before step n+1 is taken at time at.
@@ -472,6 +617,7 @@ func (m *Monitors) Tick(n uint64, at protocol.Time) *Violation {
 
 // Observe checks step n, which w took with result r.
 func (m *Monitors) Observe(w *World, n uint64, r *Result) *Violation {
+	m.Deliver.Observe(w, n, r)
 	v := m.observe(w, r)
 	if v != nil {
 		v.Step, v.T = n, w.Now
@@ -510,7 +656,11 @@ func (m *Monitors) observe(w *World, r *Result) *Violation {
 func (m *Monitors) Finish(w *World, n uint64, now protocol.Time) *Violation {
 	v := m.Live.Finish(now, func(c int) protocol.ClientState { return w.Clients[c].State })
 	if v == nil {
-		if v = m.Forge.Finish(w); v != nil {
+		v = m.Forge.Finish(w)
+		if v == nil {
+			v = m.Deliver.Finish()
+		}
+		if v != nil {
 			v.T = now
 		}
 	}

@@ -60,7 +60,9 @@ func TestDeterminism(t *testing.T) {
 
 // Over random channels with loss < 1 and no adversary, hardened keeps
 // every property and every handshake ends within its budget; with no
-// faults at all, every handshake verifies.
+// faults at all, every handshake verifies. The one exception is DELIVER
+// with two commands or more a session: a command overtaken by a later one
+// is refused as a repeat (CommandSeq), and lost (docs/findings.md, DELIVER).
 func TestHardenedOverRandomChannels(t *testing.T) {
 	budget, ok := LiveBudget(protocol.Hardened())
 	require.True(t, ok)
@@ -86,6 +88,10 @@ func TestHardenedOverRandomChannels(t *testing.T) {
 
 		rep, err := Run(cfg, RunOptions{})
 		require.NoError(t, err)
+		if len(rep.Violations) == 1 && rep.Violations[0].Property == protocol.Deliver && cfg.Commands >= 2 {
+			require.Contains(t, rep.Violations[0].Reason, protocol.ErrRepeatedSeq.Error(), "only a reordered command is lost")
+			rep.Violations = nil
+		}
 		require.Empty(t, rep.Violations)
 		require.Equal(t, "done", rep.Stopped)
 		require.Equal(t, uint64(cfg.Handshakes), rep.Handshakes)

@@ -30,7 +30,7 @@ type Ledger []Claim
 // Observe records c and returns the violation it completes, if any; the
 // ledger is then unchanged. Otherwise a Running or Issued claim is added
 // and a Commit or Executed claim consumes its match. A claim of another
-// kind, or a Commit by neither role, changes nothing.
+// kind, or a Running or Commit by neither role, changes nothing.
 func (l *Ledger) Observe(c Claim) (Violation, bool) {
 	switch c.Kind {
 	case Running:

@@ -13,7 +13,7 @@ import (
 // Violation is a property broken during a run: which, where, and why.
 type Violation struct {
 	// Property is a protocol property id: AUTH-C, AUTH-S, CMD, FORGE,
-	// LIVE, BOUNDED.
+	// LIVE, BOUNDED, DELIVER.
 	Property string `json:"property"`
 	// Step is the number of the step that broke it; for a LIVE violation
 	// found by the clock, the last step taken before.
@@ -22,7 +22,8 @@ type Violation struct {
 	T protocol.Time `json:"t"`
 	// RegID is the client concerned, when there is one.
 	RegID uint64 `json:"regid,omitempty"`
-	// Claim is the claim that completed the violation (AUTH-C, AUTH-S, CMD).
+	// Claim is the claim that completed the violation (AUTH-C, AUTH-S,
+	// CMD), or the Issued claim of the command lost (DELIVER).
 	Claim *Claim `json:"claim,omitempty"`
 	// Reason says what went wrong, in words.
 	Reason string `json:"reason"`

@@ -109,6 +109,9 @@ type Client struct {
 	Expires Time
 	// LastSeq is the highest command sequence number executed in this session.
 	LastSeq uint32
+	// Below marks the numbers under LastSeq executed in this session
+	// (CommandWindow): bit k is LastSeq-1-k.
+	Below uint64
 }
 
 // NewClient returns an idle client for the device registered as id.
@@ -126,7 +129,7 @@ func (c *Client) Start(h *Handshake, now Time, tokens TokenSource) Output {
 	if !h.profile.ReuseClientToken || c.Tc.IsZero() {
 		c.Tc = h.newToken(tokens)
 	}
-	c.State, c.Ts, c.LastSeq, c.Tries = to, Token{}, 0, 1
+	c.State, c.Ts, c.LastSeq, c.Below, c.Tries = to, Token{}, 0, 0, 1
 	c.Expires = now.Add(h.profile.Lifetime)
 	c.arm(h, now)
 	return c.send(Message{Kind: Hello, RegID: c.RegID, Tc: c.Tc})
@@ -232,8 +235,7 @@ func (c *Client) onCommand(h *Handshake, m Message) Output {
 	if !m.Ts.Equal(c.Ts) {
 		return c.reject(ErrWrongTs)
 	}
-	// A number at or below the last one is a duplicate or a replay.
-	if h.profile.CommandSeq && m.Seq <= c.LastSeq {
+	if h.profile.CommandSeq && !c.freshSeq(h, m.Seq) {
 		return c.reject(ErrRepeatedSeq)
 	}
 	to, ok := c.next(h, OnCommand)
@@ -241,7 +243,7 @@ func (c *Client) onCommand(h *Handshake, m Message) Output {
 		return c.reject(ErrUnexpected)
 	}
 	if h.profile.CommandSeq {
-		c.LastSeq = m.Seq
+		c.markSeq(h, m.Seq)
 	}
 	if confirms {
 		c.State, c.Deadline = to, Never
@@ -253,6 +255,45 @@ func (c *Client) onCommand(h *Handshake, m Message) Output {
 	out.claim(Claim{Kind: Executed, Role: RoleClient, RegID: c.RegID, Ts: c.Ts, Seq: m.Seq})
 	return out
 }
+
+// freshSeq reports whether command number seq has not run in this session:
+// it is above the last one run or, with CommandWindow, one of the
+// SeqWindow numbers below it not yet run. Anything else is a duplicate or
+// a replay.
+func (c *Client) freshSeq(h *Handshake, seq uint32) bool {
+	switch {
+	case seq > c.LastSeq:
+		return true
+	case !h.profile.CommandWindow || seq == 0 || seq == c.LastSeq || c.LastSeq-seq > SeqWindow:
+		return false
+	}
+	return c.Below&(1<<(c.LastSeq-1-seq)) == 0
+}
+
+// markSeq records that command number seq, fresh, has run.
+func (c *Client) markSeq(h *Handshake, seq uint32) {
+	if !h.profile.CommandWindow {
+		c.LastSeq = seq
+		return
+	}
+	if seq < c.LastSeq {
+		c.Below |= 1 << (c.LastSeq - 1 - seq)
+		return
+	}
+	shift := seq - c.LastSeq
+	below := uint64(0)
+	if shift < SeqWindow {
+		below = c.Below << shift
+	}
+	if c.LastSeq > 0 && shift <= SeqWindow {
+		below |= 1 << (shift - 1) // the old last one
+	}
+	c.LastSeq, c.Below = seq, below
+}
+
+// SeqWindow is how many numbers below the last one run a CommandWindow
+// client still accepts, once each.
+const SeqWindow = 64
 
 // Timeout fires the client's timer: re-send what is unanswered, or give up
 // once the retries or the lifetime are used. Before Deadline it does nothing

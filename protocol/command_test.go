@@ -70,3 +70,34 @@ func TestCommandUnderAnotherTsConfirmsNothing(t *testing.T) {
 	tr.reject(c.Handle(h, 4, cmd), ErrNotVerified)
 	require.Equal(t, before, *c)
 }
+
+// CommandWindow: numbered commands run in any order, each once, as long as
+// none is more than SeqWindow below the highest run; a Start clears the
+// window with the session.
+func TestCommandWindowRunsEachNumberOnce(t *testing.T) {
+	tr := verifiedPair(t, Hardened())
+	c, h := &tr.client, tr.h
+	run := func(seq uint32) error {
+		return c.Handle(h, 1, Message{Kind: Command, RegID: 7, Ts: ts, Seq: seq}).Err
+	}
+	order := []uint32{3, 1, 5, 2, 4, 70, 6, 69}
+	for _, seq := range order {
+		require.NoError(t, run(seq), "seq %d runs the first time", seq)
+	}
+	for _, seq := range order {
+		require.ErrorIs(t, run(seq), ErrRepeatedSeq, "seq %d again", seq)
+	}
+	require.NoError(t, run(7), "7 is 63 below 70: still in the window")
+	require.ErrorIs(t, run(7), ErrRepeatedSeq)
+	require.ErrorIs(t, run(5), ErrRepeatedSeq)
+	require.ErrorIs(t, run(0), ErrRepeatedSeq, "no command has number 0")
+	require.NoError(t, run(200))
+	require.ErrorIs(t, run(135), ErrRepeatedSeq, "65 below the last: out of the window")
+	require.NoError(t, run(136), "64 below the last: the window's oldest")
+	require.ErrorIs(t, run(136), ErrRepeatedSeq)
+	require.ErrorIs(t, run(70), ErrRepeatedSeq, "far below")
+
+	require.NoError(t, c.Start(h, 2, tr.tokens).Err)
+	require.Zero(t, c.LastSeq)
+	require.Zero(t, c.Below, "a new session starts with an empty window")
+}

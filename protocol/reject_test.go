@@ -79,8 +79,17 @@ func TestClientRejects(t *testing.T) {
 		cmd := Message{Kind: Command, RegID: 7, Ts: ts, Seq: 2}
 		require.NoError(t, tr.client.Handle(tr.h, 1, cmd).Err)
 		require.ErrorIs(t, tr.client.Handle(tr.h, 2, cmd).Err, ErrRepeatedSeq)
-		cmd.Seq = 1 // an older command delivered late is a repeat too
-		require.ErrorIs(t, tr.client.Handle(tr.h, 3, cmd).Err, ErrRepeatedSeq)
+		cmd.Seq = 1 // an older command delivered late runs, once (CommandWindow)
+		require.NoError(t, tr.client.Handle(tr.h, 3, cmd).Err)
+		require.ErrorIs(t, tr.client.Handle(tr.h, 4, cmd).Err, ErrRepeatedSeq)
+	})
+	t.Run("Command with an older Seq without CommandWindow", func(t *testing.T) {
+		p := Hardened()
+		p.CommandWindow = false
+		tr := verifiedPair(t, p)
+		require.NoError(t, tr.client.Handle(tr.h, 1, Message{Kind: Command, RegID: 7, Ts: ts, Seq: 2}).Err)
+		require.ErrorIs(t, tr.client.Handle(tr.h, 2, Message{Kind: Command, RegID: 7, Ts: ts, Seq: 1}).Err, ErrRepeatedSeq,
+			"only a number above the last one runs")
 	})
 	t.Run("Command before verification", func(t *testing.T) {
 		c, _ := started()

@@ -82,16 +82,21 @@ func TestDeliverNotAskedOfALossyRun(t *testing.T) {
 	require.Less(t, rep.CommandsExecuted, rep.CommandsIssued)
 }
 
-// What hardened still loses (docs/findings.md, DELIVER): with two commands
-// a session, the second may overtake the first on the push platform; the
-// client executes it, then refuses the first as a repeat (CommandSeq only
-// accepts numbers above the last executed). Not fixed: an anti-replay
-// window on the client would be.
-func TestHardenedLosesReorderedCommands(t *testing.T) {
+// With two commands a session, the second may overtake the first on the
+// push platform. Without CommandWindow the client executes it, then
+// refuses the first as a repeat (CommandSeq alone runs only numbers above
+// the last one run), and DELIVER is violated; hardened runs both.
+func TestReorderedCommandsNeedCommandWindow(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Clients, cfg.Handshakes, cfg.Commands, cfg.Seed = 1, 1, 2, 7
+	rep, err := Run(cfg, RunOptions{})
+	require.NoError(t, err)
+	require.Empty(t, rep.Violations)
+	require.Equal(t, uint64(2), rep.CommandsExecuted)
+
+	cfg.Profile.CommandWindow = false
 	var trace bytes.Buffer
-	rep, err := Run(cfg, RunOptions{Trace: &trace})
+	rep, err = Run(cfg, RunOptions{Trace: &trace})
 	require.NoError(t, err)
 	require.Len(t, rep.Violations, 1)
 	v := rep.Violations[0]

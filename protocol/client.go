@@ -71,6 +71,9 @@ func ClientSpec(p Profile) fsm.Spec[ClientState, ClientEvent] {
 			{From: ClientVerified, Event: Start, To: AwaitValidation},
 		},
 	}
+	if p.CommandConfirms {
+		sp.Transitions = append(sp.Transitions, row{From: AwaitConfirm2, Event: OnCommand, To: ClientVerified})
+	}
 	if p.Retries > 0 {
 		sp.Events = append(sp.Events, Retry)
 		sp.Transitions = append(sp.Transitions,
@@ -106,6 +109,9 @@ type Client struct {
 	Expires Time
 	// LastSeq is the highest command sequence number executed in this session.
 	LastSeq uint32
+	// Below marks the numbers under LastSeq executed in this session
+	// (CommandWindow): bit k is LastSeq-1-k.
+	Below uint64
 }
 
 // NewClient returns an idle client for the device registered as id.
@@ -123,7 +129,7 @@ func (c *Client) Start(h *Handshake, now Time, tokens TokenSource) Output {
 	if !h.profile.ReuseClientToken || c.Tc.IsZero() {
 		c.Tc = h.newToken(tokens)
 	}
-	c.State, c.Ts, c.LastSeq, c.Tries = to, Token{}, 0, 1
+	c.State, c.Ts, c.LastSeq, c.Below, c.Tries = to, Token{}, 0, 0, 1
 	c.Expires = now.Add(h.profile.Lifetime)
 	c.arm(h, now)
 	return c.send(Message{Kind: Hello, RegID: c.RegID, Tc: c.Tc})
@@ -218,27 +224,76 @@ func (c *Client) onConfirm2(h *Handshake, m Message) Output {
 }
 
 func (c *Client) onCommand(h *Handshake, m Message) Output {
-	if c.State != ClientVerified {
+	// Only the server sends a Command under Ts, and only once it has
+	// verified the session: with CommandConfirms, one that overtook the
+	// Confirm2 stands for it.
+	confirms := c.State == AwaitConfirm2 && h.profile.CommandConfirms && m.Ts.Equal(c.Ts)
+	if c.State != ClientVerified && !confirms {
 		return c.reject(ErrNotVerified)
 	}
 	// Ts is the only thing that marks a push as the server's.
 	if !m.Ts.Equal(c.Ts) {
 		return c.reject(ErrWrongTs)
 	}
-	if h.profile.CommandSeq {
-		// A number at or below the last one is a duplicate or a replay.
-		if m.Seq <= c.LastSeq {
-			return c.reject(ErrRepeatedSeq)
-		}
-		c.LastSeq = m.Seq
+	if h.profile.CommandSeq && !c.freshSeq(h, m.Seq) {
+		return c.reject(ErrRepeatedSeq)
 	}
-	if _, ok := c.next(h, OnCommand); !ok {
+	to, ok := c.next(h, OnCommand)
+	if !ok {
 		return c.reject(ErrUnexpected)
 	}
+	if h.profile.CommandSeq {
+		c.markSeq(h, m.Seq)
+	}
+	if confirms {
+		c.State, c.Deadline = to, Never
+	}
 	out := c.send(Message{})
+	if confirms {
+		out.claim(Claim{Kind: Commit, Role: RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
+	}
 	out.claim(Claim{Kind: Executed, Role: RoleClient, RegID: c.RegID, Ts: c.Ts, Seq: m.Seq})
 	return out
 }
+
+// freshSeq reports whether command number seq has not run in this session:
+// it is above the last one run or, with CommandWindow, one of the
+// SeqWindow numbers below it not yet run. Anything else is a duplicate or
+// a replay.
+func (c *Client) freshSeq(h *Handshake, seq uint32) bool {
+	switch {
+	case seq > c.LastSeq:
+		return true
+	case !h.profile.CommandWindow || seq == 0 || seq == c.LastSeq || c.LastSeq-seq > SeqWindow:
+		return false
+	}
+	return c.Below&(1<<(c.LastSeq-1-seq)) == 0
+}
+
+// markSeq records that command number seq, fresh, has run.
+func (c *Client) markSeq(h *Handshake, seq uint32) {
+	if !h.profile.CommandWindow {
+		c.LastSeq = seq
+		return
+	}
+	if seq < c.LastSeq {
+		c.Below |= 1 << (c.LastSeq - 1 - seq)
+		return
+	}
+	shift := seq - c.LastSeq
+	below := uint64(0)
+	if shift < SeqWindow {
+		below = c.Below << shift
+	}
+	if c.LastSeq > 0 && shift <= SeqWindow {
+		below |= 1 << (shift - 1) // the old last one
+	}
+	c.LastSeq, c.Below = seq, below
+}
+
+// SeqWindow is how many numbers below the last one run a CommandWindow
+// client still accepts, once each.
+const SeqWindow = 64
 
 // Timeout fires the client's timer: re-send what is unanswered, or give up
 // once the retries or the lifetime are used. Before Deadline it does nothing

@@ -18,6 +18,7 @@
 // Claims follow Lowe's placement for a responder that sends the last
 // message: the client claims Running when it first sends Confirm1 and Commit
 // when it accepts Confirm2; the server claims Running and Commit together
-// when it verifies a Confirm1. The checkers in this package (AuthClient,
-// AuthServer, Commands) are predicates over claim traces.
+// when it verifies a Confirm1. Ledger checks AUTH-C, AUTH-S and CMD over
+// claims as injective agreement; it is a value, so the simulator, the
+// explorer and trace validation all use it.
 package protocol

@@ -72,6 +72,20 @@ type Profile struct {
 	// CommandSeq numbers commands; the client executes a command only if its
 	// number is above the last one it executed.
 	CommandSeq bool
+	// CommandWindow lets a CommandSeq client also execute a command whose
+	// number is below the last one it executed, if it is one of the
+	// SeqWindow numbers below and has not run yet: the push platform does
+	// not keep order, and a command overtaken by a later one would
+	// otherwise be refused as a repeat and lost (DELIVER). Each number
+	// still runs at most once.
+	CommandWindow bool
+	// CommandConfirms lets a client awaiting Confirm2 take a Command that
+	// carries its pending Ts for the Confirm2 it implies: it commits, as on
+	// Confirm2, then executes. The server sends a Command under Ts only once
+	// it has verified the session, and the push platform does not keep
+	// order, so a Command pushed right after verifying may overtake the
+	// Confirm2. Off: that Command is refused and lost (DELIVER).
+	CommandConfirms bool
 	// HalfOpenCap bounds the sessions a server keeps awaiting Confirm1.
 	// Zero: no bound.
 	HalfOpenCap int
@@ -109,9 +123,10 @@ func Patent() Profile {
 // Hardened is the default profile: 128-bit tokens, a 60 s session lifetime,
 // eight retransmissions from 1 s with back-off doubling up to 8 s (nine
 // tries a step, all inside the lifetime: 99.98% of handshakes verify at 20%
-// loss each way), idempotent answers to duplicates, numbered commands, the
-// verified session kept during a re-handshake, and at most 1024 half-open
-// sessions.
+// loss each way), idempotent answers to duplicates, numbered commands run
+// in any order (each once), a command that overtakes Confirm2 taken for
+// it, the verified session kept during a re-handshake, and at most 1024
+// half-open sessions.
 func Hardened() Profile {
 	return Profile{
 		Name:                "hardened",
@@ -124,6 +139,8 @@ func Hardened() Profile {
 		DuplicateConfirm1:   Reanswer,
 		KeepVerifiedOnHello: true,
 		CommandSeq:          true,
+		CommandWindow:       true,
+		CommandConfirms:     true,
 		HalfOpenCap:         1024,
 	}
 }

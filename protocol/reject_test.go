@@ -79,8 +79,17 @@ func TestClientRejects(t *testing.T) {
 		cmd := Message{Kind: Command, RegID: 7, Ts: ts, Seq: 2}
 		require.NoError(t, tr.client.Handle(tr.h, 1, cmd).Err)
 		require.ErrorIs(t, tr.client.Handle(tr.h, 2, cmd).Err, ErrRepeatedSeq)
-		cmd.Seq = 1 // an older command delivered late is a repeat too
-		require.ErrorIs(t, tr.client.Handle(tr.h, 3, cmd).Err, ErrRepeatedSeq)
+		cmd.Seq = 1 // an older command delivered late runs, once (CommandWindow)
+		require.NoError(t, tr.client.Handle(tr.h, 3, cmd).Err)
+		require.ErrorIs(t, tr.client.Handle(tr.h, 4, cmd).Err, ErrRepeatedSeq)
+	})
+	t.Run("Command with an older Seq without CommandWindow", func(t *testing.T) {
+		p := Hardened()
+		p.CommandWindow = false
+		tr := verifiedPair(t, p)
+		require.NoError(t, tr.client.Handle(tr.h, 1, Message{Kind: Command, RegID: 7, Ts: ts, Seq: 2}).Err)
+		require.ErrorIs(t, tr.client.Handle(tr.h, 2, Message{Kind: Command, RegID: 7, Ts: ts, Seq: 1}).Err, ErrRepeatedSeq,
+			"only a number above the last one runs")
 	})
 	t.Run("Command before verification", func(t *testing.T) {
 		c, _ := started()
@@ -303,4 +312,83 @@ func TestNewTsDiffersFromTheVerifiedOne(t *testing.T) {
 	out := tr.server.Handle(tr.h, 1, Message{Kind: Hello, RegID: 7, Tc: Symbolic(5)}, src)
 	require.NoError(t, out.Err)
 	require.Equal(t, Symbolic(9), out.Send.Ts, "the colliding draws are refused")
+}
+
+// The Retries bound holds: left unanswered, a client sends each message at
+// most Retries+1 times (the first send and Retries retransmissions), then
+// gives up; and no more once the lifetime is over.
+func TestRetriesBoundHolds(t *testing.T) {
+	short := Hardened()
+	short.Lifetime = 5 * time.Second // cuts the tries at 1+2 s: three sends
+	noLife := Hardened()
+	noLife.Lifetime = 0
+	fresh := Hardened()
+	fresh.Retries, fresh.NewTokenOnRetry = 3, true
+	for _, c := range []struct {
+		name  string
+		p     Profile
+		sends int
+	}{{"hardened", Hardened(), Hardened().Retries + 1}, {"no lifetime", noLife, noLife.Retries + 1},
+		{"new Tc on retry", fresh, fresh.Retries + 1}, {"lifetime first", short, 3}} {
+		t.Run(c.name, func(t *testing.T) {
+			h := c.p.MustCompile()
+			for _, step := range []Kind{Hello, Confirm1} {
+				tok := &SymbolicTokens{}
+				cl := NewClient(7)
+				first := cl.Start(h, 0, tok).Send
+				if step == Confirm1 {
+					first = cl.Handle(h, 1, Message{Kind: Validation, RegID: 7, Tc: cl.Tc, Ts: Symbolic(100)}).Send
+				}
+				require.Equal(t, step, first.Kind)
+				sends := 1
+				for fired := 0; cl.State != ClientFailed; fired++ {
+					require.Less(t, fired, 64, "the client never gives up")
+					require.NotEqual(t, Never, cl.Deadline, "a waiting client has a timer")
+					out := cl.Timeout(h, cl.Deadline, tok)
+					require.NoError(t, out.Err)
+					if out.Send.Kind != 0 {
+						require.Equal(t, step, out.Send.Kind)
+						sends++
+					}
+				}
+				require.Equal(t, c.sends, sends, "%v sent %d times", step, sends)
+				require.LessOrEqual(t, sends, c.p.Retries+1)
+			}
+		})
+	}
+}
+
+// A zero token means "none": the client never takes it for a server
+// token, in any state, and never matches it against a Ts it does not have.
+func TestClientRejectsZeroTs(t *testing.T) {
+	h := Hardened().MustCompile()
+	var zero Token
+	idle := NewClient(7)
+	started := NewClient(7)
+	started.Start(h, 0, &SymbolicTokens{}) // Tc #1, no Ts yet
+	confirming := started
+	confirming.Handle(h, 1, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: ts})
+	verified := verifiedPair(t, Hardened()).client
+	for _, c := range []struct {
+		name string
+		c    Client
+		m    Message
+		err  error
+	}{
+		{"Validation awaiting Validation", started, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: zero}, ErrZeroToken},
+		{"Confirm2 awaiting Validation", started, Message{Kind: Confirm2, RegID: 7, Ts: zero}, ErrUnexpected},
+		{"Command awaiting Validation", started, Message{Kind: Command, RegID: 7, Ts: zero, Seq: 1}, ErrNotVerified},
+		{"Command when idle", idle, Message{Kind: Command, RegID: 7, Ts: zero, Seq: 1}, ErrNotVerified},
+		{"Validation awaiting Confirm2", confirming, Message{Kind: Validation, RegID: 7, Tc: tc, Ts: zero}, ErrWrongTs},
+		{"Confirm2 awaiting Confirm2", confirming, Message{Kind: Confirm2, RegID: 7, Ts: zero}, ErrWrongTs},
+		{"Command awaiting Confirm2", confirming, Message{Kind: Command, RegID: 7, Ts: zero, Seq: 1}, ErrNotVerified},
+		{"Command when verified", verified, Message{Kind: Command, RegID: 7, Ts: zero, Seq: 1}, ErrWrongTs},
+	} {
+		before := c.c
+		cl := c.c
+		out := cl.Handle(h, 2, c.m)
+		require.ErrorIs(t, out.Err, c.err, c.name)
+		require.Empty(t, out.ClaimList(), c.name)
+		require.Equal(t, before, cl, "%s: a rejection leaves the machine unchanged", c.name)
+	}
 }

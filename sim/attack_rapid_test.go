@@ -19,7 +19,7 @@ import (
 // step of that kind (so that rare kinds, injections among them, are not
 // drowned by deliveries). An injection is delivered at
 // once, as the explorer does. It returns the first property the claims
-// violate, checked by protocol.Monitor, an independent checker.
+// violate, checked by a protocol.Ledger over every claim of the walk.
 func attackWalk(t *rapid.T, p protocol.Profile, sessions, injects int) string {
 	p.Retries = min(p.Retries, 1)
 	h := p.MustCompile()
@@ -30,10 +30,13 @@ func attackWalk(t *rapid.T, p protocol.Profile, sessions, injects int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon := protocol.NewMonitor(w.Honest)
+	var led protocol.Ledger
 	observe := func(r sim.Result) string {
 		for _, c := range r.ClaimList() {
-			if v, bad := mon.Observe(c); bad {
+			if !w.Honest(c.RegID) {
+				continue
+			}
+			if v, bad := led.Observe(c); bad {
 				return v.Property
 			}
 		}

@@ -15,7 +15,8 @@
 //
 // The machines are package protocol's, sans-IO: the world owns the clock
 // and hands them the time and the token source. Monitors check AUTH-C,
-// AUTH-S, CMD, FORGE, LIVE and BOUNDED online. The adversary joins
+// AUTH-S, CMD, FORGE, LIVE and BOUNDED online, and DELIVER when a run
+// without loss or adversary ends. The adversary joins
 // through a hook (Adversary); package adversary's strategies (replay,
 // forge, impersonate, flood, all) are registered under those names, and
 // ApplyVariant resolves the variant catalog. Traces are JSON Lines in a

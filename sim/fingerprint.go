@@ -95,6 +95,9 @@ func (w *World) hashClient(h *fp, i int, n *Names) {
 		flags |= 1 << 63
 	}
 	h.pair(uint64(c.State)|uint64(c.Tries)<<8|uint64(c.LastSeq)<<32, w.rel(c.Deadline))
+	if c.Below != 0 {
+		h.pair(c.Below, 1) // the commands run below LastSeq (CommandWindow); usually none
+	}
 	h.pair(w.rel(c.Expires), uint64(b.cmdLeft)|uint64(b.nstart)<<32|flags)
 	h.named(&c.Tc, n)
 	h.named(&c.Ts, n)

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/verishake/verishake/adversary"
@@ -12,7 +13,7 @@ import (
 // Violation is a property broken during a run: which, where, and why.
 type Violation struct {
 	// Property is a protocol property id: AUTH-C, AUTH-S, CMD, FORGE,
-	// LIVE, BOUNDED.
+	// LIVE, BOUNDED, DELIVER.
 	Property string `json:"property"`
 	// Step is the number of the step that broke it; for a LIVE violation
 	// found by the clock, the last step taken before.
@@ -21,7 +22,8 @@ type Violation struct {
 	T protocol.Time `json:"t"`
 	// RegID is the client concerned, when there is one.
 	RegID uint64 `json:"regid,omitempty"`
-	// Claim is the claim that completed the violation (AUTH-C, AUTH-S, CMD).
+	// Claim is the claim that completed the violation (AUTH-C, AUTH-S,
+	// CMD), or the Issued claim of the command lost (DELIVER).
 	Claim *Claim `json:"claim,omitempty"`
 	// Reason says what went wrong, in words.
 	Reason string `json:"reason"`
@@ -31,57 +33,60 @@ func (v Violation) String() string {
 	return fmt.Sprintf("%s violated at step %d (t=%v): %s", v.Property, v.Step, time.Duration(v.T), v.Reason)
 }
 
-// AuthMonitor checks AUTH-C, AUTH-S and CMD online with protocol.Monitor:
-// injective agreement of every client and server Commit with the peer's
-// Running, and of every Executed command with an Issued one. Claims about
-// RegIDs outside the honest range (the adversary's insider, forged RegIDs)
-// are exempt.
+// AuthMonitor checks AUTH-C, AUTH-S and CMD online with protocol.Ledger,
+// the checker the explorer and trace validation use too: injective
+// agreement of every client and server Commit with the peer's Running, and
+// of every Executed command with an Issued one. Claims about RegIDs outside
+// the honest range (the adversary's insider, forged RegIDs) are exempt.
+// Claims match only within one RegID, so each honest RegID has a ledger of
+// its own.
 //
-// Two things stand between the claims and protocol.Monitor, neither of
-// which changes a verdict:
+// Two things stand between the claims and the ledgers, neither of which
+// changes a verdict:
 //
-// Speed. The monitor keeps pending claims in maps, and at a million claims
-// a second the map traffic would be most of the cost of a simulated
-// handshake. So each honest RegID has a one-entry cache in front of each of
-// the monitor's three multisets (client Running, server Running, Issued).
-// An added claim goes to the cache and the entry it evicts to the monitor;
-// a consuming claim is checked against the cache first and only otherwise
-// handed to the monitor. The monitor's multiset plus the cache is at every
-// point the one the monitor alone would hold, so the verdicts are the
-// monitor's, while an honest handshake — Running, then the matching Commit
-// — never reaches a map.
+// Speed. At a million claims a second even a small sorted ledger's
+// searches and shifts would be much of the cost of a simulated handshake.
+// So each honest RegID has a one-entry cache in front of its ledger for
+// each kind of pending claim (client Running, server Running, Issued). An
+// added claim goes to the cache and the entry it evicts to the ledger; a
+// consuming claim is checked against the cache first and only otherwise
+// handed to the ledger. The ledger plus the cache is at every point the
+// multiset the ledger alone would hold, so the verdicts are the ledger's,
+// while an honest handshake — Running, then the matching Commit — never
+// reaches it.
 //
-// Memory. protocol.Monitor cannot forget: a claim nothing consumes (a
-// command lost on the way, a client that gave up) stays in its maps for
-// good, and a long run grows without bound. Every claim names a session by
+// Memory. A ledger cannot forget by itself: a claim nothing consumes (a
+// command lost on the way, a client that gave up) stays for good, and a
+// long run would grow without bound. Every claim names a session by
 // (RegID, Ts), and only claims of the same session ever match, so
-// AuthMonitor routes each session to the monitor of the epoch (a window of
-// virtual time) in which it was first seen. With a retirement window W > 0
-// an epoch's monitor is dropped once the clock is three epochs past it:
-// sound when no claim of a session comes more than W after its first, which
-// the simulator guarantees by choosing W from the profile's lifetime and the
-// channels' delays (see RetireWindow), and only when there is no adversary
-// to replay old messages. With W = 0 nothing is ever dropped.
+// AuthMonitor notes, for each session with claims in its RegID's ledger,
+// the epoch (a window of virtual time) in which it was noted, and with a
+// retirement window W > 0 forgets the session's claims once the clock is
+// three epochs past that one (checked when the RegID next reaches its
+// ledger). A session whose claims in the ledger are all matched is no
+// longer noted, and is noted afresh by its next claim to reach the ledger:
+// so it is forgotten no sooner than three epochs after its first claim.
+// Sound when no claim of a session comes more than W after its first,
+// which the simulator guarantees by choosing W from the profile's lifetime
+// and the channels' delays (see RetireWindow), and only when there is no
+// adversary to replay old messages. With W = 0 nothing is ever forgotten.
 type AuthMonitor struct {
 	n      protocol.RegID
-	window protocol.Time // epoch length; 0: one epoch, never retired
-	held   []held        // by RegID-1
-	sess   [][]session   // by RegID-1: the epochs of its recent sessions
-	epochs []epoch       // live epochs, oldest first
+	window protocol.Time     // epoch length; 0: never retire
+	held   []held            // by RegID-1: its cache
+	led    []protocol.Ledger // by RegID-1: its other unmatched claims
+	sess   [][]sessionEpoch  // by RegID-1: the sessions in its ledger, in the order noted (window > 0)
 }
 
 // held is one RegID's cache: the latest unconsumed client Running, server
 // Running and Issued claim (Kind zero: none).
 type held struct{ cRun, sRun, issued protocol.Claim }
 
-type session struct {
+// sessionEpoch is a session with claims in its RegID's ledger and the
+// epoch it was noted in.
+type sessionEpoch struct {
 	ts    protocol.Token
 	epoch int64
-}
-
-type epoch struct {
-	n int64
-	m *protocol.Monitor
 }
 
 // NewAuthMonitor returns a monitor for honest RegIDs 1..clients that
@@ -91,7 +96,8 @@ func NewAuthMonitor(clients int, window time.Duration) *AuthMonitor {
 		n:      protocol.RegID(clients),
 		window: protocol.Time(window),
 		held:   make([]held, clients),
-		sess:   make([][]session, clients),
+		led:    make([]protocol.Ledger, clients),
+		sess:   make([][]sessionEpoch, clients),
 	}
 }
 
@@ -99,18 +105,19 @@ func NewAuthMonitor(clients int, window time.Duration) *AuthMonitor {
 // violation it completes (nil: none).
 func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *Violation {
 	if c.RegID < 1 || c.RegID > a.n {
-		return nil // exempt, as protocol.Monitor would find
+		return nil // exempt
 	}
-	h := &a.held[c.RegID-1]
+	i := int(c.RegID - 1)
+	h := &a.held[i]
 	switch {
 	case c.Kind == protocol.Running && c.Role == protocol.RoleClient:
-		a.hold(now, &h.cRun, c)
+		a.hold(now, i, &h.cRun, c)
 		return nil
 	case c.Kind == protocol.Running && c.Role == protocol.RoleServer:
-		a.hold(now, &h.sRun, c)
+		a.hold(now, i, &h.sRun, c)
 		return nil
 	case c.Kind == protocol.Issued:
-		a.hold(now, &h.issued, c)
+		a.hold(now, i, &h.issued, c)
 		return nil
 	case c.Kind == protocol.Commit && c.Role == protocol.RoleServer:
 		if h.cRun.Kind != 0 && h.cRun.Tc == c.Tc && h.cRun.Ts == c.Ts {
@@ -128,7 +135,7 @@ func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *Violation {
 			return nil
 		}
 	}
-	pv, bad := a.monitor(now, c).Observe(*c)
+	pv, bad := a.observe(now, i, c)
 	if !bad {
 		return nil
 	}
@@ -136,54 +143,75 @@ func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *Violation {
 	return &Violation{Property: pv.Property, RegID: uint64(c.RegID), Claim: &tc, Reason: pv.Reason}
 }
 
-// hold caches c in slot, passing the claim it evicts to the monitor. An
+// hold caches c in slot, passing the claim it evicts to the ledger. An
 // added claim never completes a violation.
-func (a *AuthMonitor) hold(now protocol.Time, slot *protocol.Claim, c *protocol.Claim) {
+func (a *AuthMonitor) hold(now protocol.Time, i int, slot *protocol.Claim, c *protocol.Claim) {
 	if slot.Kind != 0 {
-		a.monitor(now, slot).Observe(*slot)
+		a.observe(now, i, slot)
 	}
 	*slot = *c
 }
 
-// monitor returns the protocol.Monitor of c's session, retiring epochs the
-// clock has left behind.
-func (a *AuthMonitor) monitor(now protocol.Time, c *protocol.Claim) *protocol.Monitor {
-	cur := int64(0)
+// observe hands c to RegID i+1's ledger, retiring its old sessions first
+// and keeping the notes in step after.
+func (a *AuthMonitor) observe(now protocol.Time, i int, c *protocol.Claim) (protocol.Violation, bool) {
 	if a.window > 0 {
-		cur = int64(now / a.window)
+		a.retire(now, i)
 	}
-	for len(a.epochs) > 0 && a.epochs[0].n+3 <= cur {
-		a.epochs[0] = epoch{}
-		a.epochs = a.epochs[1:]
+	pv, bad := a.led[i].Observe(*c)
+	if !bad && a.window > 0 {
+		a.note(now, i, c)
 	}
-	list := a.sess[c.RegID-1]
-	n := int64(-1)
-	for _, s := range list {
-		if s.ts == c.Ts {
-			n = s.epoch
-			break
+	return pv, bad
+}
+
+// retire forgets the claims of RegID i+1's sessions noted three epochs
+// before the one of time now. Sessions are noted in time order, so the
+// ones to forget are at the front.
+func (a *AuthMonitor) retire(now protocol.Time, i int) {
+	cur := int64(now / a.window)
+	list := a.sess[i]
+	n := 0
+	for n < len(list) && list[n].epoch+3 <= cur {
+		a.led[i].Forget(protocol.RegID(i+1), list[n].ts)
+		n++
+	}
+	if n > 0 {
+		a.sess[i] = slices.Delete(list, 0, n)
+	}
+}
+
+// note keeps sess in step with RegID i+1's ledger after claim c, observed
+// at time now, changed it: the session of a claim added is noted (if it is
+// not already), and one left with no claim in the ledger is not.
+func (a *AuthMonitor) note(now protocol.Time, i int, c *protocol.Claim) {
+	list := a.sess[i]
+	at := slices.IndexFunc(list, func(s sessionEpoch) bool { return s.ts == c.Ts })
+	switch c.Kind {
+	case protocol.Running, protocol.Issued:
+		if at < 0 {
+			a.sess[i] = append(list, sessionEpoch{ts: c.Ts, epoch: int64(now / a.window)})
+		}
+	case protocol.Commit, protocol.Executed:
+		if at >= 0 && !slices.ContainsFunc(a.led[i], func(p protocol.Claim) bool { return p.Ts == c.Ts }) {
+			a.sess[i] = slices.Delete(list, at, at+1)
 		}
 	}
-	if n < 0 || n+3 <= cur {
-		// A new session (or one retired: it starts afresh).
-		n = cur
-		keep := list[:0]
-		for _, s := range list {
-			if s.epoch+3 > cur && s.ts != c.Ts {
-				keep = append(keep, s)
+}
+
+// Pending is the number of unmatched claims the monitor holds, in its
+// caches and its ledgers.
+func (a *AuthMonitor) Pending() int {
+	n := 0
+	for i, l := range a.led {
+		n += len(l)
+		for _, c := range [...]protocol.Claim{a.held[i].cRun, a.held[i].sRun, a.held[i].issued} {
+			if c.Kind != 0 {
+				n++
 			}
 		}
-		a.sess[c.RegID-1] = append(keep, session{ts: c.Ts, epoch: n})
 	}
-	for i := range a.epochs {
-		if a.epochs[i].n == n {
-			return a.epochs[i].m
-		}
-	}
-	honest := a.n
-	e := epoch{n: n, m: protocol.NewMonitor(func(id protocol.RegID) bool { return id >= 1 && id <= honest })}
-	a.epochs = append(a.epochs, e)
-	return e.m
+	return n
 }
 
 // RetireWindow is the window after which AuthMonitor may forget a
@@ -416,6 +444,149 @@ func (f ForgeMonitor) violation(c *Counters, what string) *Violation {
 			int(math.Log2(adversary.ForgeBound)), f.TokenBits, f.TokenBits)}
 }
 
+// DeliverMonitor checks DELIVER: in a run without loss and without an
+// adversary, every command issued on a verified session is executed by its
+// client (at most once is CMD's to check) — unless the client has left
+// that session, by starting another handshake, before the command reaches
+// it: the client then holds another Ts, or none, and re-keying is the
+// client's choice, not a fault. The push platform does not keep order, so
+// a command may reach its client before the Confirm2 of its session.
+//
+// The monitor follows each command from its Issued claim to its Executed
+// one. A command its client refuses while still holding the command's Ts
+// is lost unless a copy of it is executed later; it is lost for good once
+// the client starts another handshake, or when the run ends. The first
+// lost command, in the order of the refusals, is reported when the run
+// ends. The first drop, corruption, undeliverable push or injection turns
+// the monitor off: DELIVER is not asked of a run with loss or an
+// adversary. Commands still in flight when the run stops are not judged.
+type DeliverMonitor struct {
+	off     bool
+	pending [][]command // by RegID-1: issued, neither executed nor left behind
+	issued  uint64      // commands issued while the monitor was on
+	lost    uint64
+	first   command // the lost command refused first
+	firstID protocol.RegID
+	left    uint64 // commands that reached a client that had left their session
+}
+
+// command is an issued command of a RegID on its way to the client.
+type command struct {
+	ts      protocol.Token
+	seq     uint32
+	issued  uint64 // the step that issued it
+	refused uint64 // the step at which its client refused it (0: not refused)
+	state   protocol.ClientState
+	why     error
+}
+
+// NewDeliverMonitor returns a DELIVER monitor for clients honest clients.
+func NewDeliverMonitor(clients int) *DeliverMonitor {
+	return &DeliverMonitor{pending: make([][]command, clients)}
+}
+
+// Checked reports whether DELIVER is still asked of the run: no message
+// has been lost and the adversary has not moved.
+func (d *DeliverMonitor) Checked() bool { return !d.off }
+
+// Left is the number of commands that reached a client after it had left
+// their session (which DELIVER does not count as lost).
+func (d *DeliverMonitor) Left() uint64 { return d.left }
+
+// Observe follows step n, which w took with result r.
+func (d *DeliverMonitor) Observe(w *World, n uint64, r *Result) {
+	if d.off {
+		return
+	}
+	switch {
+	case r.Kind == StepDrop || r.Kind == StepCorrupt || r.Kind == StepInject || r.Lost:
+		d.off, d.pending = true, nil
+		return
+	case r.Role != protocol.RoleClient && r.Role != protocol.RoleServer:
+		return
+	case !w.Honest(r.RegID):
+		return
+	}
+	i := int(r.RegID - 1)
+	for _, c := range r.ClaimList() {
+		switch c.Kind {
+		case protocol.Issued:
+			d.issued++
+			d.pending[i] = append(d.pending[i], command{ts: c.Ts, seq: c.Seq, issued: n})
+		case protocol.Executed:
+			if k := d.find(i, c.Ts, c.Seq, true); k >= 0 {
+				d.pending[i] = slices.Delete(d.pending[i], k, k+1)
+			}
+		}
+	}
+	switch {
+	case r.Role != protocol.RoleClient:
+	case r.Kind == StepStart && r.Err == nil:
+		// The client leaves its session: what it refused is lost for good.
+		d.pending[i] = slices.DeleteFunc(d.pending[i], func(c command) bool {
+			if c.refused != 0 {
+				d.lose(r.RegID, c)
+			}
+			return c.refused != 0
+		})
+	case r.Kind == StepDeliver && r.Err != nil && r.Recv.Msg.Kind == protocol.Command:
+		m := &r.Recv.Msg
+		k := d.find(i, m.Ts, m.Seq, false)
+		switch {
+		case k < 0:
+			// A copy of a command executed or refused already.
+		case !w.Clients[i].Ts.Equal(m.Ts):
+			d.left++
+			d.pending[i] = slices.Delete(d.pending[i], k, k+1)
+		default:
+			c := &d.pending[i][k]
+			c.refused, c.state, c.why = n, r.Before, r.Err
+		}
+	}
+}
+
+// find returns the index of RegID i+1's pending command (ts, seq), one
+// already refused only if refused is true, or -1.
+func (d *DeliverMonitor) find(i int, ts protocol.Token, seq uint32, refused bool) int {
+	for k, c := range d.pending[i] {
+		if c.ts == ts && c.seq == seq && (refused || c.refused == 0) {
+			return k
+		}
+	}
+	return -1
+}
+
+func (d *DeliverMonitor) lose(id protocol.RegID, c command) {
+	d.lost++
+	if d.firstID == 0 || c.refused < d.first.refused {
+		d.first, d.firstID = c, id
+	}
+}
+
+// Finish is called when the run stops: every command refused and not
+// executed since is lost.
+func (d *DeliverMonitor) Finish() *Violation {
+	if d.off {
+		return nil
+	}
+	for i, list := range d.pending {
+		for _, c := range list {
+			if c.refused != 0 {
+				d.lose(protocol.RegID(i+1), c)
+			}
+		}
+		d.pending[i] = slices.DeleteFunc(list, func(c command) bool { return c.refused != 0 })
+	}
+	if d.lost == 0 {
+		return nil
+	}
+	c := d.first
+	claim := ClaimOf(protocol.Claim{Kind: protocol.Issued, Role: protocol.RoleServer, RegID: d.firstID, Ts: c.ts, Seq: c.seq})
+	return &Violation{Property: protocol.Deliver, RegID: uint64(d.firstID), Claim: &claim,
+		Reason: fmt.Sprintf("command %d to RegID %d, issued at step %d, reached its client at step %d while it was in %v, was refused (%v) and never executed: %d of %d commands issued were lost so, with no message lost and no adversary",
+			c.seq, d.firstID, c.issued, c.refused, c.state, c.why, d.lost, d.issued)}
+}
+
 // Monitors bundles the online checks of a run over one world. The random
 // scheduler and replay feed it every step the same way, so a replay finds
 // the same violation at the same step.
@@ -424,6 +595,7 @@ type Monitors struct {
 	Live    *LiveMonitor
 	Bounded BoundedMonitor
 	Forge   ForgeMonitor
+	Deliver *DeliverMonitor
 }
 
 // NewMonitors returns the monitors for a world of clients under p; window
@@ -431,7 +603,8 @@ type Monitors struct {
 func NewMonitors(p protocol.Profile, clients int, window time.Duration) *Monitors {
 	budget, bounded := LiveBudget(p)
 	return &Monitors{Auth: NewAuthMonitor(clients, window), Live: NewLiveMonitor(clients, budget, bounded),
-		Bounded: BoundedMonitor{Cap: p.HalfOpenCap}, Forge: ForgeMonitor{TokenBits: p.TokenBits}}
+		Bounded: BoundedMonitor{Cap: p.HalfOpenCap}, Forge: ForgeMonitor{TokenBits: p.TokenBits},
+		Deliver: NewDeliverMonitor(clients)}
 }
 
 // Tick is called before step n+1 is taken at time at.
@@ -445,6 +618,7 @@ func (m *Monitors) Tick(n uint64, at protocol.Time) *Violation {
 
 // Observe checks step n, which w took with result r.
 func (m *Monitors) Observe(w *World, n uint64, r *Result) *Violation {
+	m.Deliver.Observe(w, n, r)
 	v := m.observe(w, r)
 	if v != nil {
 		v.Step, v.T = n, w.Now
@@ -483,7 +657,11 @@ func (m *Monitors) observe(w *World, r *Result) *Violation {
 func (m *Monitors) Finish(w *World, n uint64, now protocol.Time) *Violation {
 	v := m.Live.Finish(now, func(c int) protocol.ClientState { return w.Clients[c].State })
 	if v == nil {
-		if v = m.Forge.Finish(w); v != nil {
+		v = m.Forge.Finish(w)
+		if v == nil {
+			v = m.Deliver.Finish()
+		}
+		if v != nil {
 			v.T = now
 		}
 	}

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"cmp"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,9 +88,10 @@ func TestMonitorCmd(t *testing.T) {
 	assert.Equal(t, []string{protocol.Cmd}, authVerdicts(issued(3, ts1, 1), executed(3, tc2, 1)), "under another Ts")
 }
 
-// The cache in front of protocol.Monitor must not change a verdict: on any
-// claim trace AuthMonitor reports exactly what protocol.CheckClaims does.
-func TestAuthMonitorMatchesProtocolMonitor(t *testing.T) {
+// Keeping a ledger per RegID must not change a verdict: on any claim trace
+// AuthMonitor reports exactly what protocol.CheckClaims, one ledger for
+// all, does.
+func TestAuthMonitorMatchesCheckClaims(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		toks := []protocol.Token{protocol.Symbolic(1), protocol.Symbolic(2), protocol.Symbolic(3)}
 		claim := rapid.Custom(func(t *rapid.T) protocol.Claim {
@@ -129,8 +132,10 @@ func TestAuthMonitorRetires(t *testing.T) {
 		c := issued(1, protocol.Symbolic(uint64(i+1)), 1)
 		require.Nil(t, m.Observe(protocol.Time(i)*protocol.Time(100*time.Millisecond), &c))
 	}
-	assert.LessOrEqual(t, len(m.epochs), 3)
+	// Sessions 100 ms apart, forgotten after two to three 1 s epochs.
 	assert.LessOrEqual(t, len(m.sess[0]), 31)
+	assert.LessOrEqual(t, m.Pending(), 31)
+	assert.GreaterOrEqual(t, m.Pending(), 20, "the last two windows' sessions are still held")
 	// Within the window, matching still works across an epoch boundary.
 	m = NewAuthMonitor(1, time.Second)
 	for _, c := range []protocol.Claim{issued(1, ts1, 1), issued(1, tc2, 1)} {
@@ -247,4 +252,56 @@ func TestLiveBudget(t *testing.T) {
 	b, ok = LiveBudget(p)
 	assert.True(t, ok)
 	assert.Equal(t, 2*55*time.Second, b)
+}
+
+// Retiring is sound when no claim of a session comes more than the window
+// after its first: on random sessions spread over many windows, each with
+// its claims within a window of its first, AuthMonitor with the window
+// reports exactly what protocol.CheckClaims, which never forgets, does.
+func TestAuthMonitorRetiresSoundly(t *testing.T) {
+	const window = protocol.Time(time.Second)
+	rapid.Check(t, func(t *rapid.T) {
+		type timed struct {
+			at protocol.Time
+			c  protocol.Claim
+		}
+		var all []timed
+		sessions := rapid.IntRange(1, 30).Draw(t, "sessions")
+		start := protocol.Time(0)
+		for s := range sessions {
+			start += protocol.Time(rapid.Int64Range(0, int64(window)).Draw(t, "gap"))
+			ts := protocol.Symbolic(uint64(100 + s))
+			id := protocol.RegID(rapid.IntRange(1, 2).Draw(t, "regid"))
+			for range rapid.IntRange(1, 6).Draw(t, "claims") {
+				c := protocol.Claim{
+					Kind:  protocol.ClaimKind(rapid.IntRange(1, 4).Draw(t, "kind")),
+					Role:  protocol.Role(rapid.IntRange(1, 2).Draw(t, "role")),
+					RegID: id, Ts: ts,
+				}
+				if c.Kind == protocol.Issued || c.Kind == protocol.Executed {
+					c.Seq = uint32(rapid.IntRange(0, 1).Draw(t, "seq"))
+				} else {
+					c.Tc = protocol.Symbolic(uint64(rapid.IntRange(1, 2).Draw(t, "tc")))
+				}
+				at := start + protocol.Time(rapid.Int64Range(0, int64(window)-1).Draw(t, "offset"))
+				all = append(all, timed{at, c})
+			}
+		}
+		slices.SortStableFunc(all, func(a, b timed) int { return cmp.Compare(a.at, b.at) })
+		trace := make([]protocol.Claim, len(all))
+		for i := range all {
+			trace[i] = all[i].c
+		}
+		want := protocol.CheckClaims(trace, nil)
+		m := NewAuthMonitor(2, time.Duration(window))
+		var got []protocol.Violation
+		for i := range all {
+			if v := m.Observe(all[i].at, &all[i].c); v != nil {
+				c, err := v.Claim.Claim()
+				require.NoError(t, err)
+				got = append(got, protocol.Violation{Property: v.Property, Claim: c, Reason: v.Reason})
+			}
+		}
+		require.Equal(t, want, got)
+	})
 }

@@ -262,6 +262,12 @@ type Report struct {
 	Lost             uint64 `json:"lost"`
 	CommandsIssued   uint64 `json:"commands_issued"`
 	CommandsExecuted uint64 `json:"commands_executed"`
+	// DeliverChecked says whether DELIVER was asked of the run: no message
+	// was lost and no adversary moved. CommandsLeft counts the commands
+	// that reached a client after it had left their session, by starting
+	// another handshake (DELIVER does not count them as lost).
+	DeliverChecked bool   `json:"deliver_checked"`
+	CommandsLeft   uint64 `json:"commands_left"`
 	// Virtual latency, from Start to Verified, of verified handshakes, in
 	// milliseconds (LatencyUnit), within 0.8%.
 	LatencyUnit string  `json:"latency_unit"`
@@ -493,6 +499,7 @@ func (r *Runner) report(wall time.Duration) *Report {
 		StepCounts: StepCounts{Deliver: s[StepDeliver], Drop: s[StepDrop], Dup: s[StepDup], Corrupt: s[StepCorrupt],
 			ClientTimer: s[StepClientTimer], ServerTimer: s[StepServerTimer], Start: s[StepStart], Issue: s[StepIssue], Inject: s[StepInject]},
 		Rejected: c.Rejected, Lost: c.Lost, CommandsIssued: c.Issued, CommandsExecuted: c.Executed,
+		DeliverChecked: r.mon.Deliver.Checked(), CommandsLeft: r.mon.Deliver.Left(),
 		LatencyUnit: "ms",
 		LatencyP50:  ms(r.lat.quantile(0.50)), LatencyP90: ms(r.lat.quantile(0.90)),
 		LatencyP99: ms(r.lat.quantile(0.99)), LatencyMax: ms(r.lat.max),

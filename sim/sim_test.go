@@ -60,7 +60,8 @@ func TestDeterminism(t *testing.T) {
 
 // Over random channels with loss < 1 and no adversary, hardened keeps
 // every property and every handshake ends within its budget; with no
-// faults at all, every handshake verifies.
+// faults at all, every handshake verifies (and DELIVER, asked of those
+// runs, holds).
 func TestHardenedOverRandomChannels(t *testing.T) {
 	budget, ok := LiveBudget(protocol.Hardened())
 	require.True(t, ok)
@@ -92,6 +93,7 @@ func TestHardenedOverRandomChannels(t *testing.T) {
 		require.Equal(t, rep.Handshakes, rep.Verified+rep.Failed, "every handshake ended")
 		require.LessOrEqual(t, rep.LatencyMax, float64(budget.Milliseconds()))
 		if !faulty {
+			require.True(t, rep.DeliverChecked)
 			require.Equal(t, rep.Handshakes, rep.Verified, "no faults: all verified")
 			require.Zero(t, rep.HalfVerified+rep.Lost)
 		}

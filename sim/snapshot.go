@@ -73,6 +73,7 @@ func (w *World) AppendSnapshot(b []byte) ([]byte, error) {
 		b = appendTime(b, cl.Deadline)
 		b = appendTime(b, cl.Expires)
 		b = appendUvarint(b, uint64(cl.LastSeq))
+		b = appendUvarint(b, cl.Below)
 		b = appendUvarint(b, bk.hs)
 		b = appendTime(b, bk.began)
 		b = appendUvarint(b, uint64(bk.cmdLeft))
@@ -199,6 +200,7 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 		r.token(&bk.srvTs)
 		cl.Deadline, cl.Expires = r.time(), r.time()
 		cl.LastSeq = uint32(r.uvarint())
+		cl.Below = r.uvarint()
 		bk.hs, bk.began = r.uvarint(), r.time()
 		bk.cmdLeft, bk.nstart = uint32(r.uvarint()), uint32(r.uvarint())
 	}

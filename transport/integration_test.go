@@ -435,7 +435,11 @@ func TestIntegrationRestartOnBoltKeepsSessions(t *testing.T) {
 	w.quiesce(t)
 	require.Equal(t, serverCommits, w.log.count(protocol.Commit, protocol.RoleServer), "replays across the restart verify nothing")
 	require.Equal(t, clientCommits, w.log.count(protocol.Commit, protocol.RoleClient))
-	require.Equal(t, executed, w.executed.Load(), "replayed commands are not executed again")
+	// A replay may deliver a command that was lost, or overtaken by its
+	// re-issue (CommandWindow runs each number once, in any order); none
+	// runs twice (checkClaims below: CMD).
+	require.LessOrEqual(t, w.log.count(protocol.Executed, protocol.RoleClient), w.log.count(protocol.Issued, protocol.RoleServer),
+		"replayed commands are not executed again")
 
 	// New commands continue each session's numbering.
 	w.commandEach(ctx, first)

@@ -151,7 +151,6 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 		return nil, err
 	}
 	v.report.order = order
-	v.monitor = protocol.NewMonitor(func(id protocol.RegID) bool { return v.honest[id] })
 	for _, l := range order {
 		if err := v.replay(l); err != nil {
 			return nil, err
@@ -276,7 +275,7 @@ type validator struct {
 	honest  map[protocol.RegID]bool
 	clients map[protocol.RegID]*protocol.Client
 	slots   map[protocol.RegID]*protocol.Slot
-	monitor *protocol.Monitor
+	ledger  protocol.Ledger // AUTH-C, AUTH-S, CMD over the honest RegIDs' claims
 	half    int
 }
 
@@ -456,7 +455,10 @@ func (v *validator) replay(l *traceLine) error {
 	}
 	for _, c := range out.ClaimList() {
 		v.report.Claims++
-		if viol, bad := v.monitor.Observe(c); bad {
+		if !v.honest[c.RegID] {
+			continue
+		}
+		if viol, bad := v.ledger.Observe(c); bad {
 			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line, Violation: viol})
 		}
 	}

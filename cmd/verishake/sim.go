@@ -250,8 +250,15 @@ func printReport(w io.Writer, cfg sim.Config, rep *sim.Report) {
 		rep.Rejected, rep.Lost, rep.CommandsIssued, rep.CommandsExecuted, rep.MaxHalfOpen, rep.VirtualSeconds, rep.Stopped)
 	fmt.Fprintf(w, "forge: %d guessed tokens delivered, %d accepted\n", rep.ForgeGuesses, rep.ForgeAccepted)
 	fmt.Fprintf(w, "wall %.3fs: %.0f handshakes/s, %.0f steps/s\n", rep.WallSeconds, rep.HandshakesPerSec, rep.StepsPerSec)
+	if rep.DeliverChecked {
+		fmt.Fprintf(w, "deliver: no message lost, no adversary; %d commands reached a client that had left their session\n", rep.CommandsLeft)
+	}
 	if len(rep.Violations) == 0 {
-		fmt.Fprintf(w, "properties: AUTH-C, AUTH-S, CMD, FORGE, LIVE, BOUNDED hold\n")
+		held := "AUTH-C, AUTH-S, CMD, FORGE, LIVE, BOUNDED"
+		if rep.DeliverChecked {
+			held += ", DELIVER"
+		}
+		fmt.Fprintf(w, "properties: %s hold\n", held)
 		return
 	}
 	for _, v := range rep.Violations {

@@ -138,7 +138,7 @@ func TestSimHelpAndPlot(t *testing.T) {
 	svg := filepath.Join(t.TempDir(), "lat.svg")
 	status, out, _ := simRun("sim", "--clients", "20", "--handshakes", "200", "--plot", svg)
 	require.Equal(t, exitOK, status)
-	assert.Contains(t, out, "properties: AUTH-C, AUTH-S, CMD, FORGE, LIVE, BOUNDED hold")
+	assert.Contains(t, out, "properties: AUTH-C, AUTH-S, CMD, FORGE, LIVE, BOUNDED, DELIVER hold", "no fault: DELIVER is checked too")
 	b, err := os.ReadFile(svg)
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(b), "<svg"))

@@ -106,6 +106,9 @@ type Client struct {
 	Expires Time
 	// LastSeq is the highest command sequence number executed in this session.
 	LastSeq uint32
+	// Ext is the state of the profile's hooks (see Hooks); the machine
+	// itself never reads or changes it.
+	Ext Ext
 }
 
 // NewClient returns an idle client for the device registered as id.
@@ -153,9 +156,13 @@ func (c *Client) Handle(h *Handshake, now Time, m Message) Output {
 }
 
 func (c *Client) onValidation(h *Handshake, now Time, m Message) Output {
+	if c.State != AwaitValidation && c.State != AwaitConfirm2 && c.State != ClientVerified {
+		return c.reject(ErrUnexpected)
+	}
 	// The Tc echo is what makes the Validation an answer to our Hello rather
 	// than a push anyone could have sent to our RegID.
-	tcOK := h.profile.SkipClientTokenCheck || m.Tc.Equal(c.Tc)
+	ext := c.Ext
+	tcOK := clientCheck(h.profile.Hooks.ValidationTc, c, &ext, &m, h.profile.SkipClientTokenCheck || m.Tc.Equal(c.Tc))
 	switch c.State {
 	case AwaitValidation:
 		if !tcOK {
@@ -169,7 +176,7 @@ func (c *Client) onValidation(h *Handshake, now Time, m Message) Output {
 		if !ok {
 			return c.reject(ErrUnexpected)
 		}
-		c.State, c.Ts, c.Tries = to, m.Ts, 1
+		c.State, c.Ts, c.Tries, c.Ext = to, m.Ts, 1, ext
 		c.arm(h, now)
 		out := c.send(Message{Kind: Confirm1, RegID: c.RegID, Ts: c.Ts})
 		out.claim(Claim{Kind: Running, Role: RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
@@ -192,6 +199,7 @@ func (c *Client) onValidation(h *Handshake, now Time, m Message) Output {
 		if _, ok := c.next(h, OnDupValidation); !ok {
 			return c.reject(ErrUnexpected)
 		}
+		c.Ext = ext
 		return c.send(Message{Kind: Confirm1, RegID: c.RegID, Ts: c.Ts})
 	}
 	return c.reject(ErrUnexpected)
@@ -201,7 +209,9 @@ func (c *Client) onConfirm2(h *Handshake, m Message) Output {
 	if c.State != AwaitConfirm2 && c.State != ClientVerified {
 		return c.reject(ErrUnexpected)
 	}
-	if !m.Ts.Equal(c.Ts) {
+	// Only the Ts we confirmed makes the Confirm2 the server's answer to us.
+	ext := c.Ext
+	if !clientCheck(h.profile.Hooks.Confirm2Ts, c, &ext, &m, m.Ts.Equal(c.Ts)) {
 		return c.reject(ErrWrongTs)
 	}
 	if c.State == ClientVerified {
@@ -211,7 +221,7 @@ func (c *Client) onConfirm2(h *Handshake, m Message) Output {
 	if !ok {
 		return c.reject(ErrUnexpected)
 	}
-	c.State, c.Deadline = to, Never
+	c.State, c.Deadline, c.Ext = to, Never, ext
 	out := c.send(Message{})
 	out.claim(Claim{Kind: Commit, Role: RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
 	return out
@@ -222,19 +232,21 @@ func (c *Client) onCommand(h *Handshake, m Message) Output {
 		return c.reject(ErrNotVerified)
 	}
 	// Ts is the only thing that marks a push as the server's.
-	if !m.Ts.Equal(c.Ts) {
+	hooks, ext := &h.profile.Hooks, c.Ext
+	if !clientCheck(hooks.CommandTs, c, &ext, &m, m.Ts.Equal(c.Ts)) {
 		return c.reject(ErrWrongTs)
 	}
-	if h.profile.CommandSeq {
-		// A number at or below the last one is a duplicate or a replay.
-		if m.Seq <= c.LastSeq {
-			return c.reject(ErrRepeatedSeq)
-		}
-		c.LastSeq = m.Seq
+	// A number at or below the last one is a duplicate or a replay.
+	if !clientCheck(hooks.CommandSeq, c, &ext, &m, !h.profile.CommandSeq || m.Seq > c.LastSeq) {
+		return c.reject(ErrRepeatedSeq)
 	}
 	if _, ok := c.next(h, OnCommand); !ok {
 		return c.reject(ErrUnexpected)
 	}
+	if h.profile.CommandSeq {
+		c.LastSeq = max(c.LastSeq, m.Seq)
+	}
+	c.Ext = ext
 	out := c.send(Message{})
 	out.claim(Claim{Kind: Executed, Role: RoleClient, RegID: c.RegID, Ts: c.Ts, Seq: m.Seq})
 	return out

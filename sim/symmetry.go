@@ -134,5 +134,6 @@ func (w *World) SymmetricFingerprintNamed(names *Names, extra func(protocol.RegI
 	w.hashLimits(&h, 0)
 	h.pair(know.sum(), caps)
 	h.pair(views, 1)
+	h.ext(&w.Server.Ext, names)
 	return h.sum()
 }

@@ -110,7 +110,10 @@ type HookState struct {
 	// outside a Server (Slot.Handle with a SlotEnv of the caller's own) has
 	// none: Server starts zero on every step and its changes are dropped.
 	Server Ext
-	slot   *Slot   // the slot being stepped, as it was before the step
+	// own is the slot's pending Ts (zero: none), for PendingTs outside a
+	// Server. A copy, not the slot: a pointer here would move every slot
+	// a step touches to the heap, hooked or not.
+	own    Token
 	server *Server // nil outside a Server
 }
 
@@ -120,7 +123,7 @@ func (st *HookState) PendingTs(ts Token) bool {
 	if st.server != nil {
 		return st.server.PendingTs(ts)
 	}
-	return st.slot.HalfOpen() && st.slot.Pending.Ts.Equal(ts)
+	return !st.own.IsZero() && st.own.Equal(ts)
 }
 
 // hookNames are the decision points in Hooks' order, for traces and errors.
@@ -223,5 +226,31 @@ func clientCheck(hook ClientHook, c *Client, ext *Ext, m *Message, ok bool) bool
 	if hook == nil {
 		return ok
 	}
-	return hook(*c, ext, *m, ok)
+	return runClientHook(hook, c, ext, m, ok)
+}
+
+// runClientHook calls hook on a copy of *ext: what a hook is handed
+// escapes, and the copy keeps the caller's ext, and the unhooked path, off
+// the heap.
+func runClientHook(hook ClientHook, c *Client, ext *Ext, m *Message, ok bool) bool {
+	e := *ext
+	ok = hook(*c, &e, *m, ok)
+	*ext = e
+	return ok
+}
+
+// runSlotHook is runClientHook for a slot's check.
+func runSlotHook(hook SlotHook, sl *Slot, st *HookState, m *Message, ok bool) bool {
+	s := *st
+	ok = hook(*sl, &s, *m, ok)
+	*st = s
+	return ok
+}
+
+// runSlotTokenHook is runSlotHook for a slot's choice of a token.
+func runSlotTokenHook(hook SlotTokenHook, sl *Slot, st *HookState, m *Message, ts Token) Token {
+	s := *st
+	ts = hook(*sl, &s, *m, ts)
+	*st = s
+	return ts
 }

@@ -3,6 +3,7 @@ package protocol_test
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -260,4 +261,34 @@ func TestHooksJSON(t *testing.T) {
 	require.ErrorContains(t, json.Unmarshal(hooked, &back), "profile hooks Confirm2Ts, HelloTs are code")
 	require.NoError(t, json.Unmarshal([]byte(`{"hooks":[]}`), &back))
 	require.Error(t, json.Unmarshal([]byte(`{"hooks":7}`), &back))
+}
+
+// With no hooks set, the decision points cost a nil check and nothing on
+// the heap: a handshake, a command, and a fresh slot opened and expired
+// allocate nothing (what a hook is handed escapes, so a careless call site
+// moves the machine it steps to the heap on every step).
+func TestUnhookedStepsDoNotAllocate(t *testing.T) {
+	h := Hardened().MustCompile()
+	tokens := &SymbolicTokens{}
+	s := NewServer()
+	c := NewClient(1)
+	var now Time
+	round := func() {
+		now += Time(2 * time.Minute)
+		v := s.Handle(h, now, c.Start(h, now, tokens).Send, tokens)
+		c2 := s.Handle(h, now, c.Handle(h, now, v.Send).Send, tokens)
+		if out := c.Handle(h, now, c2.Send); out.Err != nil {
+			t.Fatal(out.Err)
+		}
+		if out := c.Handle(h, now, s.Issue(h, now, 1, "x").Send); out.Err != nil {
+			t.Fatal(out.Err)
+		}
+		// RegID 2: a slot opened fresh, then gone with its lifetime.
+		if out := s.Handle(h, now, Message{Kind: Hello, RegID: 2, Tc: Symbolic(uint64(now))}, tokens); out.Err != nil {
+			t.Fatal(out.Err)
+		}
+		s.Expire(h, now+Time(time.Hour), 2)
+	}
+	round()
+	require.Zero(t, testing.AllocsPerRun(100, round))
 }

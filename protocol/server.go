@@ -240,7 +240,7 @@ func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, e
 	var st HookState
 	if hook := p.Hooks.HelloTs; hook != nil {
 		st = sl.hookState(env)
-		if ts = hook(*sl, &st, m, ts); ts.IsZero() {
+		if ts = runSlotTokenHook(hook, sl, &st, &m, ts); ts.IsZero() {
 			return sl.reject(ErrZeroToken)
 		}
 		sl.keep(&st)
@@ -293,7 +293,7 @@ func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expir
 	hook := p.Hooks.Confirm1Ts
 	if hook != nil {
 		st = sl.hookState(env)
-		tsOK = hook(*sl, &st, m, tsOK)
+		tsOK = runSlotHook(hook, sl, &st, &m, tsOK)
 	}
 	if !tsOK {
 		if m.Ts.Equal(expired[0]) || m.Ts.Equal(expired[1]) {
@@ -317,7 +317,10 @@ func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expir
 // hookState is the hook state of the slot's step under env: the slot's Ext
 // and, when a Server steps the slot, the server's.
 func (sl *Slot) hookState(env SlotEnv) HookState {
-	st := HookState{Slot: sl.Ext, slot: sl, server: env.server}
+	st := HookState{Slot: sl.Ext, server: env.server}
+	if sl.HalfOpen() {
+		st.own = sl.Pending.Ts
+	}
 	if env.server != nil {
 		st.Server = env.server.Ext
 	}

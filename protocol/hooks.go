@@ -18,7 +18,9 @@ import (
 // no state outside the Ext it is handed (the explorer assumes a step is a
 // function of the world). It uses tokens only through Equal and IsZero, and
 // keeps tokens only in Ext.Tokens, so that the explorer's renaming of
-// symbolic tokens stays sound.
+// symbolic tokens stays sound; and it treats every RegID alike, so that
+// its merging of worlds that differ only in which client is which
+// (explore.Config.Symmetry) does too.
 //
 // Hooks are code, not knobs: a trace records which are set but cannot carry
 // them, so a trace of a hooked profile does not replay, and package

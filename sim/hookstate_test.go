@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -101,4 +102,28 @@ func TestZeroHookStateAddsNothing(t *testing.T) {
 	b1, err := c.AppendSnapshot(nil)
 	require.NoError(t, err)
 	require.Len(t, b1, len(b)+protocol.ExtTokens+protocol.ExtWords, "a written Ext: its tokens (zero: one byte each) and words")
+}
+
+// A simulation runs a hooked profile, and its trace says which hooks ran;
+// replaying it is refused with a reason naming them, since no file brings
+// the code back, rather than re-run without them.
+func TestHookedTraceRefusedByReplay(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Handshakes, cfg.Clients = 20, 2
+	calls := 0
+	cfg.Profile.Hooks.Confirm2Ts = func(_ protocol.Client, _ *protocol.Ext, _ protocol.Message, ok bool) bool {
+		calls++
+		return ok
+	}
+	var trace bytes.Buffer
+	rep, err := Run(cfg, RunOptions{Trace: &trace})
+	require.NoError(t, err)
+	require.NotZero(t, calls, "the simulator's machines run the profile's hooks")
+	require.Empty(t, rep.Violations, "a hook that keeps the built-in verdict changes nothing")
+	require.Contains(t, trace.String(), `"hooks":["Confirm2Ts"]`)
+
+	_, err = Replay(&trace, "hooked.jsonl", ReplayOptions{})
+	require.ErrorIs(t, err, ErrMalformed)
+	require.ErrorContains(t, err, "hooked.jsonl:1: ")
+	require.ErrorContains(t, err, "profile hooks Confirm2Ts are code")
 }

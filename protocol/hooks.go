@@ -100,7 +100,7 @@ type Ext struct {
 	Words  [ExtWords]uint64
 }
 
-// IsZero reports whether no hook has written e.
+// IsZero reports whether e is all zero, as it is until a hook writes it.
 func (e *Ext) IsZero() bool { return *e == Ext{} }
 
 // HookState is what a server hook may change — the slot's Ext and the

@@ -237,9 +237,8 @@ func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, e
 			ts = h.newToken(tokens)
 		}
 	}
-	var st HookState
 	if hook := p.Hooks.HelloTs; hook != nil {
-		st = sl.hookState(env)
+		st := sl.hookState(env)
 		if ts = runSlotTokenHook(hook, sl, &st, &m, ts); ts.IsZero() {
 			return sl.reject(ErrZeroToken)
 		}
@@ -289,11 +288,12 @@ func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expir
 	// The Ts, sent only to the RegID's device, is the proof that the
 	// Confirm1 comes from the holder of that RegID.
 	tsOK := p.SkipServerTokenCheck || m.Ts.Equal(sl.Pending.Ts) || p.UnboundRegID && env.TsPendingElsewhere
-	var st HookState
-	hook := p.Hooks.Confirm1Ts
-	if hook != nil {
-		st = sl.hookState(env)
-		tsOK = runSlotHook(hook, sl, &st, &m, tsOK)
+	to, ok := sl.next(h, OnConfirm1)
+	if hook := p.Hooks.Confirm1Ts; hook != nil {
+		st := sl.hookState(env)
+		if tsOK = runSlotHook(hook, sl, &st, &m, tsOK); tsOK && ok {
+			sl.keep(&st)
+		}
 	}
 	if !tsOK {
 		if m.Ts.Equal(expired[0]) || m.Ts.Equal(expired[1]) {
@@ -301,12 +301,8 @@ func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expir
 		}
 		return sl.reject(ErrWrongTs)
 	}
-	to, ok := sl.next(h, OnConfirm1)
 	if !ok {
 		return sl.reject(ErrUnexpected)
-	}
-	if hook != nil {
-		sl.keep(&st)
 	}
 	sl.State, sl.LastSeq = to, 0
 	sl.Current = Session{Tc: sl.Pending.Tc, Ts: sl.Pending.Ts, Expires: now.Add(p.Lifetime)}

@@ -247,11 +247,15 @@ func mix64(x uint64) uint64 {
 // fpExtMark opens a written Ext in the hash stream.
 const fpExtMark = 0x452821e638d01377
 
-// ext folds e into h, its tokens named by n, unless it is zero.
+// ext folds e into h, its tokens named by n, unless it is zero: a check
+// inlined at every call, the hashing out of line.
 func (h *fp) ext(e *protocol.Ext, n *Names) {
-	if e.IsZero() {
-		return
+	if !e.IsZero() {
+		h.extWritten(e, n)
 	}
+}
+
+func (h *fp) extWritten(e *protocol.Ext, n *Names) {
 	h.pair(fpExtMark, uint64(len(e.Words)))
 	for i := range e.Words {
 		h.pair(e.Words[i], uint64(i))

@@ -21,16 +21,15 @@ import (
 // keeps tokens only in Ext.Tokens, so that the explorer's renaming of
 // symbolic tokens stays sound; and it treats every RegID alike, so that
 // its merging of worlds that differ only in which client is which
-// (explore.Config.Symmetry) does too.
+// (explore.Config.Symmetry) does too. Every machine of a Handshake runs
+// the same hooks, from as many goroutines as drive them.
 //
 // Hooks are code, not knobs: a trace records which are set but cannot carry
 // them, so a trace of a hooked profile does not replay, and package
 // transport's HTTP server refuses a profile with server hooks (its session
 // stores do not keep Slot.Ext).
 type Hooks struct {
-	// Client decision points. The client is a copy; ext is its Client.Ext,
-	// which the hook may change: the change is kept when the client then
-	// accepts the message, and dropped when it rejects it.
+	// Client decision points (see ClientHook).
 
 	// ValidationTc decides whether a Validation answers our Hello. Built in:
 	// it echoes the pending Tc (any Tc under SkipClientTokenCheck), since
@@ -46,12 +45,10 @@ type Hooks struct {
 	// CommandSeq decides whether a Command is new. Built in: its Seq is
 	// above the last executed (Client.LastSeq), so a duplicate or a replay
 	// runs once; true for every command when the profile does not number
-	// them. Client.LastSeq becomes the highest Seq executed.
+	// them. When it does, Client.LastSeq becomes the highest Seq executed.
 	CommandSeq ClientHook
 
-	// Server decision points. The slot is a copy; st holds the slot's and
-	// the server's hook state, which the hook may change (kept when the slot
-	// accepts the message), and reads the rest of the server.
+	// Server decision points (see SlotHook).
 
 	// Confirm1Ts decides whether a Confirm1 verifies the RegID's pending
 	// session. Built in: it carries that session's Ts (any Ts under
@@ -67,13 +64,16 @@ type Hooks struct {
 }
 
 // ClientHook is a client's check: c the client before the step (a copy), ext
-// its hook state, m the message, ok the built-in verdict; it returns the
-// verdict the client acts on.
+// its hook state (Client.Ext), m the message, ok the built-in verdict; it
+// returns the verdict the client acts on. What it writes to ext is kept
+// when the client then accepts the message, and dropped when it rejects it.
 type ClientHook func(c Client, ext *Ext, m Message, ok bool) bool
 
 // SlotHook is a server slot's check: sl the slot before the step (a copy),
-// st its hook state and the server's, m the message, ok the built-in
-// verdict; it returns the verdict the slot acts on.
+// st its hook state and the server's (HookState), m the message, ok the
+// built-in verdict; it returns the verdict the slot acts on. What it writes
+// to st is kept when the slot then accepts the message, and dropped when it
+// rejects it.
 type SlotHook func(sl Slot, st *HookState, m Message, ok bool) bool
 
 // SlotTokenHook is a server slot's choice of a token: as SlotHook, with ts

@@ -292,3 +292,33 @@ func TestUnhookedStepsDoNotAllocate(t *testing.T) {
 	round()
 	require.Zero(t, testing.AllocsPerRun(100, round))
 }
+
+// BenchmarkHandshakeHooked is BenchmarkHandshake with every decision point
+// a hook that keeps the built-in verdict: what calling hooks costs (the
+// copies they are handed), beside BenchmarkHandshake's nil checks.
+func BenchmarkHandshakeHooked(b *testing.B) {
+	p := Hardened()
+	keep := func(_ Client, _ *Ext, _ Message, ok bool) bool { return ok }
+	p.Hooks = Hooks{ValidationTc: keep, Confirm2Ts: keep, CommandTs: keep, CommandSeq: keep,
+		Confirm1Ts: func(_ Slot, _ *HookState, _ Message, ok bool) bool { return ok },
+		HelloTs:    func(_ Slot, _ *HookState, _ Message, ts Token) Token { return ts }}
+	h := p.MustCompile()
+	tokens := NewSeededTokens(1)
+	s := NewServer()
+	const pool = 1024
+	clients := make([]Client, pool)
+	for i := range clients {
+		clients[i] = NewClient(RegID(i + 1))
+	}
+	b.ReportAllocs()
+	var now Time
+	for i := 0; b.Loop(); i++ {
+		c := &clients[i%pool]
+		now += 1000
+		v := s.Handle(h, now, c.Start(h, now, tokens).Send, tokens)
+		c2 := s.Handle(h, now, c.Handle(h, now, v.Send).Send, tokens)
+		if out := c.Handle(h, now, c2.Send); out.Err != nil || c.State != ClientVerified {
+			b.Fatalf("handshake %d: %v", i, out.Err)
+		}
+	}
+}

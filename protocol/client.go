@@ -112,6 +112,9 @@ type Client struct {
 	// Below marks the numbers under LastSeq executed in this session
 	// (CommandWindow): bit k is LastSeq-1-k.
 	Below uint64
+	// Ext is the state of the profile's hooks (see Hooks); the machine
+	// itself never reads or changes it.
+	Ext Ext
 }
 
 // NewClient returns an idle client for the device registered as id.
@@ -159,9 +162,13 @@ func (c *Client) Handle(h *Handshake, now Time, m Message) Output {
 }
 
 func (c *Client) onValidation(h *Handshake, now Time, m Message) Output {
+	if c.State != AwaitValidation && c.State != AwaitConfirm2 && c.State != ClientVerified {
+		return c.reject(ErrUnexpected)
+	}
 	// The Tc echo is what makes the Validation an answer to our Hello rather
 	// than a push anyone could have sent to our RegID.
-	tcOK := h.profile.SkipClientTokenCheck || m.Tc.Equal(c.Tc)
+	ext := c.Ext
+	tcOK := clientCheck(h.profile.Hooks.ValidationTc, c, &ext, &m, h.profile.SkipClientTokenCheck || m.Tc.Equal(c.Tc))
 	switch c.State {
 	case AwaitValidation:
 		if !tcOK {
@@ -175,7 +182,7 @@ func (c *Client) onValidation(h *Handshake, now Time, m Message) Output {
 		if !ok {
 			return c.reject(ErrUnexpected)
 		}
-		c.State, c.Ts, c.Tries = to, m.Ts, 1
+		c.State, c.Ts, c.Tries, c.Ext = to, m.Ts, 1, ext
 		c.arm(h, now)
 		out := c.send(Message{Kind: Confirm1, RegID: c.RegID, Ts: c.Ts})
 		out.claim(Claim{Kind: Running, Role: RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
@@ -198,6 +205,7 @@ func (c *Client) onValidation(h *Handshake, now Time, m Message) Output {
 		if _, ok := c.next(h, OnDupValidation); !ok {
 			return c.reject(ErrUnexpected)
 		}
+		c.Ext = ext
 		return c.send(Message{Kind: Confirm1, RegID: c.RegID, Ts: c.Ts})
 	}
 	return c.reject(ErrUnexpected)
@@ -207,7 +215,9 @@ func (c *Client) onConfirm2(h *Handshake, m Message) Output {
 	if c.State != AwaitConfirm2 && c.State != ClientVerified {
 		return c.reject(ErrUnexpected)
 	}
-	if !m.Ts.Equal(c.Ts) {
+	// Only the Ts we confirmed makes the Confirm2 the server's answer to us.
+	ext := c.Ext
+	if !clientCheck(h.profile.Hooks.Confirm2Ts, c, &ext, &m, m.Ts.Equal(c.Ts)) {
 		return c.reject(ErrWrongTs)
 	}
 	if c.State == ClientVerified {
@@ -217,7 +227,7 @@ func (c *Client) onConfirm2(h *Handshake, m Message) Output {
 	if !ok {
 		return c.reject(ErrUnexpected)
 	}
-	c.State, c.Deadline = to, Never
+	c.State, c.Deadline, c.Ext = to, Never, ext
 	out := c.send(Message{})
 	out.claim(Claim{Kind: Commit, Role: RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
 	return out
@@ -232,10 +242,12 @@ func (c *Client) onCommand(h *Handshake, m Message) Output {
 		return c.reject(ErrNotVerified)
 	}
 	// Ts is the only thing that marks a push as the server's.
-	if !m.Ts.Equal(c.Ts) {
+	hooks, ext := &h.profile.Hooks, c.Ext
+	if !clientCheck(hooks.CommandTs, c, &ext, &m, m.Ts.Equal(c.Ts)) {
 		return c.reject(ErrWrongTs)
 	}
-	if h.profile.CommandSeq && !c.freshSeq(h, m.Seq) {
+	// A number already run in this session is a duplicate or a replay.
+	if !clientCheck(hooks.CommandSeq, c, &ext, &m, !h.profile.CommandSeq || c.freshSeq(h, m.Seq)) {
 		return c.reject(ErrRepeatedSeq)
 	}
 	to, ok := c.next(h, OnCommand)
@@ -248,6 +260,7 @@ func (c *Client) onCommand(h *Handshake, m Message) Output {
 	if confirms {
 		c.State, c.Deadline = to, Never
 	}
+	c.Ext = ext
 	out := c.send(Message{})
 	if confirms {
 		out.claim(Claim{Kind: Commit, Role: RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
@@ -273,7 +286,7 @@ func (c *Client) freshSeq(h *Handshake, seq uint32) bool {
 // markSeq records that command number seq, fresh, has run.
 func (c *Client) markSeq(h *Handshake, seq uint32) {
 	if !h.profile.CommandWindow {
-		c.LastSeq = seq
+		c.LastSeq = max(c.LastSeq, seq) // a hook may accept an older one
 		return
 	}
 	if seq < c.LastSeq {

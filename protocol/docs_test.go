@@ -62,14 +62,15 @@ func machineSection[S, E comparable](m *fsm.Machine[S, E]) string {
 	return b.String()
 }
 
-// knobsTable lists every Profile field for both shipped profiles.
+// knobsTable lists every Profile knob for both shipped profiles: every
+// field but the name and the hooks, which are code (docs/variants.md).
 func knobsTable() string {
 	patent, hardened := reflect.ValueOf(Patent()), reflect.ValueOf(Hardened())
 	var b strings.Builder
 	b.WriteString("| knob | patent | hardened |\n|---|---|---|\n")
 	for i := range patent.NumField() {
 		f := patent.Type().Field(i)
-		if f.Name == "Name" {
+		if f.Name == "Name" || f.Name == "Hooks" {
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %v | %v |\n", f.Name, patent.Field(i), hardened.Field(i))

@@ -142,6 +142,9 @@ type Slot struct {
 	// of them for the late copy it is: the network reorders, and a Hello
 	// from two handshakes back must not replace the pending session.
 	Seen [SeenTokens]Token
+	// Ext is the state of the profile's hooks (see Hooks); the machine
+	// itself never reads or changes it.
+	Ext Ext
 }
 
 // SeenTokens is how many past client tokens a slot remembers.
@@ -156,6 +159,10 @@ type SlotEnv struct {
 	// TsPendingElsewhere: some other RegID's pending session has the Ts of
 	// the Confirm1 being handled. Only an UnboundRegID server looks.
 	TsPendingElsewhere bool
+	// server is the Server stepping the slot, for its hooks: what they read
+	// of the other slots and the server-wide Ext they keep. Nil when the
+	// caller drives the slot itself.
+	server *Server
 }
 
 // HalfOpen reports whether the slot holds a session awaiting Confirm1.
@@ -196,7 +203,7 @@ func (sl *Slot) Handle(h *Handshake, now Time, m Message, tokens TokenSource, en
 }
 
 func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, env SlotEnv) Output {
-	p := h.profile
+	p := &h.profile
 	if p.IdempotentHello {
 		if sl.HalfOpen() && m.Tc.Equal(sl.Pending.Tc) {
 			// A retransmitted or duplicated Hello: a new Ts would strand
@@ -230,6 +237,13 @@ func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, e
 			ts = h.newToken(tokens)
 		}
 	}
+	if hook := p.Hooks.HelloTs; hook != nil {
+		st := sl.hookState(env)
+		if ts = runSlotTokenHook(hook, sl, &st, &m, ts); ts.IsZero() {
+			return sl.reject(ErrZeroToken)
+		}
+		sl.keep(&st)
+	}
 	sl.Pending = Session{Tc: m.Tc, Ts: ts, Expires: now.Add(p.Lifetime)}
 	copy(sl.Seen[1:], sl.Seen[:])
 	sl.Seen[0] = m.Tc
@@ -242,7 +256,7 @@ func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, e
 }
 
 func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expired [2]Token) Output {
-	p := h.profile
+	p := &h.profile
 	if sl.Verified() && m.Ts.Equal(sl.Current.Ts) {
 		switch p.DuplicateConfirm1 {
 		case Reanswer:
@@ -273,13 +287,20 @@ func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expir
 	}
 	// The Ts, sent only to the RegID's device, is the proof that the
 	// Confirm1 comes from the holder of that RegID.
-	if !(p.SkipServerTokenCheck || m.Ts.Equal(sl.Pending.Ts) || p.UnboundRegID && env.TsPendingElsewhere) {
+	tsOK := p.SkipServerTokenCheck || m.Ts.Equal(sl.Pending.Ts) || p.UnboundRegID && env.TsPendingElsewhere
+	to, ok := sl.next(h, OnConfirm1)
+	if hook := p.Hooks.Confirm1Ts; hook != nil {
+		st := sl.hookState(env)
+		if tsOK = runSlotHook(hook, sl, &st, &m, tsOK); tsOK && ok {
+			sl.keep(&st)
+		}
+	}
+	if !tsOK {
 		if m.Ts.Equal(expired[0]) || m.Ts.Equal(expired[1]) {
 			return sl.reject(ErrExpired)
 		}
 		return sl.reject(ErrWrongTs)
 	}
-	to, ok := sl.next(h, OnConfirm1)
 	if !ok {
 		return sl.reject(ErrUnexpected)
 	}
@@ -287,6 +308,27 @@ func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expir
 	sl.Current = Session{Tc: sl.Pending.Tc, Ts: sl.Pending.Ts, Expires: now.Add(p.Lifetime)}
 	sl.Pending = Session{}
 	return sl.verified(sl.Current)
+}
+
+// hookState is the hook state of the slot's step under env: the slot's Ext
+// and, when a Server steps the slot, the server's.
+func (sl *Slot) hookState(env SlotEnv) HookState {
+	st := HookState{Slot: sl.Ext, server: env.server}
+	if sl.HalfOpen() {
+		st.own = sl.Pending.Ts
+	}
+	if env.server != nil {
+		st.Server = env.server.Ext
+	}
+	return st
+}
+
+// keep stores what the hooks changed, once the step accepts its input.
+func (sl *Slot) keep(st *HookState) {
+	sl.Ext = st.Slot
+	if st.server != nil {
+		st.server.Ext = st.Server
+	}
 }
 
 // verified answers a verified Confirm1 with Confirm2 and the server's claims.

@@ -10,6 +10,10 @@ import (
 // deletion): no map and no pointer per RegID on the hot path, and a slot
 // whose sessions are all gone is removed, so memory follows live sessions.
 type Server struct {
+	// Ext is the server-wide state of the profile's hooks (see Hooks and
+	// HookState); the server itself never reads or changes it.
+	Ext Ext
+
 	slots    []Slot // power-of-two length; State SessionNone marks an empty bucket
 	n        int    // occupied buckets
 	halfOpen int    // half-open slots
@@ -33,7 +37,7 @@ func (s *Server) Handle(h *Handshake, now Time, m Message, tokens TokenSource) O
 		// A RegID with nothing kept: step a fresh slot, keep it if it opened a session.
 		sl := Slot{RegID: m.RegID}
 		s.expireFlood(now)
-		env := SlotEnv{Admit: p.HalfOpenCap == 0 || s.HalfOpen() < p.HalfOpenCap}
+		env := SlotEnv{Admit: p.HalfOpenCap == 0 || s.HalfOpen() < p.HalfOpenCap, server: s}
 		out := sl.Handle(h, now, m, tokens, env)
 		s.put(sl)
 		return out
@@ -53,9 +57,9 @@ func (s *Server) Handle(h *Handshake, now Time, m Message, tokens TokenSource) O
 	if m.Kind == Hello {
 		s.expireFlood(now)
 	}
-	env := SlotEnv{Admit: p.HalfOpenCap == 0 || open+s.flood.N < p.HalfOpenCap}
+	env := SlotEnv{Admit: p.HalfOpenCap == 0 || open+s.flood.N < p.HalfOpenCap, server: s}
 	if p.UnboundRegID && m.Kind == Confirm1 {
-		env.TsPendingElsewhere = s.pendingTs(m.Ts)
+		env.TsPendingElsewhere = s.PendingTs(m.Ts)
 	}
 	out := sl.Handle(h, now, m, tokens, env)
 	s.stepped(i, wasOpen)
@@ -148,7 +152,9 @@ func (s *Server) Clone() *Server {
 	return &c
 }
 
-func (s *Server) pendingTs(ts Token) bool {
+// PendingTs reports whether some RegID's pending session has Ts ts. It
+// visits every slot: for UnboundRegID and hooks, not for a service's hot path.
+func (s *Server) PendingTs(ts Token) bool {
 	for i := range s.slots {
 		if s.slots[i].HalfOpen() && s.slots[i].Pending.Ts.Equal(ts) {
 			return true
@@ -280,11 +286,12 @@ func (s *Server) CopyFrom(src *Server) {
 			s.slots[i] = Slot{}
 		}
 	}
-	s.n, s.halfOpen, s.flood = src.n, src.halfOpen, src.flood
+	s.n, s.halfOpen, s.flood, s.Ext = src.n, src.halfOpen, src.flood, src.Ext
 }
 
-// Reset removes every slot, keeping the table's storage.
+// Reset removes every slot and the hooks' server-wide state, keeping the
+// table's storage.
 func (s *Server) Reset() {
 	clear(s.slots)
-	s.n, s.halfOpen, s.flood = 0, 0, Flooded{}
+	s.n, s.halfOpen, s.flood, s.Ext = 0, 0, Flooded{}, Ext{}
 }

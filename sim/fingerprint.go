@@ -84,6 +84,7 @@ func (w *World) fingerprint(skip, twice int32, kind StepKind) uint64 {
 	if ex, ok := w.adv.(Explorable); ok {
 		h.pair(ex.Fingerprint(), 1)
 	}
+	h.ext(&w.Server.Ext, nil)
 	return h.sum()
 }
 
@@ -102,6 +103,7 @@ func (w *World) hashClient(h *fp, i int, n *Names) {
 	h.named(&c.Tc, n)
 	h.named(&c.Ts, n)
 	h.named(&b.srvTs, n)
+	h.ext(&c.Ext, n)
 }
 
 // slotHash hashes one server slot, times relative to Now. An idempotent
@@ -127,6 +129,7 @@ func (w *World) slotHashAs(sl *protocol.Slot, id protocol.RegID, n *Names) uint6
 	for i := range seen {
 		h.named(&sl.Seen[i], n)
 	}
+	h.ext(&sl.Ext, n)
 	return h.sum()
 }
 
@@ -239,4 +242,30 @@ func mix64(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
+}
+
+// The state of a profile's hooks (protocol.Ext in Client, Slot and
+// Server). It is folded in only once a hook has written it, so that a
+// world without hooks hashes as it did before hooks existed; its tokens
+// are named with the world's.
+
+// fpExtMark opens a written Ext in the hash stream.
+const fpExtMark = 0x452821e638d01377
+
+// ext folds e into h, its tokens named by n, unless it is zero: a check
+// inlined at every call, the hashing out of line.
+func (h *fp) ext(e *protocol.Ext, n *Names) {
+	if !e.IsZero() {
+		h.extWritten(e, n)
+	}
+}
+
+func (h *fp) extWritten(e *protocol.Ext, n *Names) {
+	h.pair(fpExtMark, uint64(len(e.Words)))
+	for i := range e.Words {
+		h.pair(e.Words[i], uint64(i))
+	}
+	for i := range e.Tokens {
+		h.named(&e.Tokens[i], n)
+	}
 }

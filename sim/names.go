@@ -201,6 +201,7 @@ func (w *World) fingerprintNamed(names *Names, extra func() uint64, skip, dup in
 	} else if ex, ok := w.adv.(Explorable); ok {
 		h.pair(ex.Fingerprint(), 1) // not renamed: names is nil
 	}
+	h.ext(&w.Server.Ext, names)
 	if extra != nil {
 		h.pair(extra(), 2)
 	}

@@ -78,6 +78,7 @@ func (w *World) AppendSnapshot(b []byte) ([]byte, error) {
 		b = appendTime(b, bk.began)
 		b = appendUvarint(b, uint64(bk.cmdLeft))
 		b = appendUvarint(b, uint64(bk.nstart))
+		b = appendExt(b, &cl.Ext)
 	}
 	b = appendUvarint(b, uint64(w.Server.Len()))
 	w.Server.EachSlot(func(sl *protocol.Slot) {
@@ -98,10 +99,12 @@ func (w *World) AppendSnapshot(b []byte) ([]byte, error) {
 		for i := range seen {
 			b = appendToken(b, &sl.Seen[i])
 		}
+		b = appendExt(b, &sl.Ext)
 	})
 	fl := w.Server.Flooded()
 	b = appendUvarint(b, uint64(fl.N))
 	b = appendTime(b, fl.Expires)
+	b = appendExt(b, &w.Server.Ext)
 	b = appendUvarint(b, uint64(len(w.flight)))
 	for i := range w.flight {
 		e := &w.flight[i]
@@ -203,6 +206,7 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 		cl.Below = r.uvarint()
 		bk.hs, bk.began = r.uvarint(), r.time()
 		bk.cmdLeft, bk.nstart = uint32(r.uvarint()), uint32(r.uvarint())
+		r.ext(&cl.Ext)
 	}
 	w.Server.Reset()
 	for n := r.uvarint(); n > 0 && !r.bad; n-- {
@@ -224,11 +228,13 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 		for i := range seen {
 			r.token(&sl.Seen[i])
 		}
+		r.ext(&sl.Ext)
 		w.Server.Put(sl)
 	}
 	var fl protocol.Flooded
 	fl.N, fl.Expires = int(r.uvarint()), r.time()
 	w.Server.SetFlooded(fl)
+	r.ext(&w.Server.Ext)
 	n := r.uvarint()
 	if r.bad || n > uint64(len(b)) {
 		return b, fmt.Errorf("%w: truncated", ErrSnapshot)
@@ -446,4 +452,37 @@ func (r *snapReader) message(m *protocol.Message) {
 		m.Payload = string(p)
 	}
 	r.i += int(n)
+}
+
+// appendExt encodes the state of a profile's hooks (protocol.Ext): 0 when
+// no hook has written it, else 1, its tokens and its words.
+func appendExt(b []byte, e *protocol.Ext) []byte {
+	if e.IsZero() {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	for i := range e.Tokens {
+		b = appendToken(b, &e.Tokens[i])
+	}
+	for _, x := range e.Words {
+		b = appendUvarint(b, x)
+	}
+	return b
+}
+
+// ext is appendExt the other way round.
+func (r *snapReader) ext(e *protocol.Ext) {
+	*e = protocol.Ext{}
+	switch r.byte() {
+	case 0:
+	case 1:
+		for i := range e.Tokens {
+			r.token(&e.Tokens[i])
+		}
+		for i := range e.Words {
+			e.Words[i] = r.uvarint()
+		}
+	default:
+		r.bad = true
+	}
 }

@@ -135,5 +135,6 @@ func (w *World) SymmetricFingerprintNamed(names *Names, extra func(protocol.RegI
 	w.hashExtras(&h, names)
 	h.pair(know.sum(), caps)
 	h.pair(views, 1)
+	h.ext(&w.Server.Ext, names)
 	return h.sum()
 }

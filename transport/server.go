@@ -139,6 +139,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		// it exists to be caught in simulation, not to be served.
 		return nil, fmt.Errorf("transport: profile %q sets UnboundRegID, which the HTTP server does not run", cfg.Handshake.Profile().Name)
 	}
+	if hooks := cfg.Handshake.Profile().Hooks; hooks.Server() {
+		// The session stores keep a slot's sessions, not a hook's Ext.
+		return nil, fmt.Errorf("transport: profile %q sets server hooks %v, which the HTTP server does not run", cfg.Handshake.Profile().Name, hooks.Names())
+	}
 	s := &Server{
 		h:       cfg.Handshake,
 		store:   cfg.Store,

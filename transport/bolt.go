@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,25 +27,49 @@ type BoltStore struct {
 }
 
 // OpenBoltStore opens or creates the store at path. It never rewrites a file
-// it cannot read: a file that is not a bbolt database, or whose slots do not
-// decode, is reported as an error naming path (wrapping ErrCorruptStore for
-// bad contents) and left untouched. Opening waits at most a second for
-// another process's lock on the file.
+// it cannot read: a file that is not a bbolt database, is cut short, is
+// empty, or whose slots do not decode or fail their checksum, is reported
+// as an error naming path (wrapping ErrCorruptStore for bad contents) and
+// left untouched. Opening waits at most a second for another process's
+// lock on the file.
 func OpenBoltStore(path string) (*BoltStore, error) {
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("session store %s: not a regular file", path)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("session store %s: locked by another process: %w", path, err)
-		}
-		if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrVersionMismatch) || errors.Is(err, bolt.ErrChecksum) {
-			return nil, fmt.Errorf("session store %s: %w: %w", path, ErrCorruptStore, err)
-		}
+	if err := checkBoltFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("session store %s: %w", path, err)
 	}
-	s := &BoltStore{db: db, path: path}
+	s, err := openCheckedBolt(path)
+	if err != nil {
+		return nil, fmt.Errorf("session store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// openCheckedBolt opens path with bbolt and checks its contents. bbolt
+// reads pages through a memory map, and a damaged page can point it
+// outside the file: here that fault is a panic (debug.SetPanicOnFault),
+// recovered into an error while the file is still only being read.
+// checkBoltFile has already ruled out the damage known to do that.
+func openCheckedBolt(path string) (s *BoltStore, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var db *bolt.DB
+	defer func() {
+		if r := recover(); r != nil {
+			if db != nil {
+				_ = db.Close()
+			}
+			s, err = nil, fmt.Errorf("%w: %v", ErrCorruptStore, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("locked by another process: %w", err)
+		}
+		if errors.Is(err, bolt.ErrInvalid) || errors.Is(err, bolt.ErrVersionMismatch) || errors.Is(err, bolt.ErrChecksum) {
+			return nil, fmt.Errorf("%w: %w", ErrCorruptStore, err)
+		}
+		return nil, err
+	}
+	s = &BoltStore{db: db, path: path}
 	if err := s.check(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -54,14 +79,8 @@ func OpenBoltStore(path string) (*BoltStore, error) {
 
 // check creates the bucket on a new file and decodes every slot of an old
 // one, so that damage is found at start-up, not in the middle of a request.
-// bbolt panics on some damaged pages; the panic is turned into an error
-// here, where the file is still only being read.
-func (s *BoltStore) check() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("session store %s: %w: %v", s.path, ErrCorruptStore, r)
-		}
-	}()
+// bbolt panics on some damaged pages: openCheckedBolt recovers them.
+func (s *BoltStore) check() error {
 	exists := false
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(slotsBucket)
@@ -80,7 +99,7 @@ func (s *BoltStore) check() (err error) {
 			return err
 		})
 	}); err != nil {
-		return fmt.Errorf("session store %s: %w", s.path, err)
+		return err
 	}
 	if exists {
 		return nil
@@ -89,7 +108,7 @@ func (s *BoltStore) check() (err error) {
 		_, err := tx.CreateBucket(slotsBucket)
 		return err
 	}); err != nil {
-		return fmt.Errorf("session store %s: %w", s.path, err)
+		return err
 	}
 	return nil
 }

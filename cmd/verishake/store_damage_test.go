@@ -66,3 +66,34 @@ func TestServeRefusesTruncatedStore(t *testing.T) {
 		require.Equal(t, full[:size], after, "%d bytes: the file changed", size)
 	}
 }
+
+// TestServeRefusesDamagedSlot: one changed byte of a stored server token
+// still decodes; its checksum fails, and serve refuses the store rather
+// than serve the altered session.
+func TestServeRefusesDamagedSlot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s, err := transport.OpenBoltStore(path)
+	require.NoError(t, err)
+	ts := protocol.Token(bytes.Repeat([]byte{0xab}, protocol.TokenBytes))
+	require.NoError(t, s.Save(protocol.Slot{RegID: 5, State: protocol.SessionVerified,
+		Current: protocol.Session{Tc: protocol.Token{1}, Ts: ts, Expires: 1}}))
+	require.NoError(t, s.Close())
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	at := bytes.Index(data, ts[:])
+	require.Positive(t, at, "the token is in the file")
+	data[at+3] ^= 0x01
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var errBuf bytes.Buffer
+	status := runServe(ctx, []string{"--addr", "127.0.0.1:0", "--store", path}, &bytes.Buffer{}, &errBuf, nil)
+	require.Equal(t, exitUsage, status, errBuf.String())
+	require.Contains(t, errBuf.String(), path)
+	require.Contains(t, errBuf.String(), "checksum")
+	require.Equal(t, 1, strings.Count(errBuf.String(), "\n"), "%q", errBuf.String())
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, data, after, "the damaged store is left as it is")
+}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +58,16 @@ func (v TraceViolation) String() string {
 	return fmt.Sprintf("%s:%d: %v", v.File, v.Line, v.Violation.Error())
 }
 
+// TraceWarning locates a line of a trace that was read past.
+type TraceWarning struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// String reads "file:line: reason".
+func (w TraceWarning) String() string { return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Reason) }
+
 // ValidationReport is what ValidateTraces found in a trace that the model
 // allows step by step.
 type ValidationReport struct {
@@ -64,6 +75,13 @@ type ValidationReport struct {
 	// Files and Steps count the inputs and the machine steps replayed;
 	// NetworkSteps counts simulator network steps (drop, dup, ...) passed over.
 	Files, Steps, NetworkSteps int
+	// Runs counts the runs in the files: a file holds one per header (a
+	// service restarted on the same trace file appends a run).
+	Runs int
+	// Warnings are what was read past: records cut short, step numbers
+	// missing from a run. They do not make the report fail, but a step that
+	// the model then forbids may be one the trace lost the cause of.
+	Warnings []TraceWarning
 	// Clients and Slots count the client machines and server slots seen.
 	Clients, Slots int
 	// Verified counts clients that ended in the Verified state.
@@ -113,6 +131,12 @@ func (s *tokenScript) NewToken() protocol.Token {
 // produce exactly the recorded messages, claims, verdict and state. It then
 // checks AUTH-C, AUTH-S and CMD on the claims and BOUNDED on the slots.
 //
+// A file may hold several runs, each from its header on (a service
+// restarted on the same trace file); the runs of a file, like the files of
+// successive runs, are one sequence, and a server slot keeps its state
+// across them, as it does on a durable store. A record cut short and a gap
+// in a run's step numbers are read past with a warning in the report.
+//
 // A line that does not parse, or a set of files that disagree on the
 // profile, gives a *TraceError with Forbidden false; the first step the
 // model forbids gives one with Forbidden true. Property violations are in
@@ -124,11 +148,15 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	var files [][]*traceLine
 	var names []string
 	var profile protocol.Profile
+	var runs int
+	var warns []TraceWarning
 	for i, in := range inputs {
-		lines, p, err := readTrace(i, in)
+		lines, p, r, w, err := readTrace(i, in)
 		if err != nil {
 			return nil, err
 		}
+		runs += r
+		warns = append(warns, w...)
 		if i > 0 && p != profile {
 			return nil, &TraceError{File: in.Name, Line: 1, Reason: fmt.Sprintf("profile %q differs from %s's %q", p.Name, inputs[0].Name, profile.Name)}
 		}
@@ -140,7 +168,7 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	if err != nil {
 		return nil, &TraceError{File: names[0], Line: 1, Reason: fmt.Sprintf("header profile: %v", err)}
 	}
-	v := &validator{h: h, names: names, report: &ValidationReport{Profile: profile, Files: len(inputs)},
+	v := &validator{h: h, names: names, report: &ValidationReport{Profile: profile, Files: len(inputs), Runs: runs, Warnings: warns},
 		sends: map[uint64]*traceLine{}, emitted: map[uint64]bool{},
 		clients: map[protocol.RegID]*protocol.Client{}, slots: map[protocol.RegID]*protocol.Slot{}}
 	if err := v.indexSends(files); err != nil {
@@ -154,6 +182,9 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	v.monitor = protocol.NewMonitor(func(id protocol.RegID) bool { return v.honest[id] })
 	for _, l := range order {
 		if err := v.replay(l); err != nil {
+			if te, ok := errors.AsType[*TraceError](err); ok && len(warns) > 0 {
+				te.Reason += fmt.Sprintf(" (the trace is incomplete: %d warning(s), the first %s)", len(warns), warns[0])
+			}
 			return nil, err
 		}
 	}
@@ -166,16 +197,23 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	return v.report, nil
 }
 
-// readTrace parses one file: a header, step lines, at most one end line.
-func readTrace(file int, in TraceInput) ([]*traceLine, protocol.Profile, error) {
+// readTrace parses one file: one or more runs, each a header, step lines
+// and at most one end line. A second header starts the run of a restart
+// (OpenTraceFile appends it), which must have the first one's profile. A
+// line cut short (a JSON object that ends before it closes: a crash or a
+// failed write in the middle of a record) is skipped with a warning, and
+// so is a gap in a run's step numbers (records a failed write lost).
+func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Profile, runs int, warns []TraceWarning, err error) {
 	sc := bufio.NewScanner(in.R)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var lines []*traceLine
-	var profile protocol.Profile
 	n := 0
 	ended := false
+	var lastN uint64
 	bad := func(format string, args ...any) error {
 		return &TraceError{File: in.Name, Line: n, Reason: fmt.Sprintf(format, args...)}
+	}
+	warn := func(format string, args ...any) {
+		warns = append(warns, TraceWarning{File: in.Name, Line: n, Reason: fmt.Sprintf(format, args...)})
 	}
 	for sc.Scan() {
 		n++
@@ -187,61 +225,82 @@ func readTrace(file int, in TraceInput) ([]*traceLine, protocol.Profile, error) 
 			Type string `json:"type"`
 		}
 		if err := json.Unmarshal(b, &typ); err != nil {
-			return nil, profile, bad("not a JSON object: %v", err)
+			if cutShort(b) {
+				warn("a record cut short (%d bytes): skipped", len(b))
+				continue
+			}
+			return nil, profile, runs, warns, bad("not a JSON object: %v", err)
 		}
-		if n == 1 && typ.Type != sim.LineHeader {
-			return nil, profile, bad("first line is a %q, want the header", typ.Type)
+		if runs == 0 && typ.Type != sim.LineHeader {
+			return nil, profile, runs, warns, bad("first line is a %q, want the header", typ.Type)
 		}
-		if ended {
-			return nil, profile, bad("a %q line after the end line", typ.Type)
+		if ended && typ.Type != sim.LineHeader {
+			return nil, profile, runs, warns, bad("a %q line after the end line", typ.Type)
 		}
 		switch typ.Type {
 		case sim.LineHeader:
-			if n != 1 {
-				return nil, profile, bad("a second header")
-			}
 			var hd sim.Header
 			if err := strictUnmarshal(b, &hd); err != nil {
-				return nil, profile, bad("header: %v", err)
+				return nil, profile, runs, warns, bad("header: %v", err)
 			}
 			if hd.Schema != sim.TraceSchema {
-				return nil, profile, bad("trace schema %d, this validator reads %d", hd.Schema, sim.TraceSchema)
+				return nil, profile, runs, warns, bad("trace schema %d, this validator reads %d", hd.Schema, sim.TraceSchema)
+			}
+			if runs > 0 && hd.Profile != profile {
+				return nil, profile, runs, warns, bad("a run of profile %q after runs of %q", hd.Profile.Name, profile.Name)
 			}
 			profile = hd.Profile
+			runs++
+			ended, lastN = false, 0
 		case sim.LineStep:
 			l := &traceLine{file: file, line: n}
 			if err := strictUnmarshal(b, &l.rec); err != nil {
-				return nil, profile, bad("step: %v", err)
+				return nil, profile, runs, warns, bad("step: %v", err)
 			}
 			if _, err := sim.ParseStepKind(l.rec.Step); err != nil {
-				return nil, profile, bad("%v", err)
+				return nil, profile, runs, warns, bad("%v", err)
 			}
 			for _, m := range []*sim.Msg{l.rec.Recv, l.rec.Sent} {
 				if m != nil {
 					if _, err := parseMsg(m); err != nil {
-						return nil, profile, bad("message %d: %v", m.ID, err)
+						return nil, profile, runs, warns, bad("message %d: %v", m.ID, err)
 					}
 				}
 			}
 			for _, c := range l.rec.Claims {
 				if _, err := c.Claim(); err != nil {
-					return nil, profile, bad("claim: %v", err)
+					return nil, profile, runs, warns, bad("claim: %v", err)
 				}
 			}
+			if lastN > 0 && l.rec.N > lastN+1 {
+				warn("steps %d to %d of this run are missing (lost to failed writes?): the steps after them may not replay", lastN+1, l.rec.N-1)
+			}
+			lastN = l.rec.N
 			lines = append(lines, l)
 		case sim.LineEnd:
 			ended = true
 		default:
-			return nil, profile, bad("unknown line type %q", typ.Type)
+			return nil, profile, runs, warns, bad("unknown line type %q", typ.Type)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, profile, &TraceError{File: in.Name, Line: n + 1, Reason: fmt.Sprintf("reading: %v", err)}
+		return nil, profile, runs, warns, &TraceError{File: in.Name, Line: n + 1, Reason: fmt.Sprintf("reading: %v", err)}
 	}
-	if n == 0 {
-		return nil, profile, &TraceError{File: in.Name, Line: 1, Reason: "empty trace: no header"}
+	if runs == 0 {
+		return nil, profile, runs, warns, &TraceError{File: in.Name, Line: 1, Reason: "empty trace: no header"}
 	}
-	return lines, profile, nil
+	return lines, profile, runs, warns, nil
+}
+
+// cutShort reports whether b is the beginning of a JSON object that ends
+// before it closes: what a writer leaves when it stops in the middle of a
+// record. Any other malformed line is an error, not a warning.
+func cutShort(b []byte) bool {
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	var v json.RawMessage
+	return errors.Is(json.NewDecoder(bytes.NewReader(b)).Decode(&v), io.ErrUnexpectedEOF)
 }
 
 // strictUnmarshal refuses fields the schema does not have: a misspelt

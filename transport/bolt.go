@@ -139,8 +139,11 @@ func (s *BoltStore) check() error {
 			if err != nil {
 				return err
 			}
+			if stored.count != sum.count {
+				return fmt.Errorf("%w: %d slots, but the digest counts %d", ErrCorruptStore, sum.count, stored.count)
+			}
 			if stored != sum {
-				return fmt.Errorf("%w: %d slots, but the digest counts %d (or they differ)", ErrCorruptStore, sum.count, stored.count)
+				return fmt.Errorf("%w: the slots do not add up to the digest: one changed without a save", ErrCorruptStore)
 			}
 		}
 		// Every page has now been read on this goroutine, where a fault is a

@@ -61,11 +61,19 @@ func newTraceWriter(w io.Writer, p protocol.Profile, log *slog.Logger, name stri
 	if log == nil {
 		log = slog.Default()
 	}
-	t := &TraceWriter{w: w, log: log, name: name, cut: cut}
-	if err := t.line(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: p}); err != nil {
-		return nil, err
+	// The header is written here rather than by line: a trace that cannot
+	// start is the caller's error to report, not a streak of lost records.
+	b, err := json.Marshal(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: p})
+	if err != nil {
+		return nil, fmt.Errorf("trace %s: header: %w", name, err)
 	}
-	return t, nil
+	if cut {
+		b = append([]byte{'\n'}, b...)
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return nil, fmt.Errorf("trace %s: header: %w", name, err)
+	}
+	return &TraceWriter{w: w, log: log, name: name}, nil
 }
 
 // Step writes one step.

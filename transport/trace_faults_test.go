@@ -95,6 +95,13 @@ func TestTraceWriterGoesOnAfterWriteErrors(t *testing.T) {
 	require.Contains(t, warns[0].Reason, "cut short")
 	require.Equal(t, 4, warns[1].Line)
 	require.Contains(t, warns[1].Reason, "steps 2 to 3")
+
+	// A trace that cannot start is the caller's error, not a log line.
+	logs.Reset()
+	_, err = newTraceWriter(&writeLog{fail: map[int]int{0: 0}}, protocol.Hardened(), slog.New(slog.NewTextHandler(&logs, nil)), "server.jsonl", false)
+	require.ErrorIs(t, err, errDiskFull)
+	require.ErrorContains(t, err, "server.jsonl")
+	require.Empty(t, logs.String())
 }
 
 // TestValidateReadsPastCrashAndRestart: a server killed while writing its

@@ -28,7 +28,7 @@ import (
 func OpenTraceFile(path string, p protocol.Profile, log *slog.Logger) (*TraceWriter, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("trace %s: %w", path, err)
+		return nil, fmt.Errorf("trace: %w", err) // the error names path
 	}
 	cut, err := checkTraceFile(f, p)
 	if err != nil {
@@ -70,6 +70,9 @@ func checkTraceFile(f *os.File, p protocol.Profile) (cut bool, err error) {
 		return false, fmt.Errorf("trace schema %d, this program writes %d", hd.Schema, sim.TraceSchema)
 	}
 	if hd.Profile != p {
+		if hd.Profile.Name == p.Name {
+			return false, fmt.Errorf("its first run has profile %q with other settings than this run's", p.Name)
+		}
 		return false, fmt.Errorf("its first run has profile %q, this run %q", hd.Profile.Name, p.Name)
 	}
 	var last [1]byte

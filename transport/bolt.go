@@ -50,7 +50,10 @@ func OpenBoltStore(path string) (*BoltStore, error) {
 // reads pages through a memory map, and a damaged page can point it
 // outside the file: here that fault is a panic (debug.SetPanicOnFault),
 // recovered into an error while the file is still only being read.
-// checkBoltFile has already ruled out the damage known to do that.
+// checkBoltFile has already ruled out the damage known to do that. A panic
+// inside bolt.Open leaves bbolt's descriptor, lock and map behind (there
+// is no DB to close): this process cannot open the file again, which is
+// the right outcome for a file that is damaged.
 func openCheckedBolt(path string) (s *BoltStore, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	var db *bolt.DB

@@ -36,7 +36,7 @@ type TraceWriter struct {
 	w    io.Writer
 	file *os.File // set by OpenTraceFile: synced and closed by Close
 	log  *slog.Logger
-	name string // the file, for log lines
+	name string // the file, for errors and log lines; "" for NewTraceWriter's
 	n    uint64
 	// lastT is the latest step time, for the end line.
 	lastT protocol.Time
@@ -54,7 +54,7 @@ type TraceWriter struct {
 // NewTraceWriter writes the header line for a run of profile p to w. Write
 // failures are logged to slog.Default.
 func NewTraceWriter(w io.Writer, p protocol.Profile) (*TraceWriter, error) {
-	return newTraceWriter(w, p, nil, "trace", false)
+	return newTraceWriter(w, p, nil, "", false)
 }
 
 func newTraceWriter(w io.Writer, p protocol.Profile, log *slog.Logger, name string, cut bool) (*TraceWriter, error) {
@@ -65,15 +65,24 @@ func newTraceWriter(w io.Writer, p protocol.Profile, log *slog.Logger, name stri
 	// start is the caller's error to report, not a streak of lost records.
 	b, err := json.Marshal(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: p})
 	if err != nil {
-		return nil, fmt.Errorf("trace %s: header: %w", name, err)
+		return nil, traceError(name, "header: %w", err)
 	}
 	if cut {
 		b = append([]byte{'\n'}, b...)
 	}
 	if _, err := w.Write(append(b, '\n')); err != nil {
-		return nil, fmt.Errorf("trace %s: header: %w", name, err)
+		return nil, traceError(name, "header: %w", err)
 	}
 	return &TraceWriter{w: w, log: log, name: name}, nil
+}
+
+// traceError prefixes an error with "trace" and the file it is about.
+func traceError(name, format string, args ...any) error {
+	prefix := "trace"
+	if name != "" {
+		prefix += " " + name
+	}
+	return fmt.Errorf("%s: %w", prefix, fmt.Errorf(format, args...))
 }
 
 // Step writes one step.
@@ -150,13 +159,12 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// line writes v as one JSON line in one Write; t.mu is held (or t is not
-// yet shared). A failure is counted, logged when it starts a streak of
-// failures, and returned.
+// line writes v as one JSON line in one Write; t.mu is held. A failure is
+// counted, logged when it starts a streak of failures, and returned.
 func (t *TraceWriter) line(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return t.failed(0, fmt.Errorf("trace %s: %w", t.name, err))
+		return t.failed(0, traceError(t.name, "%w", err))
 	}
 	if t.cut {
 		b = append([]byte{'\n'}, b...)
@@ -164,7 +172,7 @@ func (t *TraceWriter) line(v any) error {
 	b = append(b, '\n')
 	n, err := t.w.Write(b)
 	if err != nil {
-		return t.failed(n, fmt.Errorf("trace %s: %w", t.name, err))
+		return t.failed(n, traceError(t.name, "%w", err))
 	}
 	t.cut = false
 	if t.failing {
@@ -200,7 +208,7 @@ func (t *TraceWriter) Flush() error {
 		return nil
 	}
 	if err := t.file.Sync(); err != nil {
-		return fmt.Errorf("trace %s: sync: %w", t.name, err)
+		return traceError(t.name, "sync: %w", err)
 	}
 	return nil
 }
@@ -220,10 +228,10 @@ func (t *TraceWriter) Close() error {
 	err := t.line(sim.End{Type: sim.LineEnd, Steps: t.n, T: t.lastT, Stopped: "closed", Violations: []sim.Violation{}})
 	if t.file != nil {
 		if serr := t.file.Sync(); serr != nil && err == nil {
-			err = fmt.Errorf("trace %s: sync: %w", t.name, serr)
+			err = traceError(t.name, "sync: %w", serr)
 		}
 		if cerr := t.file.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("trace %s: close: %w", t.name, cerr)
+			err = traceError(t.name, "close: %w", cerr)
 		}
 	}
 	return err

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -216,4 +218,32 @@ func TestOpenTraceFileAppendsAndRefuses(t *testing.T) {
 	}
 	_, err = OpenTraceFile(dir, protocol.Hardened(), nil)
 	require.ErrorContains(t, err, dir)
+}
+
+// TestValidateRestartOnMemoryStore: a server restarted on a memory store
+// starts every slot afresh. The runs before and after the restart still
+// validate together: each slot's first step after the restart replays from
+// a new slot, with one warning for the run.
+func TestValidateRestartOnMemoryStore(t *testing.T) {
+	w := newWorld(t, worldConfig{profile: fastHardened(), trace: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	devs := w.addDevices(5)
+	w.handshakeAll(ctx, devs)
+	w.quiesce(t)
+	w.stopServer()
+	w.store = NewMemoryStore() // what a restart leaves of a memory store
+	w.startServer()
+	w.handshakeAll(ctx, devs) // verified clients re-key with a server that has no slot
+	w.quiesce(t)
+	files := w.traces()
+
+	rep, err := ValidateTraces(files)
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "%v", rep.Violations)
+	require.Equal(t, 5, rep.Verified)
+	require.Len(t, rep.Warnings, 1, "%v", rep.Warnings)
+	require.Equal(t, "server-2.jsonl", rep.Warnings[0].File)
+	require.Contains(t, rep.Warnings[0].Reason, "server slot")
+	require.Contains(t, rep.Warnings[0].Reason, "was not kept across the restart")
 }

@@ -79,8 +79,9 @@ type ValidationReport struct {
 	// service restarted on the same trace file appends a run).
 	Runs int
 	// Warnings are what was read past: records cut short, step numbers
-	// missing from a run. They do not make the report fail, but a step that
-	// the model then forbids may be one the trace lost the cause of.
+	// missing from a run, machines that started afresh after a restart.
+	// They do not make the report fail, but a step that the model then
+	// forbids may be one the trace lost the cause of.
 	Warnings []TraceWarning
 	// Clients and Slots count the client machines and server slots seen.
 	Clients, Slots int
@@ -104,7 +105,22 @@ func (r *ValidationReport) OK() bool { return len(r.Violations) == 0 }
 type traceLine struct {
 	file int
 	line int
+	run  int // the file's run, from 1: one per header
 	rec  sim.Record
+}
+
+// runKey names one run of one file.
+type runKey struct{ file, run int }
+
+// machineKey names a client or a server slot.
+type machineKey struct {
+	server bool
+	id     protocol.RegID
+}
+
+type warnKey struct {
+	run    runKey
+	server bool
 }
 
 // tokenScript is the token source of a replay: it hands the machine the
@@ -133,9 +149,11 @@ func (s *tokenScript) NewToken() protocol.Token {
 //
 // A file may hold several runs, each from its header on (a service
 // restarted on the same trace file); the runs of a file, like the files of
-// successive runs, are one sequence, and a server slot keeps its state
-// across them, as it does on a durable store. A record cut short and a gap
-// in a run's step numbers are read past with a warning in the report.
+// successive runs, are one sequence, and a machine keeps its state across
+// them, as a server slot does on a durable store. A machine whose first
+// step after a restart replays only from a new machine (a memory store, a
+// restarted device) starts afresh there, with a warning. A record cut
+// short and a gap in a run's step numbers are read past with a warning.
 //
 // A line that does not parse, or a set of files that disagree on the
 // profile, gives a *TraceError with Forbidden false; the first step the
@@ -170,7 +188,8 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	}
 	v := &validator{h: h, names: names, report: &ValidationReport{Profile: profile, Files: len(inputs), Runs: runs, Warnings: warns},
 		sends: map[uint64]*traceLine{}, emitted: map[uint64]bool{},
-		clients: map[protocol.RegID]*protocol.Client{}, slots: map[protocol.RegID]*protocol.Slot{}}
+		clients: map[protocol.RegID]*protocol.Client{}, slots: map[protocol.RegID]*protocol.Slot{},
+		lastRun: map[machineKey]runKey{}, warnedAfresh: map[warnKey]bool{}}
 	if err := v.indexSends(files); err != nil {
 		return nil, err
 	}
@@ -253,7 +272,7 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 			runs++
 			ended, lastN = false, 0
 		case sim.LineStep:
-			l := &traceLine{file: file, line: n}
+			l := &traceLine{file: file, line: n, run: runs}
 			if err := strictUnmarshal(b, &l.rec); err != nil {
 				return nil, profile, runs, warns, bad("step: %v", err)
 			}
@@ -337,6 +356,10 @@ type validator struct {
 	slots   map[protocol.RegID]*protocol.Slot
 	monitor *protocol.Monitor
 	half    int
+	// lastRun is the run of each machine's last step, so that its first
+	// step after a restart is known; warnedAfresh the runs warned about.
+	lastRun      map[machineKey]runKey
+	warnedAfresh map[warnKey]bool
 }
 
 func (v *validator) at(l *traceLine, forbidden bool, format string, args ...any) error {
@@ -442,6 +465,38 @@ func (v *validator) replay(l *traceLine) error {
 	if rec.Sent != nil {
 		sent, _ = parseMsg(rec.Sent)
 	}
+	here := runKey{l.file, l.run}
+	key := machineKey{server: rec.Machine == "server", id: id}
+	last, seen := v.lastRun[key]
+	v.lastRun[key] = here
+	out, commit, err := v.apply(l, kind, recv, sent, false)
+	if err != nil && seen && last != here {
+		// The machine's first step since a restart: a server on a memory
+		// store, or a device process, starts with nothing. If the step
+		// replays from a new machine, the state was lost, not forged.
+		if fout, fcommit, ferr := v.apply(l, kind, recv, sent, true); ferr == nil {
+			out, commit, err = fout, fcommit, nil
+			v.warnAfresh(l, key, last)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	commit()
+	for _, c := range out.ClaimList() {
+		v.report.Claims++
+		if viol, bad := v.monitor.Observe(c); bad {
+			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line, Violation: viol})
+		}
+	}
+	return nil
+}
+
+// apply replays step l on a copy of its machine (a new machine if fresh)
+// and compares the outcome with the trace; commit keeps the new state.
+func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.Message, fresh bool) (out protocol.Output, commit func(), err error) {
+	rec := &l.rec
+	id := protocol.RegID(rec.RegID)
 	// The token a fresh-token step drew is the one its message carries.
 	script := &tokenScript{}
 	switch sent.Kind {
@@ -450,40 +505,41 @@ func (v *validator) replay(l *traceLine) error {
 	case protocol.Validation:
 		script.tok = sent.Ts
 	}
-	var out protocol.Output
 	var state string
 	if rec.Machine == "client" {
-		c := v.clients[id]
-		if c == nil {
-			nc := protocol.NewClient(id)
-			c = &nc
-			v.clients[id] = c
+		c := protocol.NewClient(id)
+		if old := v.clients[id]; old != nil && !fresh {
+			c = *old
 		}
 		switch kind {
 		case sim.StepStart:
 			out = c.Start(v.h, rec.T, script)
 		case sim.StepDeliver:
 			if rec.Recv == nil {
-				return v.at(l, false, "deliver step without a received message")
+				return out, nil, v.at(l, false, "deliver step without a received message")
 			}
 			out = c.Handle(v.h, rec.T, recv)
 		case sim.StepClientTimer:
 			out = c.Timeout(v.h, rec.T, script)
 		default:
-			return v.at(l, true, "a client takes no %q step", rec.Step)
+			return out, nil, v.at(l, true, "a client takes no %q step", rec.Step)
 		}
 		state = c.State.String()
+		commit = func() { v.clients[id] = &c }
 	} else {
-		sl := v.slots[id]
-		if sl == nil {
-			sl = &protocol.Slot{RegID: id}
-			v.slots[id] = sl
+		sl := protocol.Slot{RegID: id}
+		wasHalf := false
+		if old := v.slots[id]; old != nil {
+			// A slot replaced by a new one is no longer half-open either.
+			wasHalf = old.HalfOpen()
+			if !fresh {
+				sl = *old
+			}
 		}
-		wasHalf := sl.HalfOpen()
 		switch kind {
 		case sim.StepDeliver:
 			if rec.Recv == nil {
-				return v.at(l, false, "deliver step without a received message")
+				return out, nil, v.at(l, false, "deliver step without a received message")
 			}
 			// The server's admission depends on requests in flight, which
 			// a trace does not show: its verdict on the cap is taken as
@@ -495,31 +551,45 @@ func (v *validator) replay(l *traceLine) error {
 		case sim.StepIssue:
 			out = sl.Issue(v.h, rec.T, sent.Payload)
 		default:
-			return v.at(l, true, "a server slot takes no %q step", rec.Step)
+			return out, nil, v.at(l, true, "a server slot takes no %q step", rec.Step)
 		}
 		state = sl.State.String()
-		if now := sl.HalfOpen(); now != wasHalf {
-			if now {
-				v.half++
-			} else {
-				v.half--
+		commit = func() {
+			v.slots[id] = &sl
+			if now := sl.HalfOpen(); now != wasHalf {
+				if now {
+					v.half++
+				} else {
+					v.half--
+				}
 			}
-		}
-		if limit := v.h.Profile().HalfOpenCap; limit > 0 && v.half > limit {
-			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line,
-				Violation: protocol.Violation{Property: protocol.Bounded, Reason: fmt.Sprintf("%d half-open sessions, cap %d", v.half, limit)}})
+			if limit := v.h.Profile().HalfOpenCap; limit > 0 && v.half > limit {
+				v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line,
+					Violation: protocol.Violation{Property: protocol.Bounded, Reason: fmt.Sprintf("%d half-open sessions, cap %d", v.half, limit)}})
+			}
 		}
 	}
 	if err := v.compare(l, out, sent, state); err != nil {
-		return err
+		return out, nil, err
 	}
-	for _, c := range out.ClaimList() {
-		v.report.Claims++
-		if viol, bad := v.monitor.Observe(c); bad {
-			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line, Violation: viol})
-		}
+	return out, commit, nil
+}
+
+// warnAfresh notes, once per run and kind of machine, that a machine
+// started afresh after a restart.
+func (v *validator) warnAfresh(l *traceLine, key machineKey, before runKey) {
+	w := warnKey{runKey{l.file, l.run}, key.server}
+	if v.warnedAfresh[w] {
+		return
 	}
-	return nil
+	v.warnedAfresh[w] = true
+	what := "client"
+	if key.server {
+		what = "server slot"
+	}
+	v.report.Warnings = append(v.report.Warnings, TraceWarning{File: v.names[l.file], Line: l.line,
+		Reason: fmt.Sprintf("%s %d replays only from a new machine: its state from run %d of %s was not kept across the restart (a memory store, or a restarted device); later ones of this run are not listed",
+			what, key.id, before.run, v.names[before.file])})
 }
 
 // matchSend pairs a receive with its send, or notes it as an injection.

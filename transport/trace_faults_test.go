@@ -218,6 +218,16 @@ func TestOpenTraceFileAppendsAndRefuses(t *testing.T) {
 	}
 	_, err = OpenTraceFile(dir, protocol.Hardened(), nil)
 	require.ErrorContains(t, err, dir)
+
+	// While one writer has the file, a second is refused.
+	tw, err := OpenTraceFile(path, protocol.Hardened(), nil)
+	require.NoError(t, err)
+	_, err = OpenTraceFile(path, protocol.Hardened(), nil)
+	require.ErrorContains(t, err, "in use")
+	require.NoError(t, tw.Close())
+	tw, err = OpenTraceFile(path, protocol.Hardened(), nil)
+	require.NoError(t, err, "Close releases the lock")
+	require.NoError(t, tw.Close())
 }
 
 // TestValidateRestartOnMemoryStore: a server restarted on a memory store

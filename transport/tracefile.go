@@ -22,13 +22,20 @@ import (
 // or whose first run has another profile (the runs of one file are
 // validated together). If the file ends inside a line (the last run was
 // cut short mid-record), that line is ended first, so that the new header
-// starts a line of its own.
+// starts a line of its own. The file is locked (flock) until Close: a
+// second process appending to it is refused.
 //
 // Failed writes are logged to log (slog.Default if nil); see TraceWriter.
 func OpenTraceFile(path string, p protocol.Profile, log *slog.Logger) (*TraceWriter, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("trace: %w", err) // the error names path
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if err := lockTraceFile(f); err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("trace %s: %w", path, err)
+		}
 	}
 	cut, err := checkTraceFile(f, p)
 	if err != nil {

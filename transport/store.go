@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"sync"
 
 	"github.com/verishake/verishake/protocol"
@@ -116,19 +117,41 @@ func (s *MemoryStore) Len() int {
 // Close does nothing; a MemoryStore holds no resources.
 func (s *MemoryStore) Close() error { return nil }
 
-// slotVersion is the first byte of an encoded slot, so that a later layout
-// can be told apart from this one instead of being misread.
-const slotVersion = 1
+// Slot layout versions: the first byte of an encoded slot, so that one
+// layout is never misread as another. Version 1 (written before slots
+// carried a checksum) is still read, so that an old store opens; only
+// version 2 is written.
+const (
+	slotVersion1 = 1
+	slotVersion  = 2
+)
 
 // sessionLen is an encoded Session: Tc, Ts, Expires.
 const sessionLen = 2*protocol.TokenBytes + 8
 
-// slotLen is an encoded slot: version, state, pending, current, last seq,
-// the client tokens seen. The RegID is the key, not part of the value.
-const slotLen = 1 + 1 + 2*sessionLen + 4 + protocol.SeenTokens*protocol.TokenBytes
+// slotBodyLen is an encoded slot without its checksum: version, state,
+// pending, current, last seq, the client tokens seen. The RegID is the
+// key, not part of the value.
+const slotBodyLen = 1 + 1 + 2*sessionLen + 4 + protocol.SeenTokens*protocol.TokenBytes
 
-// appendSlot encodes sl (all but its RegID) in a fixed layout.
+// slotLen is a version-2 slot: the body and its CRC-32C.
+const slotLen = slotBodyLen + 4
+
+// castagnoli is CRC-32C, the checksum the wire codec uses too.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// slotSum is the checksum of a slot's body under its RegID: it covers the
+// key too, so that a damaged key cannot hand one RegID's session to another.
+func slotSum(id protocol.RegID, body []byte) uint32 {
+	var key [8]byte
+	binary.BigEndian.PutUint64(key[:], uint64(id))
+	return crc32.Update(crc32.Update(0, castagnoli, key[:]), castagnoli, body)
+}
+
+// appendSlot encodes sl in layout version 2: a fixed layout of all but its
+// RegID, then the checksum.
 func appendSlot(b []byte, sl protocol.Slot) []byte {
+	start := len(b)
 	b = append(b, slotVersion, byte(sl.State))
 	for _, s := range [2]protocol.Session{sl.Pending, sl.Current} {
 		b = append(b, s.Tc[:]...)
@@ -139,17 +162,30 @@ func appendSlot(b []byte, sl protocol.Slot) []byte {
 	for _, t := range sl.Seen {
 		b = append(b, t[:]...)
 	}
-	return b
+	return binary.BigEndian.AppendUint32(b, slotSum(sl.RegID, b[start:]))
 }
 
-// decodeSlot is appendSlot's inverse. It checks what a damaged value could
-// get wrong and a later Handle would trust: the layout version, the length
-// and the state.
+// decodeSlot is appendSlot's inverse, and reads layout version 1 too. It
+// checks what a damaged value could get wrong and a later Handle would
+// trust: the layout version, the length, the checksum (version 2) and the
+// state.
 func decodeSlot(id protocol.RegID, b []byte) (protocol.Slot, error) {
-	if len(b) != slotLen {
-		return protocol.Slot{}, fmt.Errorf("%w: slot %d: %d bytes, want %d", ErrCorruptStore, id, len(b), slotLen)
+	if len(b) == 0 {
+		return protocol.Slot{}, fmt.Errorf("%w: slot %d: empty", ErrCorruptStore, id)
 	}
-	if b[0] != slotVersion {
+	switch b[0] {
+	case slotVersion:
+		if len(b) != slotLen {
+			return protocol.Slot{}, fmt.Errorf("%w: slot %d: %d bytes, want %d", ErrCorruptStore, id, len(b), slotLen)
+		}
+		if sum, want := binary.BigEndian.Uint32(b[slotBodyLen:]), slotSum(id, b[:slotBodyLen]); sum != want {
+			return protocol.Slot{}, fmt.Errorf("%w: slot %d: checksum %#08x, want %#08x", ErrCorruptStore, id, sum, want)
+		}
+	case slotVersion1:
+		if len(b) != slotBodyLen {
+			return protocol.Slot{}, fmt.Errorf("%w: slot %d: %d bytes, want %d", ErrCorruptStore, id, len(b), slotBodyLen)
+		}
+	default:
 		return protocol.Slot{}, fmt.Errorf("%w: slot %d: layout version %d, want %d", ErrCorruptStore, id, b[0], slotVersion)
 	}
 	sl := protocol.Slot{RegID: id, State: protocol.SessionState(b[1])}

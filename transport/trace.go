@@ -1,10 +1,11 @@
 package transport
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -18,25 +19,70 @@ import (
 // simulated one. A server and each process of devices write their own file;
 // message ids tie a send in one file to its receives in another.
 //
-// Lines are buffered; Flush writes them out and Close ends the trace. The
-// first write error is kept (see Err) and later steps are dropped: a
+// Each record goes to the underlying writer whole, in one Write, before
+// Step returns: a process that is killed loses no step it took (a Server
+// traces a step after storing it and before pushing its answer). A record
+// reaches the disk when the operating system writes it back, or at Flush
+// and Close of a file opened with OpenTraceFile.
+//
+// A failed write loses its record and nothing else: the writer goes on
+// with the next step, so that a trace resumes when a full disk has room
+// again. The failure and the resumption are logged, the first error is
+// kept (Err) and the records lost are counted (Lost); their step numbers
+// are skipped, so that `verishake validate` can tell where the gap is. A
 // service must not stop because its trace disk is full.
 type TraceWriter struct {
-	mu    sync.Mutex
-	w     *bufio.Writer
-	n     uint64
+	mu   sync.Mutex
+	w    io.Writer
+	file *os.File // set by OpenTraceFile: synced and closed by Close
+	log  *slog.Logger
+	name string // the file, for errors and log lines; "" for NewTraceWriter's
+	n    uint64
+	// lastT is the latest step time, for the end line.
 	lastT protocol.Time
 	err   error
+	lost  uint64
+	// failing is set while writes fail; lostNow counts that streak's records.
+	failing bool
+	lostNow uint64
+	// cut is set when a failed write may have left part of a line: the next
+	// write ends it first, so that the next record starts a line of its own.
+	cut    bool
+	closed bool
 }
 
-// NewTraceWriter writes the header line for a run of profile p to w.
+// NewTraceWriter writes the header line for a run of profile p to w. Write
+// failures are logged to slog.Default.
 func NewTraceWriter(w io.Writer, p protocol.Profile) (*TraceWriter, error) {
-	t := &TraceWriter{w: bufio.NewWriterSize(w, 64<<10)}
-	t.line(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: p})
-	if err := t.Flush(); err != nil {
-		return nil, err
+	return newTraceWriter(w, p, nil, "", false)
+}
+
+func newTraceWriter(w io.Writer, p protocol.Profile, log *slog.Logger, name string, cut bool) (*TraceWriter, error) {
+	if log == nil {
+		log = slog.Default()
 	}
-	return t, nil
+	// The header is written here rather than by line: a trace that cannot
+	// start is the caller's error to report, not a streak of lost records.
+	b, err := json.Marshal(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: p})
+	if err != nil {
+		return nil, traceError(name, "header: %w", err)
+	}
+	if cut {
+		b = append([]byte{'\n'}, b...)
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return nil, traceError(name, "header: %w", err)
+	}
+	return &TraceWriter{w: w, log: log, name: name}, nil
+}
+
+// traceError prefixes an error with "trace" and the file it is about.
+func traceError(name, format string, args ...any) error {
+	prefix := "trace"
+	if name != "" {
+		prefix += " " + name
+	}
+	return fmt.Errorf("%s: %w", prefix, fmt.Errorf(format, args...))
 }
 
 // Step writes one step.
@@ -47,7 +93,13 @@ func (t *TraceWriter) Step(st Step) {
 	t.n++
 	rec.N = t.n
 	t.lastT = max(t.lastT, st.Time)
-	t.line(rec)
+	if t.closed {
+		// A step after Close (a timer firing during shutdown) is not traced:
+		// the end line is written. Counted, so that it is not silent.
+		t.lost++
+		return
+	}
+	_ = t.line(rec) // failures are counted and logged by line
 }
 
 // Record converts a step to the simulator's trace record, with N unset.
@@ -107,42 +159,82 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// line writes v as one JSON line; t.mu is held (or t is not yet shared).
-func (t *TraceWriter) line(v any) {
-	if t.err != nil {
-		return
-	}
+// line writes v as one JSON line in one Write; t.mu is held. A failure is
+// counted, logged when it starts a streak of failures, and returned.
+func (t *TraceWriter) line(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		t.err = fmt.Errorf("trace: %w", err)
-		return
+		return t.failed(0, traceError(t.name, "%w", err))
+	}
+	if t.cut {
+		b = append([]byte{'\n'}, b...)
 	}
 	b = append(b, '\n')
-	if _, err := t.w.Write(b); err != nil {
-		t.err = fmt.Errorf("trace: %w", err)
+	n, err := t.w.Write(b)
+	if err != nil {
+		return t.failed(n, traceError(t.name, "%w", err))
 	}
+	t.cut = false
+	if t.failing {
+		t.failing = false
+		t.log.Warn("trace: writing again after lost records", "file", t.name, "lost", t.lostNow)
+		t.lostNow = 0
+	}
+	return nil
 }
 
-// Flush writes buffered lines to the underlying writer.
+// failed accounts for a record lost after n of its bytes were written.
+func (t *TraceWriter) failed(n int, err error) error {
+	t.lost++
+	t.lostNow++
+	t.cut = t.cut && n == 0 || n > 0
+	if t.err == nil {
+		t.err = err
+	}
+	if !t.failing {
+		t.failing = true
+		t.log.Error("trace: write failed; steps are not traced until writes succeed again", "file", t.name, "err", err)
+	}
+	return err
+}
+
+// Flush syncs a trace file opened with OpenTraceFile to stable storage;
+// for any other writer it does nothing, as every record has already been
+// written when Step returns.
 func (t *TraceWriter) Flush() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.err == nil {
-		if err := t.w.Flush(); err != nil {
-			t.err = fmt.Errorf("trace: %w", err)
-		}
+	if t.file == nil || t.closed {
+		return nil
 	}
-	return t.err
+	if err := t.file.Sync(); err != nil {
+		return traceError(t.name, "sync: %w", err)
+	}
+	return nil
 }
 
-// Close writes the end line and flushes. It does not close the
-// underlying writer. The end line lists no violations: a real run's
-// properties are for `verishake validate` to check.
+// Close writes the end line, and syncs and closes a file opened with
+// OpenTraceFile (it does not close any other writer). It returns an error
+// when the end line, the sync or the close fails; records lost before have
+// been logged, and are counted by Lost. The end line lists no violations:
+// a real run's properties are for `verishake validate` to check.
 func (t *TraceWriter) Close() error {
 	t.mu.Lock()
-	t.line(sim.End{Type: sim.LineEnd, Steps: t.n, T: t.lastT, Stopped: "closed", Violations: []sim.Violation{}})
-	t.mu.Unlock()
-	return t.Flush()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	err := t.line(sim.End{Type: sim.LineEnd, Steps: t.n, T: t.lastT, Stopped: "closed", Violations: []sim.Violation{}})
+	if t.file != nil {
+		if serr := t.file.Sync(); serr != nil && err == nil {
+			err = traceError(t.name, "sync: %w", serr)
+		}
+		if cerr := t.file.Close(); cerr != nil && err == nil {
+			err = traceError(t.name, "close: %w", cerr)
+		}
+	}
+	return err
 }
 
 // Err returns the first write error, if any.
@@ -150,6 +242,13 @@ func (t *TraceWriter) Err() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.err
+}
+
+// Lost returns the number of records that could not be written.
+func (t *TraceWriter) Lost() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lost
 }
 
 // MultiTracer sends every step to each of ts.

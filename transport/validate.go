@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +59,16 @@ func (v TraceViolation) String() string {
 	return fmt.Sprintf("%s:%d: %v", v.File, v.Line, v.Violation.Error())
 }
 
+// TraceWarning locates a line of a trace that was read past.
+type TraceWarning struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// String reads "file:line: reason".
+func (w TraceWarning) String() string { return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Reason) }
+
 // ValidationReport is what ValidateTraces found in a trace that the model
 // allows step by step.
 type ValidationReport struct {
@@ -65,6 +76,14 @@ type ValidationReport struct {
 	// Files and Steps count the inputs and the machine steps replayed;
 	// NetworkSteps counts simulator network steps (drop, dup, ...) passed over.
 	Files, Steps, NetworkSteps int
+	// Runs counts the runs in the files: a file holds one per header (a
+	// service restarted on the same trace file appends a run).
+	Runs int
+	// Warnings are what was read past: records cut short, step numbers
+	// missing from a run, machines that started afresh after a restart.
+	// They do not make the report fail, but a step that the model then
+	// forbids may be one the trace lost the cause of.
+	Warnings []TraceWarning
 	// Clients and Slots count the client machines and server slots seen.
 	Clients, Slots int
 	// Verified counts clients that ended in the Verified state.
@@ -87,7 +106,22 @@ func (r *ValidationReport) OK() bool { return len(r.Violations) == 0 }
 type traceLine struct {
 	file int
 	line int
+	run  int // the file's run, from 1: one per header
 	rec  sim.Record
+}
+
+// runKey names one run of one file.
+type runKey struct{ file, run int }
+
+// machineKey names a client or a server slot.
+type machineKey struct {
+	server bool
+	id     protocol.RegID
+}
+
+type warnKey struct {
+	run    runKey
+	server bool
 }
 
 // tokenScript is the token source of a replay: it hands the machine the
@@ -114,6 +148,14 @@ func (s *tokenScript) NewToken() protocol.Token {
 // produce exactly the recorded messages, claims, verdict and state. It then
 // checks AUTH-C, AUTH-S and CMD on the claims and BOUNDED on the slots.
 //
+// A file may hold several runs, each from its header on (a service
+// restarted on the same trace file); the runs of a file, like the files of
+// successive runs, are one sequence, and a machine keeps its state across
+// them, as a server slot does on a durable store. A machine whose first
+// step after a restart replays only from a new machine (a memory store, a
+// restarted device) starts afresh there, with a warning. A record cut
+// short and a gap in a run's step numbers are read past with a warning.
+//
 // A line that does not parse, or a set of files that disagree on the
 // profile, gives a *TraceError with Forbidden false; the first step the
 // model forbids gives one with Forbidden true. Property violations are in
@@ -125,11 +167,15 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	var files [][]*traceLine
 	var names []string
 	var profile protocol.Profile
+	var runs int
+	var warns []TraceWarning
 	for i, in := range inputs {
-		lines, p, err := readTrace(i, in)
+		lines, p, r, w, err := readTrace(i, in)
 		if err != nil {
 			return nil, err
 		}
+		runs += r
+		warns = append(warns, w...)
 		// DeepEqual: a Profile holds Hooks, and is not comparable; one read
 		// from a trace never has any.
 		if i > 0 && !reflect.DeepEqual(p, profile) {
@@ -143,9 +189,10 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	if err != nil {
 		return nil, &TraceError{File: names[0], Line: 1, Reason: fmt.Sprintf("header profile: %v", err)}
 	}
-	v := &validator{h: h, names: names, report: &ValidationReport{Profile: profile, Files: len(inputs)},
+	v := &validator{h: h, names: names, report: &ValidationReport{Profile: profile, Files: len(inputs), Runs: runs, Warnings: warns},
 		sends: map[uint64]*traceLine{}, emitted: map[uint64]bool{},
-		clients: map[protocol.RegID]*protocol.Client{}, slots: map[protocol.RegID]*protocol.Slot{}}
+		clients: map[protocol.RegID]*protocol.Client{}, slots: map[protocol.RegID]*protocol.Slot{},
+		lastRun: map[machineKey]runKey{}, warnedAfresh: map[warnKey]bool{}}
 	if err := v.indexSends(files); err != nil {
 		return nil, err
 	}
@@ -156,6 +203,9 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	v.report.order = order
 	for _, l := range order {
 		if err := v.replay(l); err != nil {
+			if te, ok := errors.AsType[*TraceError](err); ok && len(warns) > 0 {
+				te.Reason += fmt.Sprintf(" (the trace is incomplete: %d warning(s), the first %s)", len(warns), warns[0])
+			}
 			return nil, err
 		}
 	}
@@ -168,16 +218,23 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	return v.report, nil
 }
 
-// readTrace parses one file: a header, step lines, at most one end line.
-func readTrace(file int, in TraceInput) ([]*traceLine, protocol.Profile, error) {
+// readTrace parses one file: one or more runs, each a header, step lines
+// and at most one end line. A second header starts the run of a restart
+// (OpenTraceFile appends it), which must have the first one's profile. A
+// line cut short (a JSON object that ends before it closes: a crash or a
+// failed write in the middle of a record) is skipped with a warning, and
+// so is a gap in a run's step numbers (records a failed write lost).
+func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Profile, runs int, warns []TraceWarning, err error) {
 	sc := bufio.NewScanner(in.R)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var lines []*traceLine
-	var profile protocol.Profile
 	n := 0
 	ended := false
+	var lastN uint64
 	bad := func(format string, args ...any) error {
 		return &TraceError{File: in.Name, Line: n, Reason: fmt.Sprintf(format, args...)}
+	}
+	warn := func(format string, args ...any) {
+		warns = append(warns, TraceWarning{File: in.Name, Line: n, Reason: fmt.Sprintf(format, args...)})
 	}
 	for sc.Scan() {
 		n++
@@ -189,61 +246,82 @@ func readTrace(file int, in TraceInput) ([]*traceLine, protocol.Profile, error) 
 			Type string `json:"type"`
 		}
 		if err := json.Unmarshal(b, &typ); err != nil {
-			return nil, profile, bad("not a JSON object: %v", err)
+			if cutShort(b) {
+				warn("a record cut short (%d bytes): skipped", len(b))
+				continue
+			}
+			return nil, profile, runs, warns, bad("not a JSON object: %v", err)
 		}
-		if n == 1 && typ.Type != sim.LineHeader {
-			return nil, profile, bad("first line is a %q, want the header", typ.Type)
+		if runs == 0 && typ.Type != sim.LineHeader {
+			return nil, profile, runs, warns, bad("first line is a %q, want the header", typ.Type)
 		}
-		if ended {
-			return nil, profile, bad("a %q line after the end line", typ.Type)
+		if ended && typ.Type != sim.LineHeader {
+			return nil, profile, runs, warns, bad("a %q line after the end line", typ.Type)
 		}
 		switch typ.Type {
 		case sim.LineHeader:
-			if n != 1 {
-				return nil, profile, bad("a second header")
-			}
 			var hd sim.Header
 			if err := strictUnmarshal(b, &hd); err != nil {
-				return nil, profile, bad("header: %v", err)
+				return nil, profile, runs, warns, bad("header: %v", err)
 			}
 			if hd.Schema != sim.TraceSchema {
-				return nil, profile, bad("trace schema %d, this validator reads %d", hd.Schema, sim.TraceSchema)
+				return nil, profile, runs, warns, bad("trace schema %d, this validator reads %d", hd.Schema, sim.TraceSchema)
+			}
+			if runs > 0 && !reflect.DeepEqual(hd.Profile, profile) {
+				return nil, profile, runs, warns, bad("a run of profile %q after runs of %q", hd.Profile.Name, profile.Name)
 			}
 			profile = hd.Profile
+			runs++
+			ended, lastN = false, 0
 		case sim.LineStep:
-			l := &traceLine{file: file, line: n}
+			l := &traceLine{file: file, line: n, run: runs}
 			if err := strictUnmarshal(b, &l.rec); err != nil {
-				return nil, profile, bad("step: %v", err)
+				return nil, profile, runs, warns, bad("step: %v", err)
 			}
 			if _, err := sim.ParseStepKind(l.rec.Step); err != nil {
-				return nil, profile, bad("%v", err)
+				return nil, profile, runs, warns, bad("%v", err)
 			}
 			for _, m := range []*sim.Msg{l.rec.Recv, l.rec.Sent} {
 				if m != nil {
 					if _, err := parseMsg(m); err != nil {
-						return nil, profile, bad("message %d: %v", m.ID, err)
+						return nil, profile, runs, warns, bad("message %d: %v", m.ID, err)
 					}
 				}
 			}
 			for _, c := range l.rec.Claims {
 				if _, err := c.Claim(); err != nil {
-					return nil, profile, bad("claim: %v", err)
+					return nil, profile, runs, warns, bad("claim: %v", err)
 				}
 			}
+			if lastN > 0 && l.rec.N > lastN+1 {
+				warn("steps %d to %d of this run are missing (lost to failed writes?): the steps after them may not replay", lastN+1, l.rec.N-1)
+			}
+			lastN = l.rec.N
 			lines = append(lines, l)
 		case sim.LineEnd:
 			ended = true
 		default:
-			return nil, profile, bad("unknown line type %q", typ.Type)
+			return nil, profile, runs, warns, bad("unknown line type %q", typ.Type)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, profile, &TraceError{File: in.Name, Line: n + 1, Reason: fmt.Sprintf("reading: %v", err)}
+		return nil, profile, runs, warns, &TraceError{File: in.Name, Line: n + 1, Reason: fmt.Sprintf("reading: %v", err)}
 	}
-	if n == 0 {
-		return nil, profile, &TraceError{File: in.Name, Line: 1, Reason: "empty trace: no header"}
+	if runs == 0 {
+		return nil, profile, runs, warns, &TraceError{File: in.Name, Line: 1, Reason: "empty trace: no header"}
 	}
-	return lines, profile, nil
+	return lines, profile, runs, warns, nil
+}
+
+// cutShort reports whether b is the beginning of a JSON object that ends
+// before it closes: what a writer leaves when it stops in the middle of a
+// record. Any other malformed line is an error, not a warning.
+func cutShort(b []byte) bool {
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	var v json.RawMessage
+	return errors.Is(json.NewDecoder(bytes.NewReader(b)).Decode(&v), io.ErrUnexpectedEOF)
 }
 
 // strictUnmarshal refuses fields the schema does not have: a misspelt
@@ -280,6 +358,10 @@ type validator struct {
 	slots   map[protocol.RegID]*protocol.Slot
 	ledger  protocol.Ledger // AUTH-C, AUTH-S, CMD over the honest RegIDs' claims
 	half    int
+	// lastRun is the run of each machine's last step, so that its first
+	// step after a restart is known; warnedAfresh the runs warned about.
+	lastRun      map[machineKey]runKey
+	warnedAfresh map[warnKey]bool
 }
 
 func (v *validator) at(l *traceLine, forbidden bool, format string, args ...any) error {
@@ -385,6 +467,41 @@ func (v *validator) replay(l *traceLine) error {
 	if rec.Sent != nil {
 		sent, _ = parseMsg(rec.Sent)
 	}
+	here := runKey{l.file, l.run}
+	key := machineKey{server: rec.Machine == "server", id: id}
+	last, seen := v.lastRun[key]
+	v.lastRun[key] = here
+	out, commit, err := v.apply(l, kind, recv, sent, false)
+	if err != nil && seen && last != here {
+		// The machine's first step since a restart: a server on a memory
+		// store, or a device process, starts with nothing. If the step
+		// replays from a new machine, the state was lost, not forged.
+		if fout, fcommit, ferr := v.apply(l, kind, recv, sent, true); ferr == nil {
+			out, commit, err = fout, fcommit, nil
+			v.warnAfresh(l, key, last)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	commit()
+	for _, c := range out.ClaimList() {
+		v.report.Claims++
+		if !v.honest[c.RegID] {
+			continue
+		}
+		if viol, bad := v.ledger.Observe(c); bad {
+			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line, Violation: viol})
+		}
+	}
+	return nil
+}
+
+// apply replays step l on a copy of its machine (a new machine if fresh)
+// and compares the outcome with the trace; commit keeps the new state.
+func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.Message, fresh bool) (out protocol.Output, commit func(), err error) {
+	rec := &l.rec
+	id := protocol.RegID(rec.RegID)
 	// The token a fresh-token step drew is the one its message carries.
 	script := &tokenScript{}
 	switch sent.Kind {
@@ -393,40 +510,41 @@ func (v *validator) replay(l *traceLine) error {
 	case protocol.Validation:
 		script.tok = sent.Ts
 	}
-	var out protocol.Output
 	var state string
 	if rec.Machine == "client" {
-		c := v.clients[id]
-		if c == nil {
-			nc := protocol.NewClient(id)
-			c = &nc
-			v.clients[id] = c
+		c := protocol.NewClient(id)
+		if old := v.clients[id]; old != nil && !fresh {
+			c = *old
 		}
 		switch kind {
 		case sim.StepStart:
 			out = c.Start(v.h, rec.T, script)
 		case sim.StepDeliver:
 			if rec.Recv == nil {
-				return v.at(l, false, "deliver step without a received message")
+				return out, nil, v.at(l, false, "deliver step without a received message")
 			}
 			out = c.Handle(v.h, rec.T, recv)
 		case sim.StepClientTimer:
 			out = c.Timeout(v.h, rec.T, script)
 		default:
-			return v.at(l, true, "a client takes no %q step", rec.Step)
+			return out, nil, v.at(l, true, "a client takes no %q step", rec.Step)
 		}
 		state = c.State.String()
+		commit = func() { v.clients[id] = &c }
 	} else {
-		sl := v.slots[id]
-		if sl == nil {
-			sl = &protocol.Slot{RegID: id}
-			v.slots[id] = sl
+		sl := protocol.Slot{RegID: id}
+		wasHalf := false
+		if old := v.slots[id]; old != nil {
+			// A slot replaced by a new one is no longer half-open either.
+			wasHalf = old.HalfOpen()
+			if !fresh {
+				sl = *old
+			}
 		}
-		wasHalf := sl.HalfOpen()
 		switch kind {
 		case sim.StepDeliver:
 			if rec.Recv == nil {
-				return v.at(l, false, "deliver step without a received message")
+				return out, nil, v.at(l, false, "deliver step without a received message")
 			}
 			// The server's admission depends on requests in flight, which
 			// a trace does not show: its verdict on the cap is taken as
@@ -438,34 +556,45 @@ func (v *validator) replay(l *traceLine) error {
 		case sim.StepIssue:
 			out = sl.Issue(v.h, rec.T, sent.Payload)
 		default:
-			return v.at(l, true, "a server slot takes no %q step", rec.Step)
+			return out, nil, v.at(l, true, "a server slot takes no %q step", rec.Step)
 		}
 		state = sl.State.String()
-		if now := sl.HalfOpen(); now != wasHalf {
-			if now {
-				v.half++
-			} else {
-				v.half--
+		commit = func() {
+			v.slots[id] = &sl
+			if now := sl.HalfOpen(); now != wasHalf {
+				if now {
+					v.half++
+				} else {
+					v.half--
+				}
 			}
-		}
-		if limit := v.h.Profile().HalfOpenCap; limit > 0 && v.half > limit {
-			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line,
-				Violation: protocol.Violation{Property: protocol.Bounded, Reason: fmt.Sprintf("%d half-open sessions, cap %d", v.half, limit)}})
+			if limit := v.h.Profile().HalfOpenCap; limit > 0 && v.half > limit {
+				v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line,
+					Violation: protocol.Violation{Property: protocol.Bounded, Reason: fmt.Sprintf("%d half-open sessions, cap %d", v.half, limit)}})
+			}
 		}
 	}
 	if err := v.compare(l, out, sent, state); err != nil {
-		return err
+		return out, nil, err
 	}
-	for _, c := range out.ClaimList() {
-		v.report.Claims++
-		if !v.honest[c.RegID] {
-			continue
-		}
-		if viol, bad := v.ledger.Observe(c); bad {
-			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line, Violation: viol})
-		}
+	return out, commit, nil
+}
+
+// warnAfresh notes, once per run and kind of machine, that a machine
+// started afresh after a restart.
+func (v *validator) warnAfresh(l *traceLine, key machineKey, before runKey) {
+	w := warnKey{runKey{l.file, l.run}, key.server}
+	if v.warnedAfresh[w] {
+		return
 	}
-	return nil
+	v.warnedAfresh[w] = true
+	what := "client"
+	if key.server {
+		what = "server slot"
+	}
+	v.report.Warnings = append(v.report.Warnings, TraceWarning{File: v.names[l.file], Line: l.line,
+		Reason: fmt.Sprintf("%s %d replays only from a new machine: its state from run %d of %s was not kept across the restart (a memory store, or a restarted device); later ones of this run are not listed",
+			what, key.id, before.run, v.names[before.file])})
 }
 
 // matchSend pairs a receive with its send, or notes it as an injection.

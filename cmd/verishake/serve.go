@@ -91,14 +91,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	var tracer transport.Tracer
 	var tw *transport.TraceWriter
 	if *tracePath != "" {
-		f, err := os.Create(*tracePath)
-		if err != nil {
+		if tw, err = transport.OpenTraceFile(*tracePath, p, slog.New(slog.NewTextHandler(stderr, nil))); err != nil {
 			return usagef(stderr, "serve", "--trace: %v", err)
 		}
-		defer f.Close()
-		if tw, err = transport.NewTraceWriter(f, p); err != nil {
-			return usagef(stderr, "serve", "--trace %s: %v", *tracePath, err)
-		}
+		defer tw.Close() // on an early return; a second Close does nothing
 		tracer = tw
 	}
 	srv, err := transport.NewServer(transport.ServerConfig{

@@ -26,6 +26,7 @@ func init() {
 type validateJSON struct {
 	OK         bool                  `json:"ok"`
 	Files      int                   `json:"files"`
+	Runs       int                   `json:"runs"`
 	Profile    string                `json:"profile"`
 	Steps      int                   `json:"steps"`
 	Clients    int                   `json:"clients"`
@@ -36,6 +37,7 @@ type validateJSON struct {
 	Injections []transport.Injection `json:"injections"`
 	Claims     int                   `json:"claims"`
 	Violations []string              `json:"violations"`
+	Warnings   []string              `json:"warnings"`
 	Error      *transport.TraceError `json:"error,omitempty"`
 	Diagram    string                `json:"diagram,omitempty"`
 }
@@ -78,23 +80,26 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		}
 		// The model forbids a step: the run is not a behaviour of the model.
 		if *asJSON {
-			_ = json.NewEncoder(stdout).Encode(validateJSON{OK: false, Files: len(inputs), Error: te, Injections: []transport.Injection{}, Violations: []string{}})
+			_ = json.NewEncoder(stdout).Encode(validateJSON{OK: false, Files: len(inputs), Error: te,
+				Injections: []transport.Injection{}, Violations: []string{}, Warnings: []string{}})
 		}
 		fmt.Fprintf(stderr, "verishake validate: %v\n", err)
 		return exitViolation
 	}
-	var viols []string
+	viols, warns := []string{}, []string{}
 	for _, v := range rep.Violations {
 		viols = append(viols, v.String())
 	}
-	out := validateJSON{OK: rep.OK(), Files: rep.Files, Profile: rep.Profile.Name, Steps: rep.Steps, Clients: rep.Clients,
+	for _, w := range rep.Warnings {
+		warns = append(warns, w.String())
+		// On stderr in both modes: a warning is about the input, not a result.
+		fmt.Fprintf(stderr, "verishake validate: warning: %s\n", w)
+	}
+	out := validateJSON{OK: rep.OK(), Files: rep.Files, Runs: rep.Runs, Profile: rep.Profile.Name, Steps: rep.Steps, Clients: rep.Clients,
 		Slots: rep.Slots, Verified: rep.Verified, Receives: rep.Receives, Matched: rep.Matched,
-		Injections: rep.Injections, Claims: rep.Claims, Violations: viols}
+		Injections: rep.Injections, Claims: rep.Claims, Violations: viols, Warnings: warns}
 	if out.Injections == nil {
 		out.Injections = []transport.Injection{}
-	}
-	if out.Violations == nil {
-		out.Violations = []string{}
 	}
 	if *diagram != "" {
 		out.Diagram = rep.SequenceDiagram(diagID)
@@ -102,8 +107,8 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		_ = json.NewEncoder(stdout).Encode(out)
 	} else {
-		fmt.Fprintf(stdout, "%d file(s), profile %s: %d steps of %d clients and %d server slots replayed by the model\n",
-			rep.Files, rep.Profile.Name, rep.Steps, rep.Clients, rep.Slots)
+		fmt.Fprintf(stdout, "%d file(s), %d run(s), profile %s: %d steps of %d clients and %d server slots replayed by the model\n",
+			rep.Files, rep.Runs, rep.Profile.Name, rep.Steps, rep.Clients, rep.Slots)
 		fmt.Fprintf(stdout, "receives: %d, matched to their send: %d, injections: %d; claims checked: %d; clients verified: %d\n",
 			rep.Receives, rep.Matched, len(rep.Injections), rep.Claims, rep.Verified)
 		for _, in := range rep.Injections {

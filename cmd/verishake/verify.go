@@ -25,7 +25,7 @@ func init() {
 }
 
 // allProperties is the verdict table's order (DESIGN.md §3).
-var allProperties = []string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Forge, protocol.Bounded, protocol.Live, protocol.Agree}
+var allProperties = []string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Forge, protocol.Bounded, protocol.Live, protocol.Deliver, protocol.Agree}
 
 // Verify's exhaustive runs, each with two commands per session and the
 // insider running its own handshake: network faults, with the insider as
@@ -47,15 +47,17 @@ type verifySim struct {
 	cfg  sim.Config
 }
 
-// verifySims are the simulations: the lossy platform without an adversary
-// (LIVE, and the claim monitors at scale), then each attack strategy.
+// verifySims are the simulations: the platform with no fault (DELIVER: every
+// command issued on a verified session executed once), the lossy platform
+// without an adversary (LIVE, and the claim monitors at scale), then each
+// attack strategy.
 func verifySims(p protocol.Profile, variant string) []verifySim {
 	base := sim.DefaultConfig()
 	base.Profile, base.Variant, base.Seed = p, variant, 1
 	lossy := base
 	lossy.Handshakes = 20000
 	lossy.Upstream.Loss, lossy.Push.Loss, lossy.Upstream.Dup, lossy.Push.Dup = 0.1, 0.1, 0.05, 0.05
-	runs := []verifySim{{"sim: 10% loss, 5% duplication", lossy}}
+	runs := []verifySim{{"sim: no faults", base}, {"sim: 10% loss, 5% duplication", lossy}}
 	for _, s := range []string{"replay", "forge", "impersonate", "flood", "all"} {
 		c := base
 		c.Clients, c.Handshakes, c.Adversary = 100, 2000, s
@@ -214,6 +216,9 @@ func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verif
 		}
 		if run.cfg.Adversary == "forge" {
 			covered = append(covered, protocol.Forge)
+		}
+		if sr.DeliverChecked {
+			covered = append(covered, protocol.Deliver)
 		}
 		for _, id := range covered {
 			if !seen[id] {

@@ -378,6 +378,12 @@ func (x *Explorer) Fingerprint() uint64 {
 		h = mix(h, uint64(m.Kind)|uint64(m.Seq)<<32)
 		h = mix(h, uint64(m.RegID))
 		h = mixToken(mixToken(h, m.Tc), m.Ts)
+		// A replayed Command carries its payload: two captures that differ
+		// only there replay differently.
+		h = mix(h, uint64(len(m.Payload)))
+		for i := 0; i < len(m.Payload); i++ {
+			h = mix(h, uint64(m.Payload[i]))
+		}
 	}
 	return h
 }

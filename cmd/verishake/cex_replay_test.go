@@ -51,3 +51,23 @@ func TestEveryCounterexampleReplaysToItsProperty(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, files, 10, "the patent and most variants write explorer counterexamples")
 }
+
+// check alone catches short tokens: the explorer offers the guess that hits
+// a fresh 8-bit token, and a guessed Ts verifies a session its client never
+// confirmed (FORGE, the rate, stays the simulator's).
+func TestCheckCatchesShortTokensByGuessing(t *testing.T) {
+	dir := t.TempDir()
+	status, out, errOut := runCLI("check", "--variant", "short-tokens", "--losses", "0", "--dups", "0", "--json", "--cex", dir)
+	require.Equal(t, exitViolation, status, errOut)
+	var cr checkReport
+	require.NoError(t, json.Unmarshal([]byte(out), &cr))
+	for _, p := range cr.Properties {
+		if p.ID == protocol.AuthS {
+			require.Equal(t, verdictViolated, p.Verdict)
+			_, _, replayErr := runCLI("replay", p.Counterexample)
+			require.Contains(t, replayErr, "reproduced: AUTH-S violated")
+			return
+		}
+	}
+	t.Fatal("no AUTH-S verdict")
+}

@@ -353,7 +353,11 @@ func printProperties(w io.Writer, props []propertyResult) {
 		case strings.HasPrefix(p.Counterexample, "verishake "):
 			fmt.Fprintf(w, "\n           reproduce: %s", p.Counterexample)
 		case p.Counterexample != "":
-			fmt.Fprintf(w, "\n           %d steps; replay: verishake replay %s", p.Steps, p.Counterexample)
+			unit := "steps"
+			if p.Steps == 1 {
+				unit = "step"
+			}
+			fmt.Fprintf(w, "\n           %d %s; replay: verishake replay %s", p.Steps, unit, p.Counterexample)
 		}
 		fmt.Fprintln(w)
 	}

@@ -1,4 +1,4 @@
-// Package adversary is the attacker of DESIGN.md §2: the network plus an
+// Package adversary is the attacker of docs/properties.md: the network plus an
 // insider. It sees every message the network carries as an opaque envelope
 // it may replay; it sends upstream as any RegID and pushes to any RegID; it
 // owns a RegID of its own (Insider) and so learns the tokens of its own

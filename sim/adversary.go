@@ -11,8 +11,8 @@ import (
 	"github.com/verishake/verishake/protocol"
 )
 
-// Adversary is the hook through which an attacker joins a world (DESIGN.md
-// §2). Its methods use only protocol and standard-library types, so that
+// Adversary is the hook through which an attacker joins a world (docs/properties.md,
+// "The adversary"). Its methods use only protocol and standard-library types, so that
 // package adversary, which sits below sim, implements it structurally
 // without importing sim.
 //
@@ -33,7 +33,7 @@ type Adversary interface {
 	Observe(m protocol.Message)
 	// Abandoned is called when honest client id gives up its session:
 	// it Failed, or it Started its next handshake. The session's tokens
-	// leak to the adversary (DESIGN.md §2); ts is zero if the client
+	// leak to the adversary (docs/properties.md); ts is zero if the client
 	// never learnt one. A server-side expiry leaks nothing and is not
 	// reported.
 	Abandoned(id protocol.RegID, tc, ts protocol.Token)
@@ -119,7 +119,7 @@ type AdversaryParams struct {
 	// Clients is the number of honest clients: RegIDs 1..Clients.
 	Clients int
 	// Insider is the RegID the adversary owns and runs real handshakes
-	// under (DESIGN.md §2): Clients+1. Monitors exempt it, as they exempt
+	// under (docs/properties.md): Clients+1. Monitors exempt it, as they exempt
 	// every RegID outside 1..Clients.
 	Insider protocol.RegID
 }

@@ -7,7 +7,7 @@ import (
 
 // BenchmarkSimHandshakes runs hardened with 10% loss on both channels and
 // 1000 clients, b.N handshakes in one run, and reports simulated
-// handshakes per wall-clock second (DESIGN.md §7: ≥ 300k/s on one core).
+// handshakes per wall-clock second (the targets of docs/performance.md: ≥ 300k/s on one core).
 func BenchmarkSimHandshakes(b *testing.B) {
 	cfg := DefaultConfig()
 	cfg.Upstream.Loss, cfg.Push.Loss = 0.1, 0.1

@@ -376,7 +376,7 @@ func (l *LiveMonitor) Running() int {
 var DefaultHalfOpenCap = protocol.Hardened().HalfOpenCap
 
 // BoundedMonitor checks BOUNDED: the server's half-open sessions never
-// exceed the cap, under any flood (DESIGN.md §3). Cap is the profile's
+// exceed the cap, under any flood (docs/properties.md). Cap is the profile's
 // cap; a profile without one (zero: the patent, the no-session-cap
 // variant) is held to DefaultHalfOpenCap, since "no cap" is no bound at
 // all and a flood then grows the server's memory without limit.
@@ -399,7 +399,7 @@ func (b BoundedMonitor) Observe(halfOpen int) *Violation {
 		Reason: fmt.Sprintf("the server holds %d half-open sessions, %s", halfOpen, why)}
 }
 
-// ForgeMonitor checks FORGE (DESIGN.md §3): guessed tokens accepted per
+// ForgeMonitor checks FORGE (docs/properties.md): guessed tokens accepted per
 // forgery attempt stay under the bound the token length sets
 // (adversary.ForgeBound, 2^-64: what 128-bit tokens give). It reads the
 // world's counters (Counters.ForgeGuesses, ForgeAccepted), which count

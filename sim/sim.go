@@ -241,7 +241,7 @@ type Report struct {
 	Failed     uint64 `json:"failed"`
 	Unfinished uint64 `json:"unfinished"`
 	// HalfVerified counts handshakes the client gave up while the server
-	// verified their session (DESIGN.md §3, AGREE).
+	// verified their session (docs/properties.md, AGREE).
 	HalfVerified uint64 `json:"half_verified"`
 	// Violations lists the properties broken; the run stops at the first,
 	// so it holds at most one. Never null.

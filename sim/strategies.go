@@ -12,7 +12,7 @@ import (
 // a replay needs to hurt.
 const MaxCaptured = 1024
 
-// The strategies of `verishake sim --adversary` (DESIGN.md §6), from
+// The strategies of `verishake sim --adversary` (README.md), from
 // package adversary, which sits below sim and so cannot register itself.
 func init() {
 	for _, s := range []adversary.Strategy{adversary.Replay, adversary.Forge, adversary.Impersonate, adversary.Flood, adversary.All} {

@@ -13,7 +13,7 @@ import (
 	"github.com/verishake/verishake/protocol"
 )
 
-// strategies are the `--adversary` names of DESIGN.md §6 besides none.
+// strategies are the `--adversary` names of README.md besides none.
 var strategies = []string{"replay", "forge", "impersonate", "flood", "all"}
 
 // attacked is small() under strategy name, on profile p changed by

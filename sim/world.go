@@ -667,7 +667,7 @@ func (w *World) start(r *Result, i int) {
 	out := c.Start(w.h, w.Now, w.tokens)
 	if out.Err == nil {
 		if !b.leaked && !prevTc.IsZero() {
-			// DESIGN §2: a session's tokens leak once its client has
+			// docs/properties.md: a session's tokens leak once its client has
 			// moved on to its next handshake.
 			w.adv.Abandoned(c.RegID, prevTc, prevTs)
 		}
@@ -702,7 +702,7 @@ func (w *World) clientDone(r *Result, i int, out protocol.Output) {
 		if !b.srvTs.IsZero() {
 			w.Counters.HalfVerified++
 		}
-		// DESIGN §2: a failed client has abandoned its session.
+		// docs/properties.md: a failed client has abandoned its session.
 		b.leaked = true
 		w.adv.Abandoned(c.RegID, c.Tc, c.Ts)
 	}

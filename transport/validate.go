@@ -371,7 +371,7 @@ func (v *validator) at(l *traceLine, forbidden bool, format string, args ...any)
 // indexSends finds every machine send by id, and the honest clients: the
 // RegIDs with client steps in the trace. Claims of other RegIDs (an
 // attacker's own sessions, devices that kept no trace) cannot be checked
-// for agreement and are exempt, as DESIGN.md's properties say.
+// for agreement and are exempt, as docs/properties.md say.
 func (v *validator) indexSends(files [][]*traceLine) error {
 	v.honest = map[protocol.RegID]bool{}
 	for _, lines := range files {

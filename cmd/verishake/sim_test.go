@@ -158,7 +158,7 @@ func TestSimBadVariantListsCatalog(t *testing.T) {
 	}
 }
 
-// Every strategy DESIGN.md §6 names is accepted by --adversary, and
+// Every strategy README.md names is accepted by --adversary, and
 // hardened keeps every property under it.
 func TestSimAdversariesHardened(t *testing.T) {
 	for _, a := range []string{"replay", "forge", "impersonate", "flood", "all"} {

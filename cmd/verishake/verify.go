@@ -24,7 +24,7 @@ func init() {
 	})
 }
 
-// allProperties is the verdict table's order (DESIGN.md §3).
+// allProperties is the verdict table's order (docs/properties.md).
 var allProperties = []string{protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Forge, protocol.Bounded, protocol.Live, protocol.Deliver, protocol.Agree}
 
 // Verify's exhaustive runs, each with two commands per session and the

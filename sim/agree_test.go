@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
 )
 
@@ -70,4 +71,22 @@ func TestAgreementWaitsForTheMessagesInFlight(t *testing.T) {
 	require.True(t, bad, "the continuation must deliver what is in flight before it compares")
 	require.Contains(t, reason, "ends Verified on Ts=")
 	require.Len(t, cont, 4, "the Hello, its Validation, the Confirm1, its Confirm2")
+}
+
+// A client that starts its next handshake from Verified abandons the old
+// session: its Tc and Ts leak to the adversary (and only then: a verified
+// session's tokens are secret while it is the client's).
+func TestRestartFromVerifiedLeaksTheOldSession(t *testing.T) {
+	x := adversary.NewExplorer(adversary.Default(), 1, 2)
+	w := newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1, Handshakes: 2, Adversary: x})
+	apply(t, w, Step{Kind: StepStart, Client: 0})
+	deliverAll(t, w)
+	c := w.Clients[0]
+	require.Equal(t, protocol.ClientVerified, c.State)
+	require.False(t, x.Knowledge.Knows(c.Tc), "the verified session's Tc is secret")
+	require.False(t, x.Knowledge.Knows(c.Ts), "the verified session's Ts is secret")
+	apply(t, w, Step{Kind: StepStart, Client: 0})
+	require.True(t, x.Knowledge.Knows(c.Tc), "the abandoned session's Tc leaked")
+	require.True(t, x.Knowledge.Knows(c.Ts), "the abandoned session's Ts leaked")
+	require.False(t, x.Knowledge.Knows(w.Clients[0].Tc), "the new handshake's Tc is secret")
 }

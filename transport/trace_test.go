@@ -198,3 +198,25 @@ func sentMessage(t *testing.T, r sim.Record) protocol.Message {
 	require.NoError(t, err)
 	return m
 }
+
+// A receive whose content differs from the send its id names is no
+// delivery of that send: the validator lists it as an injection, at its
+// line, with the reason (here a command's payload changed in transit,
+// which the client does not check and so accepts).
+func TestValidateFlagsAReceiveThatDiffersFromItsSend(t *testing.T) {
+	_, files := tracedRun(t)
+	last := len(files) - 1 // devices.jsonl
+	in, line := edit(t, files, last,
+		func(r *sim.Record) bool { return r.Recv != nil && r.Recv.Kind == "Command" && r.Err == "" && r.Recv.ID != 0 },
+		func(r *sim.Record) { r.Recv.Payload = "tampered" })
+	rep, err := ValidateTraces(in)
+	require.NoError(t, err)
+	var found bool
+	for _, inj := range rep.Injections {
+		if inj.Line == line && inj.File == files[last].Name {
+			found = true
+			require.Contains(t, inj.Reason, "content differs from the send")
+		}
+	}
+	require.True(t, found, "the altered receive at line %d is listed as an injection: %+v", line, rep.Injections)
+}

@@ -207,7 +207,9 @@ func TestValidateFlagsAReceiveThatDiffersFromItsSend(t *testing.T) {
 	_, files := tracedRun(t)
 	last := len(files) - 1 // devices.jsonl
 	in, line := edit(t, files, last,
-		func(r *sim.Record) bool { return r.Recv != nil && r.Recv.Kind == "Command" && r.Err == "" && r.Recv.ID != 0 },
+		func(r *sim.Record) bool {
+			return r.Recv != nil && r.Recv.Kind == "Command" && r.Err == "" && r.Recv.ID != 0
+		},
 		func(r *sim.Record) { r.Recv.Payload = "tampered" })
 	rep, err := ValidateTraces(in)
 	require.NoError(t, err)

@@ -17,7 +17,6 @@ type transcript struct {
 	tokens *SymbolicTokens
 	client Client
 	server *Server
-	now    Time
 }
 
 func newTranscript(t *testing.T, p Profile) *transcript {

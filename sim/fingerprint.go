@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/binary"
 	"math/bits"
 
 	"github.com/verishake/verishake/protocol"
@@ -227,10 +226,6 @@ const (
 func (f *fp) pair(a, b uint64) {
 	hi, lo := bits.Mul64(a^f.h^fpA, b^fpB)
 	f.h = hi ^ lo
-}
-
-func (f *fp) token(t protocol.Token) {
-	f.pair(binary.LittleEndian.Uint64(t[:8]), binary.LittleEndian.Uint64(t[8:]))
 }
 
 func (f *fp) sum() uint64 { return mix64(f.h) }

@@ -111,25 +111,25 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if c.Clients < 1 {
-		errs = append(errs, fmt.Errorf("Clients %d: want at least 1", c.Clients))
+		errs = append(errs, fmt.Errorf("sim: config Clients %d: want at least 1", c.Clients))
 	}
 	if c.Handshakes < 0 {
-		errs = append(errs, fmt.Errorf("Handshakes %d is negative", c.Handshakes))
+		errs = append(errs, fmt.Errorf("sim: config Handshakes %d is negative", c.Handshakes))
 	}
 	if c.Commands < 0 || c.Commands > math.MaxUint32 {
-		errs = append(errs, fmt.Errorf("Commands %d out of range", c.Commands))
+		errs = append(errs, fmt.Errorf("sim: config Commands %d out of range", c.Commands))
 	}
 	if c.CommandGap < 0 {
-		errs = append(errs, fmt.Errorf("CommandGap %v is negative", c.CommandGap))
+		errs = append(errs, fmt.Errorf("sim: config CommandGap %v is negative", c.CommandGap))
 	}
 	if !(c.Rate > 0) || math.IsInf(c.Rate, 0) {
-		errs = append(errs, fmt.Errorf("Rate %v: want a positive arrival rate", c.Rate))
+		errs = append(errs, fmt.Errorf("sim: config Rate %v: want a positive arrival rate", c.Rate))
 	}
 	if !(c.AdversaryRate >= 0) || math.IsInf(c.AdversaryRate, 0) {
-		errs = append(errs, fmt.Errorf("AdversaryRate %v: want a rate ≥ 0", c.AdversaryRate))
+		errs = append(errs, fmt.Errorf("sim: config AdversaryRate %v: want a rate ≥ 0", c.AdversaryRate))
 	}
 	if c.Horizon < 0 {
-		errs = append(errs, fmt.Errorf("Horizon %v is negative", c.Horizon))
+		errs = append(errs, fmt.Errorf("sim: config Horizon %v is negative", c.Horizon))
 	}
 	errs = append(errs, c.Upstream.validate("Upstream"), c.Push.validate("Push"))
 	return errors.Join(errs...)

@@ -27,14 +27,13 @@ type Target struct {
 // (and FORGE, for guesses), World.Deadlocked for the explorer's LIVE and
 // World.Disagreement for AGREE.
 type judge struct {
-	target   Target
-	prefix   uint64 // steps before the continuation
-	retries  int    // the explorer's cap on retransmissions, for AGREE
-	mon      *Monitors
-	found    []Violation // the first violation of each property, in order
-	cont     []Step      // AGREE: the continuation the model takes
-	agree    *Violation  // AGREE: its verdict at the end of the continuation
-	contSeen int
+	target  Target
+	prefix  uint64 // steps before the continuation
+	retries int    // the explorer's cap on retransmissions, for AGREE
+	mon     *Monitors
+	found   []Violation // the first violation of each property, in order
+	cont    []Step      // AGREE: the continuation the model takes
+	agree   *Violation  // AGREE: its verdict at the end of the continuation
 }
 
 func newJudge(cfg Config, t Target, steps uint64) (*judge, error) {

@@ -327,7 +327,7 @@ func TestServerRestartOnBolt(t *testing.T) {
 		return store, pusher, claims, srv
 	}
 	ctx := context.Background()
-	store, pusher, claims, srv := open()
+	store, pusher, _, srv := open()
 
 	// RegID 1 verifies and gets a command; RegID 2 stays half-open.
 	c := protocol.NewClient(1)
@@ -345,7 +345,7 @@ func TestServerRestartOnBolt(t *testing.T) {
 	require.NoError(t, srv.Close())
 	require.NoError(t, store.Close())
 
-	store, pusher, claims, srv = open()
+	store, pusher, claims, srv := open()
 	require.Equal(t, 1, srv.HalfOpen(), "the half-open count is rebuilt")
 	sl, ok, err := srv.Slot(1)
 	require.NoError(t, err)

@@ -113,8 +113,9 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if plotFile != nil {
-		if err := sim.PlotLatency(plotFile, rep); err == nil {
-			err = plotFile.Close()
+		err := sim.PlotLatency(plotFile, rep)
+		if cerr := plotFile.Close(); err == nil {
+			err = cerr
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "verishake sim: --plot: %v\n", err)

@@ -302,23 +302,5 @@ func BenchmarkHandshakeHooked(b *testing.B) {
 	p.Hooks = Hooks{ValidationTc: keep, Confirm2Ts: keep, CommandTs: keep, CommandSeq: keep,
 		Confirm1Ts: func(_ Slot, _ *HookState, _ Message, ok bool) bool { return ok },
 		HelloTs:    func(_ Slot, _ *HookState, _ Message, ts Token) Token { return ts }}
-	h := p.MustCompile()
-	tokens := NewSeededTokens(1)
-	s := NewServer()
-	const pool = 1024
-	clients := make([]Client, pool)
-	for i := range clients {
-		clients[i] = NewClient(RegID(i + 1))
-	}
-	b.ReportAllocs()
-	var now Time
-	for i := 0; b.Loop(); i++ {
-		c := &clients[i%pool]
-		now += 1000
-		v := s.Handle(h, now, c.Start(h, now, tokens).Send, tokens)
-		c2 := s.Handle(h, now, c.Handle(h, now, v.Send).Send, tokens)
-		if out := c.Handle(h, now, c2.Send); out.Err != nil || c.State != ClientVerified {
-			b.Fatalf("handshake %d: %v", i, out.Err)
-		}
-	}
+	benchHandshakes(b, p.MustCompile())
 }

@@ -114,3 +114,36 @@ func TestServerExpiresBoltSessionsInBatches(t *testing.T) {
 	require.Zero(t, left, "every expired session is deleted from the file")
 	require.Zero(t, store.saves.Load()-hellos, "expiry writes in batches, not slot by slot")
 }
+
+// A batch of saves keeps the store's digest of its slots, as Save does: a
+// store whose sessions were expired (deleted) or rewritten in a batch opens
+// again, every slot as it was saved.
+func TestBoltBatchKeepsTheDigest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	bs, err := OpenBoltStore(path)
+	require.NoError(t, err)
+	pending := func(id protocol.RegID) protocol.Slot {
+		return protocol.Slot{RegID: id, State: protocol.AwaitConfirm1,
+			Pending: protocol.Session{Tc: protocol.Token{1, byte(id)}, Ts: protocol.Token{2, byte(id)}, Expires: 1}}
+	}
+	for id := range protocol.RegID(10) {
+		require.NoError(t, bs.Save(pending(id+1)))
+	}
+	batch := []protocol.Slot{{RegID: 1}, {RegID: 2}, pending(11)} // two expired, one new
+	rewritten := pending(3)
+	rewritten.Pending.Expires = 2
+	batch = append(batch, rewritten)
+	require.NoError(t, bs.SaveSlots(batch))
+	require.NoError(t, bs.Close())
+
+	bs, err = OpenBoltStore(path)
+	require.NoError(t, err, "the digest still adds up")
+	defer bs.Close()
+	n := 0
+	require.NoError(t, bs.Range(func(protocol.Slot) bool { n++; return true }))
+	require.Equal(t, 9, n)
+	got, ok, err := bs.Load(3)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, rewritten, got)
+}

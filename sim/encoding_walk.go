@@ -1,0 +1,465 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/protocol"
+)
+
+// The walks: for each state type, its fields in a fixed order (see
+// encoding.go). A field that only feeds reports is visited as such
+// (reportU64, ...): a snapshot keeps it, a fingerprint leaves it out. The
+// order of the token fields is the order in which a renamed fingerprint
+// names tokens (Names), so it is part of what a state count means: change
+// it and the renamed searches merge differently.
+
+// world visits the whole world: the clock, the message and token
+// counters, the run's tallies, the clients, the server's slots, the
+// messages in flight and the adversary.
+func (c *codec) world(w *World) {
+	c.time(&w.Now) // a fingerprint's times count from it: itself, always 0
+	// Message ids name sends for steps and traces; the in-flight
+	// messages count by content.
+	c.reportU64((*uint64)(&w.nextID))
+	if t, ok := w.tokens.(*protocol.SymbolicTokens); ok {
+		// The next fresh token's name: a fresh token is new in any world,
+		// and compared only for equality, so worlds that differ only here
+		// behave alike (docs/performance.md, "State counts").
+		c.reportU64(&t.N)
+	}
+	c.counters(&w.Counters, &w.opts.Limits)
+	c.clients(w)
+	c.slots(w)
+	c.flight(w)
+	c.adversary(w)
+}
+
+// counters visits the run's tallies. Two kinds count: the step counts a
+// finite Limit reads (Enabled offers such a step while its count is below
+// the limit) and Started (Enabled offers a start while it is below the
+// handshake budget). The rest only feed reports. A snapshot keeps them
+// all, as a mask of the nonzero ones and their values: most are zero.
+func (c *codec) counters(n *Counters, lim *Limits) {
+	if c.op == opHash {
+		for _, k := range [...]struct {
+			limit int
+			kind  StepKind
+		}{{lim.Drops, StepDrop}, {lim.Dups, StepDup}, {lim.Corrupts, StepCorrupt}, {lim.Injects, StepInject}} {
+			if k.limit > 0 && k.limit != Unlimited {
+				v := n.Steps[k.kind]
+				if c.after != nil && c.after.kind == k.kind {
+					v++
+				}
+				c.word(uint64(k.kind))
+				c.word(v)
+			}
+		}
+		c.u64(&n.Started)
+		return
+	}
+	all := n.all()
+	var mask uint32
+	for i, p := range all {
+		if *p != 0 {
+			mask |= 1 << i
+		}
+	}
+	c.u32(&mask)
+	for i, p := range all {
+		if mask&(1<<i) != 0 {
+			c.u64(p)
+		} else if c.op == opRead {
+			*p = 0
+		}
+	}
+}
+
+// numCounters is how many values Counters holds.
+const numCounters = numStepKinds + 12
+
+// all lists every counter, in a fixed order.
+func (n *Counters) all() [numCounters]*uint64 {
+	var p [numCounters]*uint64
+	for i := range n.Steps {
+		p[i] = &n.Steps[i]
+	}
+	copy(p[numStepKinds:], []*uint64{
+		&n.Started, &n.Verified, &n.Failed, &n.HalfVerified,
+		&n.Sent, &n.Retransmits, &n.Rejected, &n.Lost,
+		&n.Issued, &n.Executed, &n.ForgeGuesses, &n.ForgeAccepted,
+	})
+	return p
+}
+
+// clients visits the honest clients in order, each with its book. In a
+// symmetric view they are the shares, which the caller hashes last.
+func (c *codec) clients(w *World) {
+	if c.shares != nil {
+		return
+	}
+	n := len(w.Clients)
+	if got := c.length(n); got != n {
+		if !c.r.bad && c.err == nil {
+			c.err = fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, got, n)
+		}
+		c.r.bad = true
+		return
+	}
+	for i := range w.Clients {
+		c.client(&w.Clients[i], &w.books[i])
+	}
+}
+
+// client visits a client and the world's book on it.
+func (c *codec) client(cl *protocol.Client, b *book) {
+	c.regID(&cl.RegID)
+	c.u8((*uint8)(&cl.State))
+	c.token(&cl.Tc)
+	c.token(&cl.Ts)
+	c.u8(&cl.Tries)
+	c.time(&cl.Deadline)
+	c.time(&cl.Expires)
+	c.u32(&cl.LastSeq)
+	// The handshake's number is for results and traces; whether the
+	// client has started one at all is nstart's.
+	c.reportU64(&b.hs)
+	c.reportTime(&b.began) // for the latency histogram
+	c.u32(&b.cmdLeft)
+	c.u32(&b.nstart)
+	c.flags(&b.srvOK, &b.leaked)
+}
+
+// slots visits the server's slots, a set: hashed as the sum of its
+// members' hashes (kept step by step by the plain fingerprint), written
+// in RegID order.
+func (c *codec) slots(w *World) {
+	s := w.Server
+	switch c.op {
+	case opHash:
+		c.word(uint64(s.Len()))
+		if c.kept {
+			c.word(w.ssum)
+			return
+		}
+		sum := uint64(0)
+		s.EachSlot(func(sl *protocol.Slot) {
+			if c.shares != nil && c.honest(sl.RegID) {
+				c.shares[3*(sl.RegID-1)] = c.slotHash(sl, sl.RegID)
+				return
+			}
+			sum += c.slotHash(sl, 0)
+		})
+		c.word(sum)
+	case opWrite:
+		c.length(s.Len())
+		s.EachSlot(c.slot)
+	default:
+		s.Reset()
+		for n := c.length(0); n > 0 && !c.r.bad; n-- {
+			var sl protocol.Slot
+			c.slot(&sl)
+			s.Put(sl)
+		}
+	}
+}
+
+// slotHash is sl's hash as a member of the set of slots, in the share of
+// own (0: of none).
+func (c *codec) slotHash(sl *protocol.Slot, own protocol.RegID) uint64 {
+	m := c.enter(fpSlotSeed, own)
+	c.slot(sl)
+	return c.leave(m)
+}
+
+// slot visits one server slot. An idempotent slot drops a late Hello
+// whose Tc it has seen, so Seen counts, up to its last token (the rest is
+// zero).
+func (c *codec) slot(sl *protocol.Slot) {
+	c.regID(&sl.RegID)
+	c.u8((*uint8)(&sl.State))
+	c.session(&sl.Pending)
+	c.session(&sl.Current)
+	c.u32(&sl.LastSeq)
+	c.tokenPrefix(sl.Seen[:])
+}
+
+func (c *codec) session(s *protocol.Session) {
+	c.token(&s.Tc)
+	c.token(&s.Ts)
+	c.time(&s.Expires)
+}
+
+// tokenPrefix visits ts up to its last nonzero token; the rest is zero.
+func (c *codec) tokenPrefix(ts []protocol.Token) {
+	n := uint8(len(ts))
+	for n > 0 && ts[n-1].IsZero() {
+		n--
+	}
+	c.u8(&n)
+	if int(n) > len(ts) {
+		c.r.bad = true
+		return
+	}
+	for i := range ts[:n] {
+		c.token(&ts[i])
+	}
+	if c.op == opRead {
+		clear(ts[n:])
+	}
+}
+
+// flight visits the in-flight slots. For a fingerprint they are a
+// multiset: the number of messages and the sum of their hashes, slot
+// positions left out. A snapshot keeps every slot, free or not, and the
+// free list, which says where the next message goes.
+func (c *codec) flight(w *World) {
+	switch c.op {
+	case opHash:
+		c.flightHash(w)
+	case opWrite:
+		c.length(len(w.flight))
+		for i := range w.flight {
+			e := &w.flight[i]
+			used := uint8(b2u(e.Msg.Kind != 0))
+			c.u8(&used)
+			if used != 0 {
+				c.envelope(e)
+			}
+		}
+		c.length(len(w.free))
+		for i := range w.free {
+			x := uint32(w.free[i])
+			c.u32(&x)
+		}
+	default:
+		n := c.length(0)
+		w.flight, w.live = slices.Grow(w.flight[:0], n)[:n], 0
+		// Fingerprint hashes them afresh (msumOK is false).
+		w.fhash = w.fhash[:0]
+		for i := range w.flight {
+			e := &w.flight[i]
+			*e = Envelope{}
+			var used uint8
+			c.u8(&used)
+			switch used {
+			case 0:
+			case 1:
+				c.envelope(e)
+				w.live++
+				c.r.bad = c.r.bad || e.Msg.Kind == 0
+			default:
+				c.r.bad = true
+			}
+		}
+		n = c.length(0)
+		w.free = slices.Grow(w.free[:0], n)[:n]
+		for i := range w.free {
+			var x uint32
+			c.u32(&x)
+			w.free[i] = int32(x)
+			c.r.bad = c.r.bad || int(x) >= len(w.flight) || w.flight[x].Msg.Kind != 0
+		}
+	}
+}
+
+// flightHash hashes the messages in flight, as they are or, with c.after,
+// after a drop or a duplication. Kept sums serve the plain fingerprint;
+// otherwise the messages are hashed in slot order, a duplicate in the
+// slot put would give it, so that tokens are named in the order the world
+// after the step would name them.
+func (c *codec) flightHash(w *World) {
+	skip, dup := int32(-1), int32(-1)
+	if c.after != nil {
+		skip, dup = c.after.skip, c.after.dup
+	}
+	live := w.live
+	switch {
+	case skip >= 0:
+		live--
+	case dup >= 0:
+		live++
+	}
+	c.word(uint64(live))
+	if c.kept {
+		sum := w.msum
+		if skip >= 0 {
+			sum -= w.fhash[skip]
+		}
+		if dup >= 0 {
+			sum += w.fhash[dup]
+		}
+		c.word(sum)
+		return
+	}
+	at, n := int32(-1), int32(len(w.flight))
+	if dup >= 0 {
+		// Where put would place the copy: the last freed slot, or a new one.
+		if at = n; len(w.free) > 0 {
+			at = w.free[len(w.free)-1]
+		}
+		n = max(n, at+1)
+	}
+	sum := uint64(0)
+	for i := range n {
+		var m *protocol.Message
+		switch {
+		case i == at:
+			m = &w.flight[dup].Msg
+		case i == skip || i >= int32(len(w.flight)):
+			continue
+		default:
+			m = &w.flight[i].Msg
+		}
+		if m.Kind == 0 {
+			continue
+		}
+		if c.shares != nil && c.honest(m.RegID) {
+			c.shares[3*(m.RegID-1)+1] += c.messageHash(m, m.RegID)
+			continue
+		}
+		sum += c.messageHash(m, 0)
+	}
+	c.word(sum)
+}
+
+// envelope visits an in-flight message with who sent it. Only the message
+// counts, so that an in-flight message's hash is its Msg's: the id names
+// the send, for steps and traces; the origin and the guess mark only decide
+// whether a delivery is counted for FORGE (and told to an adversary that
+// is an Outcomer, which the explorer's is not).
+func (c *codec) envelope(e *Envelope) {
+	c.reportU64((*uint64)(&e.ID))
+	c.reportU8((*uint8)(&e.From))
+	c.reportFlag(&e.Guess)
+	c.message(&e.Msg)
+}
+
+// messageHash is m's hash as a member of a multiset of messages, in the
+// share of own (0: of none).
+func (c *codec) messageHash(m *protocol.Message, own protocol.RegID) uint64 {
+	mk := c.enter(fpSeed, own)
+	c.message(m)
+	return c.leave(mk)
+}
+
+// message visits a handshake message.
+func (c *codec) message(m *protocol.Message) {
+	c.u8((*uint8)(&m.Kind))
+	c.regID(&m.RegID)
+	c.token(&m.Tc)
+	c.token(&m.Ts)
+	c.u32(&m.Seq)
+	c.text(&m.Payload)
+}
+
+// adversary visits the adversary: nothing of NoAdversary, the state of an
+// *adversary.Explorer, and for a fingerprint the Fingerprint of any other
+// Explorable. A snapshot holds the first two only (AppendSnapshot checks).
+func (c *codec) adversary(w *World) {
+	x, isExplorer := w.adv.(*adversary.Explorer)
+	if c.op == opHash && !isExplorer {
+		if ex, ok := w.adv.(Explorable); ok {
+			c.word(2)
+			c.word(ex.Fingerprint())
+		}
+		return
+	}
+	kind := uint8(b2u(isExplorer))
+	c.u8(&kind)
+	if c.op == opRead {
+		_, none := w.adv.(NoAdversary)
+		switch {
+		case kind == 0 && !none && !c.r.bad:
+			c.err = fmt.Errorf("%w: no adversary encoded, the world has %T", ErrSnapshot, w.adv)
+		case kind == 1 && !isExplorer:
+			c.err = fmt.Errorf("%w: an explorer adversary encoded, the world has %T", ErrSnapshot, w.adv)
+		case kind > 1:
+			c.r.bad = true
+		}
+		if c.err != nil || kind != 1 {
+			return
+		}
+	}
+	if isExplorer {
+		c.explorer(x)
+	}
+}
+
+// explorer visits the explorer adversary's budget and knowledge. Its
+// capabilities and targets are the run's, kept by LoadSnapshot from the
+// world it loads into. Once the budget is spent the knowledge is empty
+// (Spend drops it). The captured messages come before the tokens: that is
+// the order a renamed fingerprint names them in.
+func (c *codec) explorer(x *adversary.Explorer) {
+	c.count(&x.Budget)
+	c.count(&x.Spent)
+	k := &x.Knowledge
+	c.regID(&k.Insider)
+	if c.shares != nil {
+		// The symmetric view has always named the adversary's tokens
+		// before its captured messages.
+		c.names.nameAll(k.Tokens)
+	}
+	c.captured(&k.Captured)
+	c.tokenSet(&k.Tokens)
+}
+
+// captured visits the adversary's captured messages, a set: hashed as the
+// sum of its members' hashes (renaming changes the order it is kept in).
+func (c *codec) captured(ms *[]protocol.Message) {
+	n := c.length(len(*ms))
+	switch c.op {
+	case opHash:
+		sum := uint64(0)
+		for i := range *ms {
+			m := &(*ms)[i]
+			if c.shares != nil && c.honest(m.RegID) {
+				c.shares[3*(m.RegID-1)+2] += c.messageHash(m, m.RegID)
+				continue
+			}
+			sum += c.messageHash(m, 0)
+		}
+		c.word(sum)
+		return
+	case opRead:
+		// An array of its own: the knowledge of a copy is shared.
+		*ms = nil
+		if n > 0 {
+			*ms = make([]protocol.Message, n)
+		}
+	}
+	for i := range *ms {
+		c.message(&(*ms)[i])
+	}
+}
+
+// honest reports, in a symmetric view, whether id is an honest client's.
+func (c *codec) honest(id protocol.RegID) bool {
+	return id >= 1 && id <= protocol.RegID(len(c.shares)/3)
+}
+
+// tokenSet visits a set of tokens, hashed as the sum of its members' hashes.
+func (c *codec) tokenSet(ts *[]protocol.Token) {
+	n := c.length(len(*ts))
+	switch c.op {
+	case opHash:
+		sum := uint64(0)
+		for i := range *ts {
+			m := c.enter(fpTokenSeed, c.own)
+			c.token(&(*ts)[i])
+			sum += c.leave(m)
+		}
+		c.word(sum)
+		return
+	case opRead:
+		*ts = nil
+		if n > 0 {
+			*ts = make([]protocol.Token, n)
+		}
+	}
+	for i := range *ts {
+		c.token(&(*ts)[i])
+	}
+}

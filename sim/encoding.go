@@ -16,12 +16,17 @@ import (
 // read back. A field added to a walk is in every form at once; a field of
 // a state type that no walk visits fails TestEveryFieldCounts, by name.
 //
-// The codec is one concrete type whose op picks the form, not a type
-// parameter per form: Go compiles a generic function once per shape and
-// calls its type parameter's methods through a dictionary, an indirect call
-// per field that the inliner cannot remove (and through which escape
-// analysis cannot see), on the explorer's hottest path. A switch on op,
-// the same for every field of a walk, is a branch the processor predicts.
+// The walks and the field methods are written once, as methods of codec,
+// whose op is a field. encoding_gen.go (go generate) holds a copy of them
+// for each op — hashCodec, writeCodec, readCodec — with op a constant, so
+// that each form is straight-line code with the other forms' branches
+// gone and the field methods inlined, as if written for that form alone:
+// the explorer fingerprints and snapshots every state it meets.
+// (Generics do not do it: Go compiles a generic function once per shape
+// and calls its type parameter's methods through a dictionary, an
+// indirect call per field; and the inliner prices every branch of a
+// method whose op is not a constant it can see.)
+//go:generate go run ./internal/walkgen/cmd/walkgen
 
 // codecOp is the form a codec makes of the fields it is handed.
 type codecOp uint8
@@ -38,10 +43,12 @@ const (
 	opRead
 )
 
-// codec is what a walk hands each field to; see codecOp. The zero codec
-// hashes with fp's zero seed; set h for another.
+// codec is what a walk hands each field to; see codecOp. It is the
+// walks' source and a reference for tests; the explorer uses the copies
+// in encoding_gen.go. The zero hashing codec hashes with fp's zero seed;
+// set h for another.
 type codec struct {
-	op codecOp
+	mode codecOp
 
 	// opHash.
 	h     fp
@@ -68,6 +75,18 @@ type codec struct {
 	r   snapReader
 	err error // a reason more precise than r.bad's
 }
+
+// op is the codec's form. In the generated copies every call of it is
+// the copy's constant.
+func (c *codec) op() codecOp { return c.mode }
+
+// The generated forms of codec: each has codec's fields and a copy of its
+// methods with op constant.
+type (
+	hashCodec  codec
+	writeCodec codec
+	readCodec  codec
+)
 
 // after is a network step a fingerprint is taken as if after: in-flight
 // slot skip dropped (or -1), slot dup duplicated into the slot put would
@@ -120,10 +139,12 @@ func (c *codec) leave(m mark) uint64 {
 	return x
 }
 
-// The fields. Each is handed by pointer, so that opRead can fill it.
+// The fields. Each is handed by pointer, so that opRead can fill it. Each
+// field function does the three ops inline: one call per field, none
+// below it on the common paths.
 
 func (c *codec) u8(p *uint8) {
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		c.word(uint64(*p))
 	case opWrite:
@@ -134,7 +155,7 @@ func (c *codec) u8(p *uint8) {
 }
 
 func (c *codec) u32(p *uint32) {
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		c.word(uint64(*p))
 	case opWrite:
@@ -147,7 +168,7 @@ func (c *codec) u32(p *uint32) {
 }
 
 func (c *codec) u64(p *uint64) {
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		c.word(*p)
 	case opWrite:
@@ -159,7 +180,7 @@ func (c *codec) u64(p *uint64) {
 
 // count is a non-negative int.
 func (c *codec) count(p *int) {
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		c.word(uint64(*p))
 	case opWrite:
@@ -171,53 +192,11 @@ func (c *codec) count(p *int) {
 	}
 }
 
-// flags is two booleans.
-func (c *codec) flags(a, b *bool) {
-	x := uint8(b2u(*a) | b2u(*b)<<1)
-	c.u8(&x)
-	if c.op == opRead {
-		*a, *b = x&1 != 0, x&2 != 0
-		c.r.bad = c.r.bad || x > 3
-	}
-}
-
-func (c *codec) time(p *protocol.Time) {
-	switch c.op {
-	case opHash:
-		c.word(c.rel(*p))
-	case opWrite:
-		c.b = appendTime(c.b, *p)
-	default:
-		*p = c.r.time()
-	}
-}
-
-// rel is t relative to now, with Never kept apart.
-func (c *codec) rel(t protocol.Time) uint64 {
-	if t == protocol.Never {
-		return 1<<64 - 1
-	}
-	return uint64(t - c.now)
-}
-
-func (c *codec) token(p *protocol.Token) {
-	switch c.op {
-	case opHash:
-		lo, hi := c.names.Words(p)
-		c.word(lo)
-		c.word(hi)
-	case opWrite:
-		c.b = appendToken(c.b, p)
-	default:
-		c.r.token(p)
-	}
-}
-
 func (c *codec) regID(p *protocol.RegID) {
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		id := *p
-		if id == c.own && c.own != 0 {
+		if id == c.own && id != 0 {
 			id = ownRegID
 		}
 		c.word(uint64(id))
@@ -228,9 +207,57 @@ func (c *codec) regID(p *protocol.RegID) {
 	}
 }
 
+// flags is two booleans.
+func (c *codec) flags(a, b *bool) {
+	x := uint8(b2u(*a) | b2u(*b)<<1)
+	switch c.op() {
+	case opHash:
+		c.word(uint64(x))
+	case opWrite:
+		c.b = append(c.b, x)
+	default:
+		x = c.r.byte()
+		*a, *b = x&1 != 0, x&2 != 0
+		c.r.bad = c.r.bad || x > 3
+	}
+}
+
+func (c *codec) time(p *protocol.Time) {
+	switch c.op() {
+	case opHash:
+		t := uint64(1<<64 - 1) // Never, kept apart
+		if *p != protocol.Never {
+			t = uint64(*p - c.now)
+		}
+		c.word(t)
+	case opWrite:
+		c.b = appendTime(c.b, *p)
+	default:
+		*p = c.r.time()
+	}
+}
+
+func (c *codec) token(p *protocol.Token) {
+	switch c.op() {
+	case opHash:
+		lo, hi := c.names.Words(p)
+		// Two words: with one waiting, the pairs shift by one.
+		if c.half {
+			c.h.pair(c.pend, lo)
+			c.pend = hi
+		} else {
+			c.h.pair(lo, hi)
+		}
+	case opWrite:
+		c.b = appendToken(c.b, p)
+	default:
+		c.r.token(p)
+	}
+}
+
 // text is a string, hashed eight bytes a word.
 func (c *codec) text(p *string) {
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		s := *p
 		c.word(uint64(len(s)))
@@ -253,25 +280,25 @@ func (c *codec) text(p *string) {
 // Fields that only feed reports: in a snapshot, not in a fingerprint.
 
 func (c *codec) reportU8(p *uint8) {
-	if c.op != opHash {
+	if c.op() != opHash {
 		c.u8(p)
 	}
 }
 
 func (c *codec) reportU64(p *uint64) {
-	if c.op != opHash {
+	if c.op() != opHash {
 		c.u64(p)
 	}
 }
 
 func (c *codec) reportTime(p *protocol.Time) {
-	if c.op != opHash {
+	if c.op() != opHash {
 		c.time(p)
 	}
 }
 
 func (c *codec) reportFlag(p *bool) {
-	if c.op == opHash {
+	if c.op() == opHash {
 		return
 	}
 	x := uint8(b2u(*p))
@@ -285,7 +312,7 @@ func (c *codec) reportFlag(p *bool) {
 // at least one), so that a corrupt length allocates nothing large.
 func (c *codec) length(n int) int {
 	c.count(&n)
-	if c.op == opRead && n > len(c.r.b)-c.r.i {
+	if c.op() == opRead && n > len(c.r.b)-c.r.i {
 		c.r.bad, n = true, 0
 	}
 	return n

@@ -42,55 +42,58 @@ func (c *codec) world(w *World) {
 // handshake budget). The rest only feed reports. A snapshot keeps them
 // all, as a mask of the nonzero ones and their values: most are zero.
 func (c *codec) counters(n *Counters, lim *Limits) {
-	if c.op == opHash {
-		for _, k := range [...]struct {
-			limit int
-			kind  StepKind
-		}{{lim.Drops, StepDrop}, {lim.Dups, StepDup}, {lim.Corrupts, StepCorrupt}, {lim.Injects, StepInject}} {
-			if k.limit > 0 && k.limit != Unlimited {
-				v := n.Steps[k.kind]
-				if c.after != nil && c.after.kind == k.kind {
-					v++
-				}
-				c.word(uint64(k.kind))
-				c.word(v)
-			}
-		}
+	if c.op() == opHash {
+		c.limited(n, lim.Drops, StepDrop)
+		c.limited(n, lim.Dups, StepDup)
+		c.limited(n, lim.Corrupts, StepCorrupt)
+		c.limited(n, lim.Injects, StepInject)
 		c.u64(&n.Started)
 		return
 	}
-	all := n.all()
+	var all [numCounters]*uint64
+	n.all(&all)
 	var mask uint32
-	for i, p := range all {
+	for i, p := range &all {
 		if *p != 0 {
 			mask |= 1 << i
 		}
 	}
 	c.u32(&mask)
-	for i, p := range all {
+	for i, p := range &all {
 		if mask&(1<<i) != 0 {
 			c.u64(p)
-		} else if c.op == opRead {
+		} else if c.op() == opRead {
 			*p = 0
 		}
 	}
+}
+
+// limited hashes the count of kind steps if a finite limit reads it, with
+// the step after counted. The kind goes in the top byte: no count gets
+// there.
+func (c *codec) limited(n *Counters, limit int, kind StepKind) {
+	if limit <= 0 || limit == Unlimited {
+		return
+	}
+	v := n.Steps[kind]
+	if c.after != nil && c.after.kind == kind {
+		v++
+	}
+	c.word(uint64(kind)<<56 | v)
 }
 
 // numCounters is how many values Counters holds.
 const numCounters = numStepKinds + 12
 
 // all lists every counter, in a fixed order.
-func (n *Counters) all() [numCounters]*uint64 {
-	var p [numCounters]*uint64
+func (n *Counters) all(p *[numCounters]*uint64) {
 	for i := range n.Steps {
 		p[i] = &n.Steps[i]
 	}
-	copy(p[numStepKinds:], []*uint64{
-		&n.Started, &n.Verified, &n.Failed, &n.HalfVerified,
-		&n.Sent, &n.Retransmits, &n.Rejected, &n.Lost,
-		&n.Issued, &n.Executed, &n.ForgeGuesses, &n.ForgeAccepted,
-	})
-	return p
+	rest := p[numStepKinds:]
+	rest[0], rest[1], rest[2], rest[3] = &n.Started, &n.Verified, &n.Failed, &n.HalfVerified
+	rest[4], rest[5], rest[6], rest[7] = &n.Sent, &n.Retransmits, &n.Rejected, &n.Lost
+	rest[8], rest[9], rest[10], rest[11] = &n.Issued, &n.Executed, &n.ForgeGuesses, &n.ForgeAccepted
 }
 
 // clients visits the honest clients in order, each with its book. In a
@@ -136,7 +139,7 @@ func (c *codec) client(cl *protocol.Client, b *book) {
 // in RegID order.
 func (c *codec) slots(w *World) {
 	s := w.Server
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		c.word(uint64(s.Len()))
 		if c.kept {
@@ -205,7 +208,7 @@ func (c *codec) tokenPrefix(ts []protocol.Token) {
 	for i := range ts[:n] {
 		c.token(&ts[i])
 	}
-	if c.op == opRead {
+	if c.op() == opRead {
 		clear(ts[n:])
 	}
 }
@@ -215,7 +218,7 @@ func (c *codec) tokenPrefix(ts []protocol.Token) {
 // positions left out. A snapshot keeps every slot, free or not, and the
 // free list, which says where the next message goes.
 func (c *codec) flight(w *World) {
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		c.flightHash(w)
 	case opWrite:
@@ -359,7 +362,7 @@ func (c *codec) message(m *protocol.Message) {
 // Explorable. A snapshot holds the first two only (AppendSnapshot checks).
 func (c *codec) adversary(w *World) {
 	x, isExplorer := w.adv.(*adversary.Explorer)
-	if c.op == opHash && !isExplorer {
+	if c.op() == opHash && !isExplorer {
 		if ex, ok := w.adv.(Explorable); ok {
 			c.word(2)
 			c.word(ex.Fingerprint())
@@ -368,7 +371,7 @@ func (c *codec) adversary(w *World) {
 	}
 	kind := uint8(b2u(isExplorer))
 	c.u8(&kind)
-	if c.op == opRead {
+	if c.op() == opRead {
 		_, none := w.adv.(NoAdversary)
 		switch {
 		case kind == 0 && !none && !c.r.bad:
@@ -410,7 +413,7 @@ func (c *codec) explorer(x *adversary.Explorer) {
 // sum of its members' hashes (renaming changes the order it is kept in).
 func (c *codec) captured(ms *[]protocol.Message) {
 	n := c.length(len(*ms))
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		sum := uint64(0)
 		for i := range *ms {
@@ -443,7 +446,7 @@ func (c *codec) honest(id protocol.RegID) bool {
 // tokenSet visits a set of tokens, hashed as the sum of its members' hashes.
 func (c *codec) tokenSet(ts *[]protocol.Token) {
 	n := c.length(len(*ts))
-	switch c.op {
+	switch c.op() {
 	case opHash:
 		sum := uint64(0)
 		for i := range *ts {

@@ -65,7 +65,7 @@ func (w *World) fingerprint(a *after) uint64 {
 		}
 		w.msumOK = true
 	}
-	c := codec{op: opHash, h: fp{h: fpSeed}, now: w.Now, kept: true, after: a}
+	c := hashCodec{h: fp{h: fpSeed}, now: w.Now, kept: true, after: a}
 	c.world(w)
 	return c.sum()
 }
@@ -73,14 +73,14 @@ func (w *World) fingerprint(a *after) uint64 {
 // slotHash is a slot's hash as a member of the set ssum sums, times
 // relative to Now.
 func (w *World) slotHash(sl *protocol.Slot) uint64 {
-	c := codec{op: opHash, now: w.Now}
+	c := hashCodec{now: w.Now}
 	return c.slotHash(sl, 0)
 }
 
 // messageHash is an in-flight message's hash as a member of the multiset
 // msum sums.
 func messageHash(m *protocol.Message) uint64 {
-	c := codec{op: opHash}
+	c := hashCodec{}
 	return c.messageHash(m, 0)
 }
 

@@ -139,7 +139,7 @@ func (w *World) fingerprintNamed(names *Names, extra func() uint64, a *after) ui
 		names = nil
 	}
 	names.Reset(w)
-	c := codec{op: opHash, h: fp{h: fpSeed}, now: w.Now, names: names, after: a}
+	c := hashCodec{h: fp{h: fpSeed}, now: w.Now, names: names, after: a}
 	c.world(w)
 	if extra != nil {
 		c.word(extra())

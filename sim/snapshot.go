@@ -26,7 +26,7 @@ func (w *World) AppendSnapshot(b []byte) ([]byte, error) {
 	if err := w.snapshottable(); err != nil {
 		return b, err
 	}
-	c := codec{op: opWrite, b: b}
+	c := writeCodec{b: b}
 	c.world(w)
 	return c.b, nil
 }
@@ -61,7 +61,7 @@ func (w *World) LoadSnapshot(b []byte) ([]byte, error) {
 		return b, fmt.Errorf("%w: token source %T", ErrSnapshot, w.tokens)
 	}
 	w.msumOK, w.ssumOK = false, false
-	c := codec{op: opRead, r: snapReader{b: b}}
+	c := readCodec{r: snapReader{b: b}}
 	c.world(w)
 	switch {
 	case c.err != nil:

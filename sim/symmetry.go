@@ -88,7 +88,7 @@ func (w *World) SymmetricFingerprintNamed(names *Names, extra func(protocol.RegI
 	// clients, each with its share, as a multiset.
 	shares := append(w.shares[:0], make([]uint64, 3*n)...)
 	w.shares = shares
-	c := codec{op: opHash, h: fp{h: fpSeed}, now: w.Now, names: names, shares: shares}
+	c := hashCodec{h: fp{h: fpSeed}, now: w.Now, names: names, shares: shares}
 	c.world(w)
 	views := uint64(0)
 	for i := range n {

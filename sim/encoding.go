@@ -161,9 +161,7 @@ func (c *codec) u32(p *uint32) {
 	case opWrite:
 		c.b = appendUvarint(c.b, uint64(*p))
 	default:
-		x := c.r.uvarint()
-		c.r.bad = c.r.bad || x > math.MaxUint32
-		*p = uint32(x)
+		*p = uint32(c.r.uint(math.MaxUint32))
 	}
 }
 
@@ -186,9 +184,7 @@ func (c *codec) count(p *int) {
 	case opWrite:
 		c.b = appendUvarint(c.b, uint64(*p))
 	default:
-		x := c.r.uvarint()
-		c.r.bad = c.r.bad || x > math.MaxInt
-		*p = int(x)
+		*p = int(c.r.uint(math.MaxInt))
 	}
 }
 
@@ -408,13 +404,24 @@ type snapReader struct {
 	bad bool
 }
 
-func (r *snapReader) uvarint() uint64 {
-	if r.i < len(r.b) && r.b[r.i] < 0x80 {
-		x := uint64(r.b[r.i])
+func (r *snapReader) uvarint() uint64 { return r.uint(math.MaxUint64) }
+
+// uint reads a varint no more than most (which is at least 0x7f); the
+// one-byte varints most fields are, inline.
+func (r *snapReader) uint(most uint64) uint64 {
+	if i := r.i; i < len(r.b) && r.b[i] < 0x80 {
 		r.i++
-		return x
+		return uint64(r.b[i])
 	}
-	return r.longUvarint()
+	return r.longUint(most)
+}
+
+func (r *snapReader) longUint(most uint64) uint64 {
+	x := r.longUvarint()
+	if x > most {
+		r.bad = true
+	}
+	return x
 }
 
 func (r *snapReader) longUvarint() uint64 {

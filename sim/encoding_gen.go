@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/verishake/verishake/adversary"
@@ -61,9 +62,7 @@ func (c *hashCodec) u32(p *uint32) {
 	case opWrite:
 		c.b = appendUvarint(c.b, uint64(*p))
 	default:
-		x := c.r.uvarint()
-		c.r.bad = c.r.bad || x > math.MaxUint32
-		*p = uint32(x)
+		*p = uint32(c.r.uint(math.MaxUint32))
 	}
 }
 
@@ -85,9 +84,7 @@ func (c *hashCodec) count(p *int) {
 	case opWrite:
 		c.b = appendUvarint(c.b, uint64(*p))
 	default:
-		x := c.r.uvarint()
-		c.r.bad = c.r.bad || x > math.MaxInt
-		*p = int(x)
+		*p = int(c.r.uint(math.MaxInt))
 	}
 }
 
@@ -234,20 +231,22 @@ func (c *hashCodec) counters(n *Counters, lim *Limits) {
 		c.u64(&n.Started)
 		return
 	}
-	var all [numCounters]*uint64
-	n.all(&all)
 	var mask uint32
-	for i, p := range &all {
-		if *p != 0 {
-			mask |= 1 << i
+	if opHash == opWrite {
+		for i := range counterAt {
+			if *n.at(i) != 0 {
+				mask |= 1 << i
+			}
 		}
+	} else {
+		*n = Counters{}
 	}
 	c.u32(&mask)
-	for i, p := range &all {
-		if mask&(1<<i) != 0 {
-			c.u64(p)
-		} else if opHash == opRead {
-			*p = 0
+	for m := mask; m != 0; m &= m - 1 {
+		if i := bits.TrailingZeros32(m); i < int(numCounters) {
+			c.u64(n.at(i))
+		} else {
+			c.r.bad = true
 		}
 	}
 }
@@ -541,6 +540,13 @@ func (c *hashCodec) captured(ms *[]protocol.Message) {
 	n := c.length(len(*ms))
 	switch opHash {
 	case opHash:
+		if c.names == nil && c.shares == nil {
+
+			for i := range *ms {
+				c.message(&(*ms)[i])
+			}
+			return
+		}
 		sum := uint64(0)
 		for i := range *ms {
 			m := &(*ms)[i]
@@ -572,6 +578,12 @@ func (c *hashCodec) tokenSet(ts *[]protocol.Token) {
 	n := c.length(len(*ts))
 	switch opHash {
 	case opHash:
+		if c.names == nil && c.shares == nil {
+			for i := range *ts {
+				c.token(&(*ts)[i])
+			}
+			return
+		}
 		sum := uint64(0)
 		for i := range *ts {
 			m := c.enter(fpTokenSeed, c.own)
@@ -640,9 +652,7 @@ func (c *writeCodec) u32(p *uint32) {
 	case opWrite:
 		c.b = appendUvarint(c.b, uint64(*p))
 	default:
-		x := c.r.uvarint()
-		c.r.bad = c.r.bad || x > math.MaxUint32
-		*p = uint32(x)
+		*p = uint32(c.r.uint(math.MaxUint32))
 	}
 }
 
@@ -664,9 +674,7 @@ func (c *writeCodec) count(p *int) {
 	case opWrite:
 		c.b = appendUvarint(c.b, uint64(*p))
 	default:
-		x := c.r.uvarint()
-		c.r.bad = c.r.bad || x > math.MaxInt
-		*p = int(x)
+		*p = int(c.r.uint(math.MaxInt))
 	}
 }
 
@@ -813,20 +821,22 @@ func (c *writeCodec) counters(n *Counters, lim *Limits) {
 		c.u64(&n.Started)
 		return
 	}
-	var all [numCounters]*uint64
-	n.all(&all)
 	var mask uint32
-	for i, p := range &all {
-		if *p != 0 {
-			mask |= 1 << i
+	if opWrite == opWrite {
+		for i := range counterAt {
+			if *n.at(i) != 0 {
+				mask |= 1 << i
+			}
 		}
+	} else {
+		*n = Counters{}
 	}
 	c.u32(&mask)
-	for i, p := range &all {
-		if mask&(1<<i) != 0 {
-			c.u64(p)
-		} else if opWrite == opRead {
-			*p = 0
+	for m := mask; m != 0; m &= m - 1 {
+		if i := bits.TrailingZeros32(m); i < int(numCounters) {
+			c.u64(n.at(i))
+		} else {
+			c.r.bad = true
 		}
 	}
 }
@@ -1120,6 +1130,13 @@ func (c *writeCodec) captured(ms *[]protocol.Message) {
 	n := c.length(len(*ms))
 	switch opWrite {
 	case opHash:
+		if c.names == nil && c.shares == nil {
+
+			for i := range *ms {
+				c.message(&(*ms)[i])
+			}
+			return
+		}
 		sum := uint64(0)
 		for i := range *ms {
 			m := &(*ms)[i]
@@ -1151,6 +1168,12 @@ func (c *writeCodec) tokenSet(ts *[]protocol.Token) {
 	n := c.length(len(*ts))
 	switch opWrite {
 	case opHash:
+		if c.names == nil && c.shares == nil {
+			for i := range *ts {
+				c.token(&(*ts)[i])
+			}
+			return
+		}
 		sum := uint64(0)
 		for i := range *ts {
 			m := c.enter(fpTokenSeed, c.own)
@@ -1219,9 +1242,7 @@ func (c *readCodec) u32(p *uint32) {
 	case opWrite:
 		c.b = appendUvarint(c.b, uint64(*p))
 	default:
-		x := c.r.uvarint()
-		c.r.bad = c.r.bad || x > math.MaxUint32
-		*p = uint32(x)
+		*p = uint32(c.r.uint(math.MaxUint32))
 	}
 }
 
@@ -1243,9 +1264,7 @@ func (c *readCodec) count(p *int) {
 	case opWrite:
 		c.b = appendUvarint(c.b, uint64(*p))
 	default:
-		x := c.r.uvarint()
-		c.r.bad = c.r.bad || x > math.MaxInt
-		*p = int(x)
+		*p = int(c.r.uint(math.MaxInt))
 	}
 }
 
@@ -1392,20 +1411,22 @@ func (c *readCodec) counters(n *Counters, lim *Limits) {
 		c.u64(&n.Started)
 		return
 	}
-	var all [numCounters]*uint64
-	n.all(&all)
 	var mask uint32
-	for i, p := range &all {
-		if *p != 0 {
-			mask |= 1 << i
+	if opRead == opWrite {
+		for i := range counterAt {
+			if *n.at(i) != 0 {
+				mask |= 1 << i
+			}
 		}
+	} else {
+		*n = Counters{}
 	}
 	c.u32(&mask)
-	for i, p := range &all {
-		if mask&(1<<i) != 0 {
-			c.u64(p)
-		} else if opRead == opRead {
-			*p = 0
+	for m := mask; m != 0; m &= m - 1 {
+		if i := bits.TrailingZeros32(m); i < int(numCounters) {
+			c.u64(n.at(i))
+		} else {
+			c.r.bad = true
 		}
 	}
 }
@@ -1699,6 +1720,13 @@ func (c *readCodec) captured(ms *[]protocol.Message) {
 	n := c.length(len(*ms))
 	switch opRead {
 	case opHash:
+		if c.names == nil && c.shares == nil {
+
+			for i := range *ms {
+				c.message(&(*ms)[i])
+			}
+			return
+		}
 		sum := uint64(0)
 		for i := range *ms {
 			m := &(*ms)[i]
@@ -1730,6 +1758,12 @@ func (c *readCodec) tokenSet(ts *[]protocol.Token) {
 	n := c.length(len(*ts))
 	switch opRead {
 	case opHash:
+		if c.names == nil && c.shares == nil {
+			for i := range *ts {
+				c.token(&(*ts)[i])
+			}
+			return
+		}
 		sum := uint64(0)
 		for i := range *ts {
 			m := c.enter(fpTokenSeed, c.own)

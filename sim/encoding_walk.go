@@ -2,7 +2,9 @@ package sim
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
+	"unsafe"
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
@@ -50,20 +52,22 @@ func (c *codec) counters(n *Counters, lim *Limits) {
 		c.u64(&n.Started)
 		return
 	}
-	var all [numCounters]*uint64
-	n.all(&all)
 	var mask uint32
-	for i, p := range &all {
-		if *p != 0 {
-			mask |= 1 << i
+	if c.op() == opWrite {
+		for i := range counterAt {
+			if *n.at(i) != 0 {
+				mask |= 1 << i
+			}
 		}
+	} else {
+		*n = Counters{}
 	}
 	c.u32(&mask)
-	for i, p := range &all {
-		if mask&(1<<i) != 0 {
-			c.u64(p)
-		} else if c.op() == opRead {
-			*p = 0
+	for m := mask; m != 0; m &= m - 1 {
+		if i := bits.TrailingZeros32(m); i < int(numCounters) {
+			c.u64(n.at(i))
+		} else {
+			c.r.bad = true
 		}
 	}
 }
@@ -85,7 +89,7 @@ func (c *codec) limited(n *Counters, limit int, kind StepKind) {
 // numCounters is how many values Counters holds.
 const numCounters = numStepKinds + 12
 
-// all lists every counter, in a fixed order.
+// all lists every counter, in a fixed order: the one list of them.
 func (n *Counters) all(p *[numCounters]*uint64) {
 	for i := range n.Steps {
 		p[i] = &n.Steps[i]
@@ -94,6 +98,23 @@ func (n *Counters) all(p *[numCounters]*uint64) {
 	rest[0], rest[1], rest[2], rest[3] = &n.Started, &n.Verified, &n.Failed, &n.HalfVerified
 	rest[4], rest[5], rest[6], rest[7] = &n.Sent, &n.Retransmits, &n.Rejected, &n.Lost
 	rest[8], rest[9], rest[10], rest[11] = &n.Issued, &n.Executed, &n.ForgeGuesses, &n.ForgeAccepted
+}
+
+// counterAt holds the offset of each counter of all in Counters, so that
+// a snapshot reaches the i-th without building all's list for every world.
+var counterAt = func() (at [numCounters]uintptr) {
+	var n Counters
+	var p [numCounters]*uint64
+	n.all(&p)
+	for i, q := range p {
+		at[i] = uintptr(unsafe.Pointer(q)) - uintptr(unsafe.Pointer(&n))
+	}
+	return at
+}()
+
+// at is the i-th counter of all.
+func (n *Counters) at(i int) *uint64 {
+	return (*uint64)(unsafe.Add(unsafe.Pointer(n), counterAt[i]))
 }
 
 // clients visits the honest clients in order, each with its book. In a
@@ -409,12 +430,21 @@ func (c *codec) explorer(x *adversary.Explorer) {
 	c.tokenSet(&k.Tokens)
 }
 
-// captured visits the adversary's captured messages, a set: hashed as the
+// captured visits the adversary's captured messages, a set kept sorted:
+// hashed in order, or, with tokens renamed or in a symmetric view, as the
 // sum of its members' hashes (renaming changes the order it is kept in).
 func (c *codec) captured(ms *[]protocol.Message) {
 	n := c.length(len(*ms))
 	switch c.op() {
 	case opHash:
+		if c.names == nil && c.shares == nil {
+			// Kept sorted (adversary.Knowledge): in order, while the
+			// tokens keep the names it is sorted by.
+			for i := range *ms {
+				c.message(&(*ms)[i])
+			}
+			return
+		}
 		sum := uint64(0)
 		for i := range *ms {
 			m := &(*ms)[i]
@@ -443,11 +473,17 @@ func (c *codec) honest(id protocol.RegID) bool {
 	return id >= 1 && id <= protocol.RegID(len(c.shares)/3)
 }
 
-// tokenSet visits a set of tokens, hashed as the sum of its members' hashes.
+// tokenSet visits a set of tokens kept sorted, hashed as captured is.
 func (c *codec) tokenSet(ts *[]protocol.Token) {
 	n := c.length(len(*ts))
 	switch c.op() {
 	case opHash:
+		if c.names == nil && c.shares == nil {
+			for i := range *ts {
+				c.token(&(*ts)[i]) // kept sorted, as the captured messages
+			}
+			return
+		}
 		sum := uint64(0)
 		for i := range *ts {
 			m := c.enter(fpTokenSeed, c.own)

@@ -224,10 +224,14 @@ func (c *hashCodec) world(w *World) {
 
 func (c *hashCodec) counters(n *Counters, lim *Limits) {
 	if opHash == opHash {
-		c.limited(n, lim.Drops, StepDrop)
-		c.limited(n, lim.Dups, StepDup)
-		c.limited(n, lim.Corrupts, StepCorrupt)
-		c.limited(n, lim.Injects, StepInject)
+		var after StepKind
+		if c.after != nil {
+			after = c.after.kind
+		}
+		c.limited(lim.Drops, StepDrop, n.Steps[StepDrop], after)
+		c.limited(lim.Dups, StepDup, n.Steps[StepDup], after)
+		c.limited(lim.Corrupts, StepCorrupt, n.Steps[StepCorrupt], after)
+		c.limited(lim.Injects, StepInject, n.Steps[StepInject], after)
 		c.u64(&n.Started)
 		return
 	}
@@ -251,15 +255,10 @@ func (c *hashCodec) counters(n *Counters, lim *Limits) {
 	}
 }
 
-func (c *hashCodec) limited(n *Counters, limit int, kind StepKind) {
-	if limit <= 0 || limit == Unlimited {
-		return
+func (c *hashCodec) limited(limit int, kind StepKind, count uint64, after StepKind) {
+	if limit > 0 && limit != Unlimited {
+		c.word(uint64(kind)<<56 | (count + b2u(kind == after)))
 	}
-	v := n.Steps[kind]
-	if c.after != nil && c.after.kind == kind {
-		v++
-	}
-	c.word(uint64(kind)<<56 | v)
 }
 
 func (c *hashCodec) clients(w *World) {
@@ -814,10 +813,14 @@ func (c *writeCodec) world(w *World) {
 
 func (c *writeCodec) counters(n *Counters, lim *Limits) {
 	if opWrite == opHash {
-		c.limited(n, lim.Drops, StepDrop)
-		c.limited(n, lim.Dups, StepDup)
-		c.limited(n, lim.Corrupts, StepCorrupt)
-		c.limited(n, lim.Injects, StepInject)
+		var after StepKind
+		if c.after != nil {
+			after = c.after.kind
+		}
+		c.limited(lim.Drops, StepDrop, n.Steps[StepDrop], after)
+		c.limited(lim.Dups, StepDup, n.Steps[StepDup], after)
+		c.limited(lim.Corrupts, StepCorrupt, n.Steps[StepCorrupt], after)
+		c.limited(lim.Injects, StepInject, n.Steps[StepInject], after)
 		c.u64(&n.Started)
 		return
 	}
@@ -841,15 +844,10 @@ func (c *writeCodec) counters(n *Counters, lim *Limits) {
 	}
 }
 
-func (c *writeCodec) limited(n *Counters, limit int, kind StepKind) {
-	if limit <= 0 || limit == Unlimited {
-		return
+func (c *writeCodec) limited(limit int, kind StepKind, count uint64, after StepKind) {
+	if limit > 0 && limit != Unlimited {
+		c.word(uint64(kind)<<56 | (count + b2u(kind == after)))
 	}
-	v := n.Steps[kind]
-	if c.after != nil && c.after.kind == kind {
-		v++
-	}
-	c.word(uint64(kind)<<56 | v)
 }
 
 func (c *writeCodec) clients(w *World) {
@@ -1404,10 +1402,14 @@ func (c *readCodec) world(w *World) {
 
 func (c *readCodec) counters(n *Counters, lim *Limits) {
 	if opRead == opHash {
-		c.limited(n, lim.Drops, StepDrop)
-		c.limited(n, lim.Dups, StepDup)
-		c.limited(n, lim.Corrupts, StepCorrupt)
-		c.limited(n, lim.Injects, StepInject)
+		var after StepKind
+		if c.after != nil {
+			after = c.after.kind
+		}
+		c.limited(lim.Drops, StepDrop, n.Steps[StepDrop], after)
+		c.limited(lim.Dups, StepDup, n.Steps[StepDup], after)
+		c.limited(lim.Corrupts, StepCorrupt, n.Steps[StepCorrupt], after)
+		c.limited(lim.Injects, StepInject, n.Steps[StepInject], after)
 		c.u64(&n.Started)
 		return
 	}
@@ -1431,15 +1433,10 @@ func (c *readCodec) counters(n *Counters, lim *Limits) {
 	}
 }
 
-func (c *readCodec) limited(n *Counters, limit int, kind StepKind) {
-	if limit <= 0 || limit == Unlimited {
-		return
+func (c *readCodec) limited(limit int, kind StepKind, count uint64, after StepKind) {
+	if limit > 0 && limit != Unlimited {
+		c.word(uint64(kind)<<56 | (count + b2u(kind == after)))
 	}
-	v := n.Steps[kind]
-	if c.after != nil && c.after.kind == kind {
-		v++
-	}
-	c.word(uint64(kind)<<56 | v)
 }
 
 func (c *readCodec) clients(w *World) {

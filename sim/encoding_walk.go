@@ -45,10 +45,14 @@ func (c *codec) world(w *World) {
 // all, as a mask of the nonzero ones and their values: most are zero.
 func (c *codec) counters(n *Counters, lim *Limits) {
 	if c.op() == opHash {
-		c.limited(n, lim.Drops, StepDrop)
-		c.limited(n, lim.Dups, StepDup)
-		c.limited(n, lim.Corrupts, StepCorrupt)
-		c.limited(n, lim.Injects, StepInject)
+		var after StepKind // the kind of step the walk sees as taken
+		if c.after != nil {
+			after = c.after.kind
+		}
+		c.limited(lim.Drops, StepDrop, n.Steps[StepDrop], after)
+		c.limited(lim.Dups, StepDup, n.Steps[StepDup], after)
+		c.limited(lim.Corrupts, StepCorrupt, n.Steps[StepCorrupt], after)
+		c.limited(lim.Injects, StepInject, n.Steps[StepInject], after)
 		c.u64(&n.Started)
 		return
 	}
@@ -72,18 +76,13 @@ func (c *codec) counters(n *Counters, lim *Limits) {
 	}
 }
 
-// limited hashes the count of kind steps if a finite limit reads it, with
-// the step after counted. The kind goes in the top byte: no count gets
-// there.
-func (c *codec) limited(n *Counters, limit int, kind StepKind) {
-	if limit <= 0 || limit == Unlimited {
-		return
+// limited hashes the count of kind steps if a finite limit reads it, one
+// more if the walk sees a step of that kind as taken. The kind goes in the
+// top byte: no count gets there.
+func (c *codec) limited(limit int, kind StepKind, count uint64, after StepKind) {
+	if limit > 0 && limit != Unlimited {
+		c.word(uint64(kind)<<56 | (count + b2u(kind == after)))
 	}
-	v := n.Steps[kind]
-	if c.after != nil && c.after.kind == kind {
-		v++
-	}
-	c.word(uint64(kind)<<56 | v)
 }
 
 // numCounters is how many values Counters holds.

@@ -406,8 +406,8 @@ type snapReader struct {
 
 func (r *snapReader) uvarint() uint64 { return r.uint(math.MaxUint64) }
 
-// uint reads a varint no more than most (which is at least 0x7f); the
-// one-byte varints most fields are, inline.
+// uint reads a varint no more than most (which is at least 0x7f; a larger
+// one is bad, and read as 0); the one-byte varints most fields are, inline.
 func (r *snapReader) uint(most uint64) uint64 {
 	if i := r.i; i < len(r.b) && r.b[i] < 0x80 {
 		r.i++
@@ -419,7 +419,7 @@ func (r *snapReader) uint(most uint64) uint64 {
 func (r *snapReader) longUint(most uint64) uint64 {
 	x := r.longUvarint()
 	if x > most {
-		r.bad = true
+		r.bad, x = true, 0 // 0: no int read from it is negative
 	}
 	return x
 }

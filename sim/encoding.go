@@ -236,14 +236,9 @@ func (c *codec) time(p *protocol.Time) {
 func (c *codec) token(p *protocol.Token) {
 	switch c.op() {
 	case opHash:
-		lo, hi := c.names.Words(p)
-		// Two words: with one waiting, the pairs shift by one.
-		if c.half {
-			c.h.pair(c.pend, lo)
-			c.pend = hi
-		} else {
-			c.h.pair(lo, hi)
-		}
+		// Its two words as a pair of their own; a word waiting stays
+		// waiting (the walks' order of words and tokens is fixed).
+		c.h.pair(c.names.Words(p))
 	case opWrite:
 		c.b = appendToken(c.b, p)
 	default:

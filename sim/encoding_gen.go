@@ -135,14 +135,8 @@ func (c *hashCodec) time(p *protocol.Time) {
 func (c *hashCodec) token(p *protocol.Token) {
 	switch opHash {
 	case opHash:
-		lo, hi := c.names.Words(p)
 
-		if c.half {
-			c.h.pair(c.pend, lo)
-			c.pend = hi
-		} else {
-			c.h.pair(lo, hi)
-		}
+		c.h.pair(c.names.Words(p))
 	case opWrite:
 		c.b = appendToken(c.b, p)
 	default:
@@ -724,14 +718,8 @@ func (c *writeCodec) time(p *protocol.Time) {
 func (c *writeCodec) token(p *protocol.Token) {
 	switch opWrite {
 	case opHash:
-		lo, hi := c.names.Words(p)
 
-		if c.half {
-			c.h.pair(c.pend, lo)
-			c.pend = hi
-		} else {
-			c.h.pair(lo, hi)
-		}
+		c.h.pair(c.names.Words(p))
 	case opWrite:
 		c.b = appendToken(c.b, p)
 	default:
@@ -1313,14 +1301,8 @@ func (c *readCodec) time(p *protocol.Time) {
 func (c *readCodec) token(p *protocol.Token) {
 	switch opRead {
 	case opHash:
-		lo, hi := c.names.Words(p)
 
-		if c.half {
-			c.h.pair(c.pend, lo)
-			c.pend = hi
-		} else {
-			c.h.pair(lo, hi)
-		}
+		c.h.pair(c.names.Words(p))
 	case opWrite:
 		c.b = appendToken(c.b, p)
 	default:

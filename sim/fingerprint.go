@@ -73,15 +73,17 @@ func (w *World) fingerprint(a *after) uint64 {
 // slotHash is a slot's hash as a member of the set ssum sums, times
 // relative to Now.
 func (w *World) slotHash(sl *protocol.Slot) uint64 {
-	c := hashCodec{now: w.Now}
-	return c.slotHash(sl, 0)
+	c := hashCodec{h: fp{h: fpSlotSeed}, now: w.Now}
+	c.slot(sl)
+	return c.sum()
 }
 
 // messageHash is an in-flight message's hash as a member of the multiset
 // msum sums.
 func messageHash(m *protocol.Message) uint64 {
-	c := hashCodec{}
-	return c.messageHash(m, 0)
+	c := hashCodec{h: fp{h: fpSeed}}
+	c.message(m)
+	return c.sum()
 }
 
 // unhashSlot takes slot id out of ssum before a step changes it, and

@@ -298,6 +298,15 @@ func (c *codec) reportFlag(p *bool) {
 	c.r.bad = c.r.bad || x > 1
 }
 
+// fail marks a snapshot being read bad, for the reason err unless one is
+// known; it is out of line, as every error path is cold.
+func (c *codec) fail(err error) {
+	if !c.r.bad && c.err == nil {
+		c.err = err
+	}
+	c.r.bad = true
+}
+
 // length visits the length of a sequence about to be visited: n, or for
 // opRead the length read, no more than the bytes left (each member takes
 // at least one), so that a corrupt length allocates nothing large.

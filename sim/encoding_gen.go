@@ -195,6 +195,13 @@ func (c *hashCodec) reportFlag(p *bool) {
 	c.r.bad = c.r.bad || x > 1
 }
 
+func (c *hashCodec) fail(err error) {
+	if !c.r.bad && c.err == nil {
+		c.err = err
+	}
+	c.r.bad = true
+}
+
 func (c *hashCodec) length(n int) int {
 	c.count(&n)
 	if opHash == opRead && n > len(c.r.b)-c.r.i {
@@ -263,10 +270,7 @@ func (c *hashCodec) clients(w *World) {
 	}
 	n := len(w.Clients)
 	if got := c.length(n); got != n {
-		if !c.r.bad && c.err == nil {
-			c.err = fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, got, n)
-		}
-		c.r.bad = true
+		c.fail(fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, got, n))
 		return
 	}
 	for i := range w.Clients {
@@ -527,14 +531,26 @@ func (c *hashCodec) explorer(x *adversary.Explorer) {
 
 		c.names.nameAll(k.Tokens)
 	}
-	c.captured(&k.Captured)
-	c.tokenSet(&k.Tokens)
+
+	if len(k.Captured) == 0 && opHash != opRead {
+		c.length(0)
+	} else {
+		c.captured(&k.Captured)
+	}
+	if len(k.Tokens) == 0 && opHash != opRead {
+		c.length(0)
+	} else {
+		c.tokenSet(&k.Tokens)
+	}
 }
 
 func (c *hashCodec) captured(ms *[]protocol.Message) {
 	n := c.length(len(*ms))
 	switch opHash {
 	case opHash:
+		if n == 0 {
+			return
+		}
 		if c.names == nil && c.shares == nil {
 
 			for i := range *ms {
@@ -573,6 +589,9 @@ func (c *hashCodec) tokenSet(ts *[]protocol.Token) {
 	n := c.length(len(*ts))
 	switch opHash {
 	case opHash:
+		if n == 0 {
+			return
+		}
 		if c.names == nil && c.shares == nil {
 			for i := range *ts {
 				c.token(&(*ts)[i])
@@ -778,6 +797,13 @@ func (c *writeCodec) reportFlag(p *bool) {
 	c.r.bad = c.r.bad || x > 1
 }
 
+func (c *writeCodec) fail(err error) {
+	if !c.r.bad && c.err == nil {
+		c.err = err
+	}
+	c.r.bad = true
+}
+
 func (c *writeCodec) length(n int) int {
 	c.count(&n)
 	if opWrite == opRead && n > len(c.r.b)-c.r.i {
@@ -846,10 +872,7 @@ func (c *writeCodec) clients(w *World) {
 	}
 	n := len(w.Clients)
 	if got := c.length(n); got != n {
-		if !c.r.bad && c.err == nil {
-			c.err = fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, got, n)
-		}
-		c.r.bad = true
+		c.fail(fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, got, n))
 		return
 	}
 	for i := range w.Clients {
@@ -1110,14 +1133,26 @@ func (c *writeCodec) explorer(x *adversary.Explorer) {
 
 		c.names.nameAll(k.Tokens)
 	}
-	c.captured(&k.Captured)
-	c.tokenSet(&k.Tokens)
+
+	if len(k.Captured) == 0 && opWrite != opRead {
+		c.length(0)
+	} else {
+		c.captured(&k.Captured)
+	}
+	if len(k.Tokens) == 0 && opWrite != opRead {
+		c.length(0)
+	} else {
+		c.tokenSet(&k.Tokens)
+	}
 }
 
 func (c *writeCodec) captured(ms *[]protocol.Message) {
 	n := c.length(len(*ms))
 	switch opWrite {
 	case opHash:
+		if n == 0 {
+			return
+		}
 		if c.names == nil && c.shares == nil {
 
 			for i := range *ms {
@@ -1156,6 +1191,9 @@ func (c *writeCodec) tokenSet(ts *[]protocol.Token) {
 	n := c.length(len(*ts))
 	switch opWrite {
 	case opHash:
+		if n == 0 {
+			return
+		}
 		if c.names == nil && c.shares == nil {
 			for i := range *ts {
 				c.token(&(*ts)[i])
@@ -1361,6 +1399,13 @@ func (c *readCodec) reportFlag(p *bool) {
 	c.r.bad = c.r.bad || x > 1
 }
 
+func (c *readCodec) fail(err error) {
+	if !c.r.bad && c.err == nil {
+		c.err = err
+	}
+	c.r.bad = true
+}
+
 func (c *readCodec) length(n int) int {
 	c.count(&n)
 	if opRead == opRead && n > len(c.r.b)-c.r.i {
@@ -1429,10 +1474,7 @@ func (c *readCodec) clients(w *World) {
 	}
 	n := len(w.Clients)
 	if got := c.length(n); got != n {
-		if !c.r.bad && c.err == nil {
-			c.err = fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, got, n)
-		}
-		c.r.bad = true
+		c.fail(fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, got, n))
 		return
 	}
 	for i := range w.Clients {
@@ -1693,14 +1735,26 @@ func (c *readCodec) explorer(x *adversary.Explorer) {
 
 		c.names.nameAll(k.Tokens)
 	}
-	c.captured(&k.Captured)
-	c.tokenSet(&k.Tokens)
+
+	if len(k.Captured) == 0 && opRead != opRead {
+		c.length(0)
+	} else {
+		c.captured(&k.Captured)
+	}
+	if len(k.Tokens) == 0 && opRead != opRead {
+		c.length(0)
+	} else {
+		c.tokenSet(&k.Tokens)
+	}
 }
 
 func (c *readCodec) captured(ms *[]protocol.Message) {
 	n := c.length(len(*ms))
 	switch opRead {
 	case opHash:
+		if n == 0 {
+			return
+		}
 		if c.names == nil && c.shares == nil {
 
 			for i := range *ms {
@@ -1739,6 +1793,9 @@ func (c *readCodec) tokenSet(ts *[]protocol.Token) {
 	n := c.length(len(*ts))
 	switch opRead {
 	case opHash:
+		if n == 0 {
+			return
+		}
 		if c.names == nil && c.shares == nil {
 			for i := range *ts {
 				c.token(&(*ts)[i])

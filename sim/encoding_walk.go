@@ -124,10 +124,7 @@ func (c *codec) clients(w *World) {
 	}
 	n := len(w.Clients)
 	if got := c.length(n); got != n {
-		if !c.r.bad && c.err == nil {
-			c.err = fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, got, n)
-		}
-		c.r.bad = true
+		c.fail(fmt.Errorf("%w: %d clients, the world has %d", ErrSnapshot, got, n))
 		return
 	}
 	for i := range w.Clients {
@@ -425,8 +422,18 @@ func (c *codec) explorer(x *adversary.Explorer) {
 		// before its captured messages.
 		c.names.nameAll(k.Tokens)
 	}
-	c.captured(&k.Captured)
-	c.tokenSet(&k.Tokens)
+	// An empty set is its length alone, in every form: most worlds' is,
+	// once the budget is spent, and the explorer fingerprints them all.
+	if len(k.Captured) == 0 && c.op() != opRead {
+		c.length(0)
+	} else {
+		c.captured(&k.Captured)
+	}
+	if len(k.Tokens) == 0 && c.op() != opRead {
+		c.length(0)
+	} else {
+		c.tokenSet(&k.Tokens)
+	}
 }
 
 // captured visits the adversary's captured messages, a set kept sorted:
@@ -436,6 +443,9 @@ func (c *codec) captured(ms *[]protocol.Message) {
 	n := c.length(len(*ms))
 	switch c.op() {
 	case opHash:
+		if n == 0 {
+			return
+		}
 		if c.names == nil && c.shares == nil {
 			// Kept sorted (adversary.Knowledge): in order, while the
 			// tokens keep the names it is sorted by.
@@ -477,6 +487,9 @@ func (c *codec) tokenSet(ts *[]protocol.Token) {
 	n := c.length(len(*ts))
 	switch c.op() {
 	case opHash:
+		if n == 0 {
+			return
+		}
 		if c.names == nil && c.shares == nil {
 			for i := range *ts {
 				c.token(&(*ts)[i]) // kept sorted, as the captured messages

@@ -413,9 +413,11 @@ func (r *snapReader) uvarint() uint64 { return r.uint(math.MaxUint64) }
 // uint reads a varint no more than most (which is at least 0x7f; a larger
 // one is bad, and read as 0); the one-byte varints most fields are, inline.
 func (r *snapReader) uint(most uint64) uint64 {
-	if i := r.i; i < len(r.b) && r.b[i] < 0x80 {
-		r.i++
-		return uint64(r.b[i])
+	if i := r.i; i < len(r.b) {
+		if x := r.b[i]; x < 0x80 {
+			r.i = i + 1
+			return uint64(x)
+		}
 	}
 	return r.longUint(most)
 }

@@ -238,20 +238,21 @@ func (c *hashCodec) counters(n *Counters, lim *Limits) {
 		c.u64(&n.Started)
 		return
 	}
+	v := n.array()
 	var mask uint32
 	if opHash == opWrite {
-		for i := range counterAt {
-			if *n.at(i) != 0 {
+		for i, x := range v {
+			if x != 0 {
 				mask |= 1 << i
 			}
 		}
 	} else {
-		*n = Counters{}
+		*v = [numCounters]uint64{}
 	}
 	c.u32(&mask)
 	for m := mask; m != 0; m &= m - 1 {
 		if i := bits.TrailingZeros32(m); i < int(numCounters) {
-			c.u64(n.at(i))
+			c.u64(&v[i])
 		} else {
 			c.r.bad = true
 		}
@@ -840,20 +841,21 @@ func (c *writeCodec) counters(n *Counters, lim *Limits) {
 		c.u64(&n.Started)
 		return
 	}
+	v := n.array()
 	var mask uint32
 	if opWrite == opWrite {
-		for i := range counterAt {
-			if *n.at(i) != 0 {
+		for i, x := range v {
+			if x != 0 {
 				mask |= 1 << i
 			}
 		}
 	} else {
-		*n = Counters{}
+		*v = [numCounters]uint64{}
 	}
 	c.u32(&mask)
 	for m := mask; m != 0; m &= m - 1 {
 		if i := bits.TrailingZeros32(m); i < int(numCounters) {
-			c.u64(n.at(i))
+			c.u64(&v[i])
 		} else {
 			c.r.bad = true
 		}
@@ -1442,20 +1444,21 @@ func (c *readCodec) counters(n *Counters, lim *Limits) {
 		c.u64(&n.Started)
 		return
 	}
+	v := n.array()
 	var mask uint32
 	if opRead == opWrite {
-		for i := range counterAt {
-			if *n.at(i) != 0 {
+		for i, x := range v {
+			if x != 0 {
 				mask |= 1 << i
 			}
 		}
 	} else {
-		*n = Counters{}
+		*v = [numCounters]uint64{}
 	}
 	c.u32(&mask)
 	for m := mask; m != 0; m &= m - 1 {
 		if i := bits.TrailingZeros32(m); i < int(numCounters) {
-			c.u64(n.at(i))
+			c.u64(&v[i])
 		} else {
 			c.r.bad = true
 		}

@@ -56,20 +56,21 @@ func (c *codec) counters(n *Counters, lim *Limits) {
 		c.u64(&n.Started)
 		return
 	}
+	v := n.array()
 	var mask uint32
 	if c.op() == opWrite {
-		for i := range counterAt {
-			if *n.at(i) != 0 {
+		for i, x := range v {
+			if x != 0 {
 				mask |= 1 << i
 			}
 		}
 	} else {
-		*n = Counters{}
+		*v = [numCounters]uint64{}
 	}
 	c.u32(&mask)
 	for m := mask; m != 0; m &= m - 1 {
 		if i := bits.TrailingZeros32(m); i < int(numCounters) {
-			c.u64(n.at(i))
+			c.u64(&v[i])
 		} else {
 			c.r.bad = true
 		}
@@ -99,21 +100,26 @@ func (n *Counters) all(p *[numCounters]*uint64) {
 	rest[8], rest[9], rest[10], rest[11] = &n.Issued, &n.Executed, &n.ForgeGuesses, &n.ForgeAccepted
 }
 
-// counterAt holds the offset of each counter of all in Counters, so that
-// a snapshot reaches the i-th without building all's list for every world.
-var counterAt = func() (at [numCounters]uintptr) {
+// array is n as the array of its counters in the order of all, which is
+// the order Counters declares them in (init checks), so that a snapshot
+// reads and writes them in one loop.
+func (n *Counters) array() *[numCounters]uint64 {
+	return (*[numCounters]uint64)(unsafe.Pointer(n))
+}
+
+func init() {
 	var n Counters
 	var p [numCounters]*uint64
 	n.all(&p)
-	for i, q := range p {
-		at[i] = uintptr(unsafe.Pointer(q)) - uintptr(unsafe.Pointer(&n))
+	v := n.array()
+	for i := range p {
+		if p[i] != &v[i] {
+			panic(fmt.Sprintf("sim: counter %d of Counters.all is not the %d-th uint64 of Counters", i, i))
+		}
 	}
-	return at
-}()
-
-// at is the i-th counter of all.
-func (n *Counters) at(i int) *uint64 {
-	return (*uint64)(unsafe.Add(unsafe.Pointer(n), counterAt[i]))
+	if unsafe.Sizeof(n) != unsafe.Sizeof(*v) {
+		panic("sim: Counters holds more than the counters Counters.all lists")
+	}
 }
 
 // clients visits the honest clients in order, each with its book. In a

@@ -26,6 +26,7 @@ import (
 // and calls its type parameter's methods through a dictionary, an
 // indirect call per field; and the inliner prices every branch of a
 // method whose op is not a constant it can see.)
+//
 //go:generate go run ./internal/walkgen/cmd/walkgen
 
 // codecOp is the form a codec makes of the fields it is handed.
@@ -139,9 +140,9 @@ func (c *codec) leave(m mark) uint64 {
 	return x
 }
 
-// The fields. Each is handed by pointer, so that opRead can fill it. Each
-// field function does the three ops inline: one call per field, none
-// below it on the common paths.
+// The fields. Each is handed by pointer, so that opRead can fill it. In a
+// generated form only the form's branch is left, small enough to inline
+// for most fields.
 
 func (c *codec) u8(p *uint8) {
 	switch c.op() {

@@ -87,23 +87,6 @@ func TestHookTokensAreRenamed(t *testing.T) {
 	}
 }
 
-// A world whose hooks wrote nothing hashes and encodes as it did before
-// hooks existed, bar one byte per Ext in a snapshot: the zero Ext adds
-// nothing to a fingerprint.
-func TestZeroHookStateAddsNothing(t *testing.T) {
-	w := hookWorld(t)
-	var h fp
-	h.ext(&protocol.Ext{}, nil)
-	require.Zero(t, h.h, "the zero Ext folds in nothing")
-	b, err := w.AppendSnapshot(nil)
-	require.NoError(t, err)
-	c := w.Clone()
-	c.Server.Ext.Words[0] = 1
-	b1, err := c.AppendSnapshot(nil)
-	require.NoError(t, err)
-	require.Len(t, b1, len(b)+protocol.ExtTokens+protocol.ExtWords, "a written Ext: its tokens (zero: one byte each) and words")
-}
-
 // A simulation runs a hooked profile, and its trace says which hooks ran;
 // replaying it is refused with a reason naming them, since no file brings
 // the code back, rather than re-run without them.

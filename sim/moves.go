@@ -142,17 +142,6 @@ func (w *World) insider(r *Result, s *Step) {
 	}
 }
 
-// hashExtras folds into h the state every view of the world hashes
-// besides clients, slots, messages and knowledge: a flood's sessions and
-// the insider's own handshake, its token named by n.
-func (w *World) hashExtras(h *fp, n *Names) {
-	h.pair(uint64(w.Server.Flooded().N), w.rel(w.Server.FloodDeadline()))
-	if x, ok := w.adv.(*adversary.Explorer); ok {
-		h.pair(uint64(x.InsiderRuns), 3)
-		h.named(&x.InsiderTs, n)
-	}
-}
-
 // quiet reports whether no honest client has started a handshake yet: the
 // insider runs its own first (see docs/properties.md, "The insider").
 func (w *World) quiet() bool { return w.Counters.Started == 0 }

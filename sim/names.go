@@ -65,7 +65,7 @@ func (n *Names) name(k uint64) uint64 {
 	return uint64(n.names[k])
 }
 
-// symbolicLo is symbolicHigh read as fp.token reads a token's first half.
+// symbolicLo is symbolicHigh as Words reads a token's first half.
 var symbolicLo = bits.ReverseBytes64(symbolicHigh)
 
 // Words returns the token n names t as two words (its halves, little
@@ -79,22 +79,12 @@ func (n *Names) Words(t *protocol.Token) (lo, hi uint64) {
 	return lo, hi
 }
 
-// named folds into h the token n names t: h.token(n.Of(t)).
-func (h *fp) named(t *protocol.Token, n *Names) { h.pair(n.Words(t)) }
-
-// tokenSetHash hashes a set of tokens, named by n, as the sum of its
-// members' hashes: renaming changes the order a sorted set is kept in.
-func tokenSetHash(ts []protocol.Token, n *Names) uint64 {
-	sum := uint64(0)
-	for _, t := range ts {
-		h := fp{h: fpTokenSeed}
-		h.named(&t, n)
-		sum += h.sum()
+// nameAll names the tokens of ts that have no name yet, in order.
+func (n *Names) nameAll(ts []protocol.Token) {
+	for i := range ts {
+		n.Words(&ts[i])
 	}
-	return sum
 }
-
-const fpTokenSeed = 0x082efa98ec4e6c89
 
 // Renamable reports whether FingerprintNamed may rename w's tokens: its
 // source is symbolic tokens, and its adversary has none or is an
@@ -116,16 +106,17 @@ func (w *World) Renamable() bool {
 
 // FingerprintNamed is Fingerprint of the world with its tokens renamed by
 // names (Reset here for w): worlds that differ only in the names of their
-// symbolic tokens get the same value. It names in a fixed order — the
-// clients, the slots by RegID, the in-flight messages by slot, the
-// adversary's tokens and captured messages — and calls extra, if not nil,
+// symbolic tokens get the same value. It names in the order of the
+// world's walk — the clients, the slots by RegID, the in-flight messages
+// by slot, the adversary's captured messages and tokens — and calls
+// extra, if not nil,
 // last, so that the caller may hash state of its own (the explorer's claim
 // ledger) with the same names. It hashes from scratch: the sums
 // Fingerprint keeps hash the tokens by the names they have.
 //
 // A world that is not Renamable is hashed with its tokens as they are.
 func (w *World) FingerprintNamed(names *Names, extra func() uint64) uint64 {
-	return w.fingerprintNamed(names, extra, -1, -1, 0)
+	return w.fingerprintNamed(names, extra, nil)
 }
 
 // FingerprintNamedAfter is to FingerprintNamed what FingerprintAfter is
@@ -133,77 +124,26 @@ func (w *World) FingerprintNamed(names *Names, extra func() uint64) uint64 {
 // and true, when s is a drop or a duplication w may take now, without
 // taking it; false for any other step.
 func (w *World) FingerprintNamedAfter(names *Names, s *Step, extra func() uint64) (uint64, bool) {
-	if !w.networkOnly(s) {
+	a, ok := w.networkOnly(s)
+	if !ok {
 		return 0, false
 	}
-	if s.Kind == StepDrop {
-		return w.fingerprintNamed(names, extra, s.Slot, -1, StepDrop), true
-	}
-	return w.fingerprintNamed(names, extra, -1, s.Slot, StepDup), true
+	return w.fingerprintNamed(names, extra, &a), true
 }
 
-// fingerprintNamed is FingerprintNamed of w with in-flight slot skip
-// dropped, or slot dup duplicated into the slot put would give it, and
-// one more step of kind counted (-1, -1, 0: w as it is). Tokens are named
-// in the order the world after the step would name them.
-func (w *World) fingerprintNamed(names *Names, extra func() uint64, skip, dup int32, kind StepKind) uint64 {
+// fingerprintNamed is FingerprintNamed of w, after a if not nil: the
+// world's walk hashed from scratch with its tokens named by names, which
+// name them in the order the walk visits them.
+func (w *World) fingerprintNamed(names *Names, extra func() uint64, a *after) uint64 {
 	if !w.Renamable() {
 		names = nil
 	}
 	names.Reset(w)
-	h := fp{h: fpSeed}
-	h.pair(uint64(len(w.Clients)), uint64(w.Server.Len()))
-	for i := range w.Clients {
-		w.hashClient(&h, i, names)
-	}
-	var slots, msgs uint64
-	w.Server.EachSlot(func(sl *protocol.Slot) { slots += w.slotHashAs(sl, sl.RegID, names) })
-	live, at, n := w.live, int32(-1), int32(len(w.flight))
-	switch {
-	case skip >= 0:
-		live--
-	case dup >= 0:
-		live++
-		// Where put would place the copy: the last freed slot, or a new one.
-		if at = n; len(w.free) > 0 {
-			at = w.free[len(w.free)-1]
-		}
-		n = max(n, at+1)
-	}
-	for i := range n {
-		var m *protocol.Message
-		switch {
-		case i == at:
-			m = &w.flight[dup].Msg
-		case i == skip || i >= int32(len(w.flight)):
-			continue
-		default:
-			m = &w.flight[i].Msg
-		}
-		if m.Kind != 0 {
-			msgs += messageHashAs(m, m.RegID, names)
-		}
-	}
-	h.pair(slots, msgs)
-	h.pair(uint64(live), w.Counters.Started)
-	w.hashLimits(&h, kind)
-	w.hashExtras(&h, names)
-	if x, ok := w.adv.(*adversary.Explorer); ok && names != nil {
-		if !x.Exhausted() {
-			k := &x.Knowledge
-			caps := uint64(0)
-			for i := range k.Captured {
-				caps += messageHashAs(&k.Captured[i], k.Captured[i].RegID, names)
-			}
-			h.pair(uint64(len(k.Tokens))|uint64(len(k.Captured))<<32, uint64(k.Insider))
-			h.pair(tokenSetHash(k.Tokens, names), caps)
-		}
-	} else if ex, ok := w.adv.(Explorable); ok {
-		h.pair(ex.Fingerprint(), 1) // not renamed: names is nil
-	}
-	h.ext(&w.Server.Ext, names)
+	c := hashCodec{h: fp{h: fpSeed}, now: w.Now, names: names, after: a}
+	c.world(w)
 	if extra != nil {
-		h.pair(extra(), 2)
+		c.word(extra())
+		c.word(2)
 	}
-	return h.sum()
+	return c.sum()
 }

@@ -23,8 +23,6 @@ import (
 // client's own RegID; no RegID is all ones.
 const ownRegID = protocol.RegID(1<<64 - 1)
 
-const fpViewSeed = 0xa4093822299f31d0
-
 // Symmetric reports whether w's honest clients are interchangeable, so
 // that SymmetricFingerprint may merge worlds that differ only in which
 // client is which: true with no adversary, or an *adversary.Explorer that
@@ -84,57 +82,26 @@ func (w *World) SymmetricFingerprintNamed(names *Names, extra func(protocol.RegI
 		}
 		return h.sum()
 	}
-	// share[3i], [3i+1], [3i+2]: client i's slot, sum of its in-flight
-	// messages, sum of its captured messages.
-	share := append(w.shares[:0], make([]uint64, 3*n)...)
-	w.shares = share
-	var slots, msgs, caps uint64
-	w.Server.EachSlot(func(sl *protocol.Slot) {
-		if w.Honest(sl.RegID) {
-			share[3*(sl.RegID-1)] = w.slotHashAs(sl, ownRegID, names)
-		} else {
-			slots += w.slotHashAs(sl, sl.RegID, names)
-		}
-	})
-	for i := range w.flight {
-		if m := &w.flight[i].Msg; m.Kind != 0 {
-			if w.Honest(m.RegID) {
-				share[3*(m.RegID-1)+1] += messageHashAs(m, ownRegID, names)
-			} else {
-				msgs += messageHashAs(m, m.RegID, names)
-			}
-		}
-	}
-	know := fp{h: fpSeed}
-	if x, ok := w.adv.(*adversary.Explorer); ok && !x.Exhausted() {
-		k := &x.Knowledge
-		know.pair(uint64(len(k.Tokens)), uint64(k.Insider))
-		know.pair(tokenSetHash(k.Tokens, names), 0)
-		for i := range k.Captured {
-			// A set: its members' hashes summed, whatever their order.
-			if m := &k.Captured[i]; w.Honest(m.RegID) {
-				share[3*(m.RegID-1)+2] += messageHashAs(m, ownRegID, names)
-			} else {
-				caps += messageHashAs(m, m.RegID, names)
-			}
-		}
-	}
-	var views uint64
+	// The world's walk, with what belongs to honest client i — its slot,
+	// the sum of its in-flight messages, the sum of its captured messages
+	// — collected in shares[3i:3i+3] and the clients left out; then the
+	// clients, each with its share, as a multiset.
+	shares := append(w.shares[:0], make([]uint64, 3*n)...)
+	w.shares = shares
+	c := hashCodec{h: fp{h: fpSeed}, now: w.Now, names: names, shares: shares}
+	c.world(w)
+	views := uint64(0)
 	for i := range n {
-		v := fp{h: fpViewSeed}
-		w.hashClient(&v, i, names)
-		v.pair(share[3*i], share[3*i+1])
-		v.pair(share[3*i+2], extra(protocol.RegID(i+1)))
-		views += v.sum()
+		id := protocol.RegID(i + 1)
+		m := c.enter(fpViewSeed, id)
+		c.client(&w.Clients[i], &w.books[i])
+		c.word(shares[3*i])
+		c.word(shares[3*i+1])
+		c.word(shares[3*i+2])
+		c.word(extra(id))
+		views += c.leave(m)
 	}
-	h := fp{h: fpSeed}
-	h.pair(uint64(n), uint64(w.Server.Len()))
-	h.pair(slots, msgs)
-	h.pair(uint64(w.live), w.Counters.Started)
-	w.hashLimits(&h, 0)
-	w.hashExtras(&h, names)
-	h.pair(know.sum(), caps)
-	h.pair(views, 1)
-	h.ext(&w.Server.Ext, names)
-	return h.sum()
+	c.word(uint64(n))
+	c.word(views)
+	return c.sum()
 }

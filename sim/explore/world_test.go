@@ -179,7 +179,7 @@ func TestFrontierOfClonesGivesTheSameReport(t *testing.T) {
 	require.NoError(t, err)
 	for _, p := range []protocol.Profile{protocol.Hardened(), v.Of(protocol.Hardened())} {
 		p.Retries = 1
-		cfg := Config{Injects: 1, Commands: 1, Losses: 1, Agree: true}
+		cfg := Config{Injects: 1, Commands: 1, Agree: true}
 		cfg.Adversary = adversary.NewExplorer(adversary.Default(), 1, 2)
 		a := run(t, p, cfg)
 		cfg.Adversary = opaque{adversary.NewExplorer(adversary.Default(), 1, 2)}

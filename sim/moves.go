@@ -34,8 +34,8 @@ type GuessMover interface {
 }
 
 // FloodRegID is the RegID a StepServerTimer names to expire a flood's
-// sessions: above every honest client's, the insider's and every RegID a
-// simulated flood forges.
+// sessions: far above every honest client's and the insider's, and just
+// below the RegIDs a simulated flood forges (adversary.FloodBase up).
 const FloodRegID = adversary.FloodBase - 1
 
 // FloodSize is how many Hellos a StepFlood sends: one more than BOUNDED's
@@ -73,7 +73,9 @@ func (w *World) adversaryMoves(dst []Step) []Step {
 			dst = append(dst, Step{Kind: StepFlood, At: w.Now, Count: FloodSize(w.h.Profile())})
 		}
 	}
-	if in, ok := w.adv.(Insider); ok && w.quiet() {
+	// The insider runs its own handshake first, before any honest client
+	// starts one (docs/properties.md, "The insider in the explorer").
+	if in, ok := w.adv.(Insider); ok && w.Counters.Started == 0 {
 		w.moves = in.InsiderMoves(w.moves[:0])
 		for _, m := range w.moves {
 			dst = append(dst, Step{Kind: StepInsider, At: w.Now, Msg: m})
@@ -141,7 +143,3 @@ func (w *World) insider(r *Result, s *Step) {
 		}
 	}
 }
-
-// quiet reports whether no honest client has started a handshake yet: the
-// insider runs its own first (see docs/properties.md, "The insider").
-func (w *World) quiet() bool { return w.Counters.Started == 0 }

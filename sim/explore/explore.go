@@ -488,7 +488,7 @@ type worker struct {
 	sink             uint64 // what the cache touches read, so that they are not optimised away
 	names            sim.Names
 
-	taken [16]uint64 // transitions by step kind, over the whole search
+	taken [256]uint64 // transitions by step kind (a uint8), over the whole search
 
 	// Per level.
 	trans  uint64

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/verishake/verishake/engine"
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
 )
@@ -174,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	e := &explorer{cfg: cfg, retries: p.Retries, bounded: sim.BoundedMonitor{Cap: p.HalfOpenCap}, root: w.Clone(), found: map[string]violation{}, visited: newFPSet(1 << 16),
+	e := &explorer{cfg: cfg, retries: p.Retries, bounded: sim.BoundedMonitor{Cap: p.HalfOpenCap}, root: w.Clone(), found: map[string]violation{}, visited: engine.NewFPSet(1 << 16),
 		sym: cfg.Symmetry && cfg.Clients > 1 && w.Symmetric(), rename: cfg.RenameTokens && w.Renamable()}
 	return e.run(ctx, w)
 }
@@ -197,8 +198,8 @@ type explorer struct {
 	rename  bool       // ... and up to token renaming
 
 	level       int // the level being expanded
-	visited     *fpSet
-	fresh       levelSet // the level's new fingerprints, while it expands
+	visited     *engine.FPSet
+	fresh       engine.LevelSet // the level's new fingerprints, while it expands
 	transitions uint64
 	found       map[string]violation
 	trails      []trail // per level: how each state was reached
@@ -273,7 +274,7 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 	} else {
 		root.worlds, root.leds = []*sim.World{w}, []ledger{nil}
 	}
-	e.visited.add(e.fingerprint(w, nil, ledger(nil).hash(), new(sim.Names)))
+	e.visited.Add(e.fingerprint(w, nil, ledger(nil).hash(), new(sim.Names)))
 	e.trails = []trail{{parent: []int32{-1}, step: []int32{-1}}}
 	level := &root
 	depth := 0
@@ -301,16 +302,16 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 			break
 		}
 		if e.cfg.Progress != nil {
-			e.cfg.Progress(Progress{States: uint64(e.visited.n), Transitions: e.transitions, Depth: depth, Frontier: level.len()})
+			e.cfg.Progress(Progress{States: uint64(e.visited.Len()), Transitions: e.transitions, Depth: depth, Frontier: level.len()})
 		}
 	}
 	r := Report{
-		States:        uint64(e.visited.n),
+		States:        uint64(e.visited.Len()),
 		Transitions:   e.transitions,
 		Depth:         depth,
 		Complete:      complete,
 		Elapsed:       time.Since(start),
-		BytesPerState: float64(e.visited.bytes()) / float64(e.visited.n),
+		BytesPerState: float64(e.visited.Bytes()) / float64(e.visited.Len()),
 		Symmetry:      e.sym,
 		RenameTokens:  e.rename,
 		Taken:         map[sim.StepKind]uint64{},
@@ -351,7 +352,7 @@ func (e *explorer) fingerprint(w *sim.World, l ledger, lh uint64, names *sim.Nam
 func (e *explorer) reduced() bool { return e.sym || e.rename }
 
 // full reports whether MaxStates states are stored.
-func (e *explorer) full() bool { return e.cfg.MaxStates > 0 && e.visited.n >= e.cfg.MaxStates }
+func (e *explorer) full() bool { return e.cfg.MaxStates > 0 && e.visited.Len() >= e.cfg.MaxStates }
 
 // chunk returns an empty arena chunk.
 func (e *explorer) chunk() []byte {
@@ -391,7 +392,7 @@ func (e *explorer) expand(level *frontier) *frontier {
 	// entries holds them; a smaller one stays in the caches better (5%
 	// faster with two workers than 4n to 8n), and the few successors that
 	// find no room are saved unjudged.
-	e.fresh.reset(n)
+	e.fresh.Reset(n)
 	parallel(workers, func(wi int) {
 		wk := e.workers[wi]
 		for {
@@ -436,14 +437,14 @@ func (e *explorer) expand(level *frontier) *frontier {
 			c := &wk.kids[k]
 			if k+8 < b.end {
 				// Ask for a later kid's slot now: the adds are cache misses.
-				wk.sink += e.visited.touch(wk.kids[k+8].fp)
+				wk.sink += e.visited.Touch(wk.kids[k+8].fp)
 			}
 			if e.full() {
 				// A new state past the limit goes unexplored.
-				e.capped = e.capped || !e.visited.has(c.fp)
+				e.capped = e.capped || !e.visited.Has(c.fp)
 				continue
 			}
-			if !e.visited.add(c.fp) {
+			if !e.visited.Add(c.fp) {
 				continue
 			}
 			t.parent, t.step = append(t.parent, c.parent), append(t.step, c.step)
@@ -614,21 +615,21 @@ func (wk *worker) expand(level *frontier, i int) {
 	// together, and the lookups after them hit the cache.
 	sink := uint64(0)
 	for si := range n {
-		sink += e.visited.touch(wk.succ[si].fp)
+		sink += e.visited.Touch(wk.succ[si].fp)
 	}
 	for si := range n {
 		sc := &wk.succ[si]
-		sc.fresh = !sc.same && !e.visited.has(sc.fp)
+		sc.fresh = !sc.same && !e.visited.Has(sc.fp)
 	}
 	for si := range n {
 		if sc := &wk.succ[si]; sc.fresh {
-			sink += e.fresh.touch(sc.fp)
+			sink += e.fresh.Touch(sc.fp)
 		}
 	}
 	wk.sink += sink
 	for si := range n {
 		sc := &wk.succ[si]
-		if !sc.fresh || !e.fresh.claim(sc.fp, uint64(i)<<32|uint64(si)) {
+		if !sc.fresh || !e.fresh.Claim(sc.fp, uint64(i)<<32|uint64(si)) {
 			continue
 		}
 		if sc.lazy {

@@ -115,16 +115,3 @@ func TestCounterexampleNoLongerThanSimulation(t *testing.T) {
 	require.Equal(t, protocol.Cmd, rep.Violations[0].Property)
 	require.LessOrEqual(t, uint64(len(cex.Steps)), rep.Violations[0].Step)
 }
-
-func TestFingerprintSet(t *testing.T) {
-	s := newFPSet(0)
-	for i := range uint64(10000) {
-		require.True(t, s.add(i*0x9e3779b97f4a7c15))
-	}
-	for i := range uint64(10000) {
-		require.False(t, s.add(i*0x9e3779b97f4a7c15))
-		require.True(t, s.has(i*0x9e3779b97f4a7c15))
-	}
-	require.False(t, s.has(12345))
-	require.LessOrEqual(t, s.bytes()/s.n, 16, "at most 16 bytes a state")
-}

@@ -1,11 +1,11 @@
-package explore
+package engine
 
 import (
 	"math/bits"
 	"sync/atomic"
 )
 
-// fpSet is the set of visited states, as 64-bit fingerprints in one
+// FPSet is the set of visited states, as 64-bit fingerprints in one
 // open-addressing table (linear probing): no allocation per state, 8 bytes
 // a slot. A fingerprint's home slot is its high bits scaled to the table
 // (fastrange), so the table may have any size: it grows by half once it is
@@ -13,28 +13,30 @@ import (
 // bytes a stored state (Spin's full state vectors take ten times that).
 // Zero marks an empty slot, so fingerprint 0 is stored as 1: a collision
 // no likelier than any other.
-type fpSet struct {
+type FPSet struct {
 	slots []uint64
 	n     int
 }
 
 const minFPSet = 1024
 
-func newFPSet(capacity int) *fpSet {
+// NewFPSet returns an empty set with room for capacity fingerprints
+// before it first grows.
+func NewFPSet(capacity int) *FPSet {
 	size := minFPSet
 	for size*4/5 < capacity {
 		size += size / 2
 	}
-	return &fpSet{slots: make([]uint64, size)}
+	return &FPSet{slots: make([]uint64, size)}
 }
 
-func (s *fpSet) home(fp uint64) int {
+func (s *FPSet) home(fp uint64) int {
 	hi, _ := bits.Mul64(fp, uint64(len(s.slots)))
 	return int(hi)
 }
 
-// add inserts fp and reports whether it was new.
-func (s *fpSet) add(fp uint64) bool {
+// Add inserts fp and reports whether it was new.
+func (s *FPSet) Add(fp uint64) bool {
 	if fp == 0 {
 		fp = 1
 	}
@@ -56,9 +58,9 @@ func (s *fpSet) add(fp uint64) bool {
 	}
 }
 
-// has reports whether fp is in the set. Any number of goroutines may call
+// Has reports whether fp is in the set. Any number of goroutines may call
 // it while none calls add.
-func (s *fpSet) has(fp uint64) bool {
+func (s *FPSet) Has(fp uint64) bool {
 	if fp == 0 {
 		fp = 1
 	}
@@ -75,7 +77,7 @@ func (s *fpSet) has(fp uint64) bool {
 	}
 }
 
-func (s *fpSet) grow() {
+func (s *FPSet) grow() {
 	old := s.slots
 	s.slots = make([]uint64, len(old)+len(old)/2)
 	for _, fp := range old {
@@ -92,13 +94,16 @@ func (s *fpSet) grow() {
 	}
 }
 
-// touch reads fp's home slot, to bring it into the cache before has.
-func (s *fpSet) touch(fp uint64) uint64 { return s.slots[s.home(fp)] }
+// Len is the number of fingerprints stored.
+func (s *FPSet) Len() int { return s.n }
 
-// bytes is the memory the set holds.
-func (s *fpSet) bytes() int { return 8 * len(s.slots) }
+// Touch reads fp's home slot, to bring it into the cache before Has.
+func (s *FPSet) Touch(fp uint64) uint64 { return s.slots[s.home(fp)] }
 
-// levelSet is a lock-free table of the fingerprints new to a level while
+// Bytes is the memory the set holds.
+func (s *FPSet) Bytes() int { return 8 * len(s.slots) }
+
+// LevelSet is a lock-free table of the fingerprints new to a level while
 // the level expands, each with the least key ((state, step) in BFS order)
 // that has reached it so far. A worker saves a new successor only when it
 // holds the least key: the others are duplicates the merge would drop,
@@ -106,7 +111,7 @@ func (s *fpSet) bytes() int { return 8 * len(s.slots) }
 // five times over in a level of the default bounds). The table has a
 // fixed size; a successor that finds no room is simply saved, and the
 // merge, which keeps the first of equal fingerprints, stays the judge.
-type levelSet struct {
+type LevelSet struct {
 	e []levelEntry
 }
 
@@ -117,8 +122,8 @@ type levelEntry struct{ fp, inv uint64 }
 // levelProbes bounds a search: past it a successor is saved unjudged.
 const levelProbes = 16
 
-// reset empties the set, sized for about n fingerprints.
-func (s *levelSet) reset(n int) {
+// Reset empties the set, sized for about n fingerprints.
+func (s *LevelSet) Reset(n int) {
 	size := 1 << 12
 	for size < 2*n {
 		size *= 2
@@ -131,17 +136,17 @@ func (s *levelSet) reset(n int) {
 	clear(s.e)
 }
 
-// touch reads fp's first entry, to bring it into the cache before claim.
-func (s *levelSet) touch(fp uint64) uint64 {
+// Touch reads fp's first entry, to bring it into the cache before Claim.
+func (s *LevelSet) Touch(fp uint64) uint64 {
 	if fp == 0 {
 		fp = 1
 	}
 	return atomic.LoadUint64(&s.e[fp&uint64(len(s.e)-1)].inv)
 }
 
-// claim records that key reached fp and reports whether key is the least
+// Claim records that key reached fp and reports whether key is the least
 // key for fp so far (or the set could not tell).
-func (s *levelSet) claim(fp, key uint64) bool {
+func (s *LevelSet) Claim(fp, key uint64) bool {
 	if fp == 0 {
 		fp = 1
 	}

@@ -1,0 +1,479 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Config bounds a search.
+type Config struct {
+	// Workers expand a level in parallel (0: GOMAXPROCS). The report is the
+	// same whatever their number.
+	Workers int
+	// MaxStates stops the search once that many states are stored (0: no
+	// limit); the report is then incomplete, and a property not violated
+	// so far is unknown, never held.
+	MaxStates int
+	// StopOn ends the search after the level at which every property it
+	// names has been violated; the report is then incomplete.
+	StopOn []string
+	// Progress, if set, is called after each level.
+	Progress func(Progress)
+}
+
+// Progress is the state of a running search.
+type Progress struct {
+	States, Transitions uint64
+	Depth, Frontier     int
+}
+
+// Report is what a search found.
+type Report[A any] struct {
+	States, Transitions uint64
+	// Depth is the number of levels explored past the initial state.
+	Depth int
+	// Complete is true when every reachable state was explored.
+	Complete bool
+	Elapsed  time.Duration
+	// Properties are the names of the properties checked, in order.
+	Properties []string
+	// Counterexamples holds one shortest counterexample per violated
+	// property, in the order of Properties.
+	Counterexamples []Counterexample[A]
+}
+
+// Counterexample is a run from the initial state to a violation.
+type Counterexample[A any] struct {
+	Property string
+	Reason   string
+	// Actions replay from Init: each is one its state enabled.
+	Actions []A
+	// Continuation is how many of the last Actions are a Continue
+	// property's continuation from the violating state.
+	Continuation int
+}
+
+// Path is the length of the path to the violating state: breadth-first
+// search makes it shortest.
+func (c Counterexample[A]) Path() int { return len(c.Actions) - c.Continuation }
+
+// Verdicts a report gives a property.
+const (
+	Holds    = "holds"
+	Violated = "violated"
+	Unknown  = "unknown"
+)
+
+// Verdict is the report's verdict on property: violated with a
+// counterexample, holds after a complete search, unknown otherwise.
+func (r Report[A]) Verdict(property string) string {
+	if _, ok := r.Violated(property); ok {
+		return Violated
+	}
+	if r.Complete {
+		return Holds
+	}
+	return Unknown
+}
+
+// Violated returns the counterexample for property, if it was violated.
+func (r Report[A]) Violated(property string) (Counterexample[A], bool) {
+	i := slices.IndexFunc(r.Counterexamples, func(c Counterexample[A]) bool { return c.Property == property })
+	if i < 0 {
+		return Counterexample[A]{}, false
+	}
+	return r.Counterexamples[i], true
+}
+
+// ErrModel marks a model the engine cannot search.
+var ErrModel = errors.New("engine: bad model")
+
+// Search explores every state of m reachable within cfg, breadth first,
+// and reports for each violated property a shortest counterexample: the
+// first level at which a property fails is the length of the shortest
+// path to a violation, and within a level the least (state, action) in
+// search order wins, so the report does not depend on cfg.Workers.
+func Search[S, A any](ctx context.Context, m Model[S, A], cfg Config) (Report[A], error) {
+	props := m.Properties()
+	seen := map[string]bool{}
+	for i := range props {
+		p := &props[i]
+		if p.Name == "" || seen[p.Name] {
+			return Report[A]{}, fmt.Errorf("%w: property %d has an empty or repeated name %q", ErrModel, i, p.Name)
+		}
+		if p.kind() == "" {
+			return Report[A]{}, fmt.Errorf("%w: property %s must set exactly one of State, Step, Stuck, Continue", ErrModel, p.Name)
+		}
+		seen[p.Name] = true
+	}
+	for _, name := range cfg.StopOn {
+		if !seen[name] {
+			return Report[A]{}, fmt.Errorf("%w: StopOn names %q, which the model does not check", ErrModel, name)
+		}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	s := &search[S, A]{m: m, cfg: cfg, props: props, visited: NewFPSet(1 << 12), found: map[int]violation{}}
+	s.fingerprinter, _ = m.(Fingerprinter[S])
+	return s.run(ctx)
+}
+
+// search is one run of Search. Each level is a frontier of encoded
+// states in byte arenas; how each state was reached is kept as two
+// integers (its parent's index in the previous level and the index of the
+// action among those its parent enabled), from which a counterexample is
+// rebuilt by running the model again.
+type search[S, A any] struct {
+	m             Model[S, A]
+	fingerprinter Fingerprinter[S]
+	cfg           Config
+	props         []Property[S, A]
+
+	level       int
+	visited     *FPSet
+	fresh       LevelSet
+	transitions uint64
+	found       map[int]violation // by property index
+	trails      []trail
+	workers     []*worker[S, A]
+	capped      bool
+}
+
+// violation is a property's first failure: at a level, from the state
+// with index parent, by action (-1: the state itself fails it).
+type violation struct {
+	level, parent, action int
+	reason                string
+}
+
+// trail says how each state of a level was reached.
+type trail struct{ parent, action []int32 }
+
+// frontier is one level's states, encoded.
+type frontier struct {
+	refs   []ref
+	chunks [][]byte
+}
+
+type ref struct {
+	chunk    int32
+	off, end uint32
+}
+
+// kid is a successor new to the visited set, found while a level expands.
+type kid struct {
+	fp             uint64
+	parent, action int32
+	ref            ref // chunk: the worker's own
+}
+
+type block struct{ worker, start, end int }
+
+const (
+	blockSize = 128
+	chunkSize = 1 << 20
+)
+
+func (s *search[S, A]) fingerprint(st *S, enc *[]byte) uint64 {
+	if s.fingerprinter != nil {
+		return s.fingerprinter.Fingerprint(st)
+	}
+	*enc = s.m.Encode((*enc)[:0], st)
+	return xxhash.Sum64(*enc)
+}
+
+func (s *search[S, A]) full() bool { return s.cfg.MaxStates > 0 && s.visited.Len() >= s.cfg.MaxStates }
+
+func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
+	start := time.Now()
+	for range s.cfg.Workers {
+		s.workers = append(s.workers, &worker[S, A]{s: s, viols: make([]found, len(s.props))})
+	}
+	var root S
+	s.m.Init(&root)
+	var enc []byte
+	s.visited.Add(s.fingerprint(&root, &enc))
+	level := &frontier{chunks: [][]byte{s.m.Encode(nil, &root)}}
+	level.refs = []ref{{0, 0, uint32(len(level.chunks[0]))}}
+	s.trails = []trail{{parent: []int32{-1}, action: []int32{-1}}}
+	depth, complete := 0, true
+	for len(level.refs) > 0 {
+		if ctx.Err() != nil {
+			complete = false
+			break
+		}
+		s.level = depth
+		next, err := s.expand(level)
+		if err != nil {
+			return Report[A]{}, err
+		}
+		if len(next.refs) > 0 {
+			depth++
+		}
+		level = next
+		if s.capped {
+			complete = false
+			break
+		}
+		if len(s.cfg.StopOn) > 0 && s.allFound(s.cfg.StopOn) {
+			complete = len(level.refs) == 0
+			break
+		}
+		if s.cfg.Progress != nil {
+			s.cfg.Progress(Progress{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Frontier: len(level.refs)})
+		}
+	}
+	r := Report[A]{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Complete: complete, Elapsed: time.Since(start)}
+	for pi, p := range s.props {
+		r.Properties = append(r.Properties, p.Name)
+		if v, ok := s.found[pi]; ok {
+			acts, cont, err := s.rebuild(pi, v)
+			if err != nil {
+				return r, err
+			}
+			r.Counterexamples = append(r.Counterexamples, Counterexample[A]{Property: p.Name, Reason: v.reason, Actions: acts, Continuation: cont})
+		}
+	}
+	return r, nil
+}
+
+func (s *search[S, A]) allFound(names []string) bool {
+	for _, name := range names {
+		i := slices.IndexFunc(s.props, func(p Property[S, A]) bool { return p.Name == name })
+		if _, ok := s.found[i]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// expand checks every state of the level, finds its successors in
+// parallel, and returns the next level in the order of the first
+// (parent, action) that reached each new state.
+func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
+	n := len(level.refs)
+	blocks := make([]block, (n+blockSize-1)/blockSize)
+	workers := min(len(s.workers), len(blocks))
+	var nextBlock atomic.Int64
+	s.fresh.Reset(n)
+	var wg sync.WaitGroup
+	var failMu sync.Mutex
+	var failure error
+	for wi := range workers {
+		wk := s.workers[wi]
+		wk.reset()
+		wg.Go(func() {
+			for {
+				b := int(nextBlock.Add(1)) - 1
+				if b >= len(blocks) {
+					return
+				}
+				first := len(wk.kids)
+				for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
+					if err := wk.expand(level, i); err != nil {
+						failMu.Lock()
+						failure = cmp.Or(failure, err)
+						failMu.Unlock()
+						return
+					}
+				}
+				blocks[b] = block{wi, first, len(wk.kids)}
+			}
+		})
+	}
+	wg.Wait()
+	if failure != nil {
+		return nil, failure
+	}
+	for _, wk := range s.workers[:workers] {
+		s.transitions += wk.trans
+		for pi, f := range wk.viols {
+			if !f.ok {
+				continue
+			}
+			f.level = s.level
+			old, ok := s.found[pi]
+			if !ok || old.level == f.level && (f.parent < old.parent || f.parent == old.parent && f.action < old.action) {
+				s.found[pi] = f.violation
+			}
+		}
+	}
+	next := &frontier{}
+	base := make([]int32, workers)
+	for wi, wk := range s.workers[:workers] {
+		base[wi] = int32(len(next.chunks))
+		next.chunks = append(next.chunks, wk.chunks...)
+		wk.chunks = nil
+	}
+	var t trail
+	for _, b := range blocks {
+		wk := s.workers[b.worker]
+		for k := b.start; k < b.end; k++ {
+			c := &wk.kids[k]
+			if s.full() {
+				s.capped = s.capped || !s.visited.Has(c.fp)
+				continue
+			}
+			if !s.visited.Add(c.fp) {
+				continue
+			}
+			t.parent, t.action = append(t.parent, c.parent), append(t.action, c.action)
+			r := c.ref
+			r.chunk += base[b.worker]
+			next.refs = append(next.refs, r)
+		}
+	}
+	s.trails = append(s.trails, t)
+	return next, nil
+}
+
+// worker expands states with scratch states of its own: once its buffers
+// have grown it allocates nothing per transition but what the model does.
+type worker[S, A any] struct {
+	s         *search[S, A]
+	cur, next S
+	acts      []A
+	enc       []byte
+	trans     uint64
+	kids      []kid
+	chunks    [][]byte
+	viols     []found
+}
+
+// found is a worker's first violation of a property at this level.
+type found struct {
+	violation
+	ok bool
+}
+
+func (wk *worker[S, A]) reset() {
+	wk.trans, wk.kids = 0, wk.kids[:0]
+	clear(wk.viols)
+}
+
+func (wk *worker[S, A]) record(pi, parent, action int, err error) {
+	if f := &wk.viols[pi]; !f.ok {
+		*f = found{violation{parent: parent, action: action, reason: err.Error()}, true}
+	}
+}
+
+// open reports whether property pi is still looked for: only the first
+// level at which it fails gives shortest counterexamples. Workers read
+// found while a level expands; only the merge writes it.
+func (wk *worker[S, A]) open(pi int) bool {
+	_, ok := wk.s.found[pi]
+	return !ok && !wk.viols[pi].ok
+}
+
+// expand checks state i of the level and keeps its successors that are
+// new to the visited set and first reached by this (state, action).
+func (wk *worker[S, A]) expand(level *frontier, i int) error {
+	s := wk.s
+	r := level.refs[i]
+	if err := s.m.Decode(level.chunks[r.chunk][r.off:r.end], &wk.cur); err != nil {
+		return fmt.Errorf("%w: state %d of level %d does not decode: %w", ErrModel, i, s.level, err)
+	}
+	for pi := range s.props {
+		p := &s.props[pi]
+		switch {
+		case p.State != nil && wk.open(pi):
+			if err := p.State(&wk.cur); err != nil {
+				wk.record(pi, i, -1, err)
+			}
+		case p.Continue != nil && wk.open(pi):
+			if err := p.Continue(&wk.cur, nil); err != nil {
+				wk.record(pi, i, -1, err)
+			}
+		}
+	}
+	wk.acts = s.m.Actions(&wk.cur, wk.acts[:0])
+	if len(wk.acts) == 0 {
+		for pi := range s.props {
+			if p := &s.props[pi]; p.Stuck != nil && wk.open(pi) {
+				if err := p.Stuck(&wk.cur); err != nil {
+					wk.record(pi, i, -1, err)
+				}
+			}
+		}
+	}
+	wk.trans += uint64(len(wk.acts))
+	for ai := range wk.acts {
+		a := &wk.acts[ai]
+		s.m.Apply(&wk.cur, a, &wk.next)
+		for pi := range s.props {
+			if p := &s.props[pi]; p.Step != nil && wk.open(pi) {
+				if err := p.Step(&wk.cur, a, &wk.next); err != nil {
+					wk.record(pi, i, ai, err)
+				}
+			}
+		}
+		encoded := s.fingerprinter == nil
+		fp := s.fingerprint(&wk.next, &wk.enc)
+		if s.visited.Has(fp) || !s.fresh.Claim(fp, uint64(i)<<32|uint64(ai)) {
+			continue
+		}
+		if !encoded {
+			wk.enc = s.m.Encode(wk.enc[:0], &wk.next)
+		}
+		wk.kids = append(wk.kids, kid{fp: fp, parent: int32(i), action: int32(ai), ref: wk.save(wk.enc)})
+	}
+	return nil
+}
+
+// save appends an encoding to the worker's arena.
+func (wk *worker[S, A]) save(enc []byte) ref {
+	if len(wk.chunks) == 0 || len(wk.chunks[len(wk.chunks)-1]) >= chunkSize {
+		wk.chunks = append(wk.chunks, make([]byte, 0, chunkSize+chunkSize/8))
+	}
+	k := len(wk.chunks) - 1
+	off := len(wk.chunks[k])
+	wk.chunks[k] = append(wk.chunks[k], enc...)
+	return ref{chunk: int32(k), off: uint32(off), end: uint32(len(wk.chunks[k]))}
+}
+
+// rebuild runs the model from Init along a violation's path and returns
+// its actions, with a Continue property's continuation appended (and its
+// length).
+func (s *search[S, A]) rebuild(pi int, v violation) ([]A, int, error) {
+	var idx []int32
+	for l, j := v.level, int32(v.parent); l > 0; l-- {
+		idx = append(idx, s.trails[l].action[j])
+		j = s.trails[l].parent[j]
+	}
+	slices.Reverse(idx)
+	if v.action >= 0 {
+		idx = append(idx, int32(v.action))
+	}
+	var cur, next S
+	s.m.Init(&cur)
+	var out, acts []A
+	for _, k := range idx {
+		acts = s.m.Actions(&cur, acts[:0])
+		if int(k) >= len(acts) {
+			return nil, 0, fmt.Errorf("%w: rebuilding %s's counterexample: %d actions enabled where the search took the %d-th (the model is not deterministic)", ErrModel, s.props[pi].Name, len(acts), k+1)
+		}
+		a := acts[k]
+		out = append(out, a)
+		s.m.Apply(&cur, &a, &next)
+		cur, next = next, cur
+	}
+	p := &s.props[pi]
+	if p.Continue == nil {
+		return out, 0, nil
+	}
+	n := len(out)
+	if p.Continue(&cur, &out) == nil {
+		return nil, 0, fmt.Errorf("%w: rebuilding %s's counterexample: the state it failed in passes it now (the model is not deterministic)", ErrModel, p.Name)
+	}
+	return out, len(out) - n, nil
+}

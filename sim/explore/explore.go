@@ -154,13 +154,24 @@ var ErrConfig = errors.New("explore: bad configuration")
 
 // Run explores every world reachable within cfg's budgets.
 func Run(ctx context.Context, cfg Config) (Report, error) {
-	if cfg.Handshake == nil || cfg.Clients < 1 || cfg.Sessions < 1 {
-		return Report{}, fmt.Errorf("%w: need a handshake, at least one client and one session (have %d, %d)", ErrConfig, cfg.Clients, cfg.Sessions)
-	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
+	w, err := newWorld(cfg)
+	if err != nil {
+		return Report{}, err
+	}
 	p := cfg.Handshake.Profile()
+	e := &explorer{cfg: cfg, retries: p.Retries, bounded: sim.BoundedMonitor{Cap: p.HalfOpenCap}, root: w.Clone(), found: map[string]violation{}, visited: engine.NewFPSet(1 << 16),
+		sym: cfg.Symmetry && cfg.Clients > 1 && w.Symmetric(), rename: cfg.RenameTokens && w.Renamable()}
+	return e.run(ctx, w)
+}
+
+// newWorld is the initial world of cfg's exploration.
+func newWorld(cfg Config) (*sim.World, error) {
+	if cfg.Handshake == nil || cfg.Clients < 1 || cfg.Sessions < 1 {
+		return nil, fmt.Errorf("%w: need a handshake, at least one client and one session (have %d, %d)", ErrConfig, cfg.Clients, cfg.Sessions)
+	}
 	if x, ok := cfg.Adversary.(interface{ SetBudget(int) }); ok {
 		x.SetBudget(cfg.Injects)
 	}
@@ -173,11 +184,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			StartsPerClient: cfg.Sessions},
 	})
 	if err != nil {
-		return Report{}, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	e := &explorer{cfg: cfg, retries: p.Retries, bounded: sim.BoundedMonitor{Cap: p.HalfOpenCap}, root: w.Clone(), found: map[string]violation{}, visited: engine.NewFPSet(1 << 16),
-		sym: cfg.Symmetry && cfg.Clients > 1 && w.Symmetric(), rename: cfg.RenameTokens && w.Renamable()}
-	return e.run(ctx, w)
+	return w, nil
 }
 
 // The explorer keeps each level of the search as a frontier of states,
@@ -336,12 +345,16 @@ func (e *explorer) run(ctx context.Context, w *sim.World) (Report, error) {
 // (whose hash is lh), with symmetry up to client renaming, with token
 // renaming up to the tokens' names (names is the caller's scratch).
 func (e *explorer) fingerprint(w *sim.World, l ledger, lh uint64, names *sim.Names) uint64 {
+	return fingerprintOf(w, l, lh, names, e.sym, e.rename)
+}
+
+func fingerprintOf(w *sim.World, l ledger, lh uint64, names *sim.Names, sym, rename bool) uint64 {
 	switch {
-	case e.sym && e.rename:
+	case sym && rename:
 		return w.SymmetricFingerprintNamed(names, func(id protocol.RegID) uint64 { return l.hashOfNamed(id, names) })
-	case e.sym:
+	case sym:
 		return w.SymmetricFingerprint(l.hashOf)
-	case e.rename:
+	case rename:
 		return w.FingerprintNamed(names, func() uint64 { return l.hashNamed(names) })
 	}
 	return uint64(mixer(w.Fingerprint()).add(lh))

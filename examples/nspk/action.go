@@ -1,6 +1,9 @@
 package nspk
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Action is one step of an honest agent: it starts an initiator run, or it
 // receives a message the intruder built and, if the protocol says so,
@@ -55,4 +58,45 @@ func Narrate(actions []Action) []string {
 		lines = append(lines, a.Lines()...)
 	}
 	return lines
+}
+
+// Diagram draws the run of actions as a sequence diagram: the lifelines of
+// A, the intruder and B, one arrow a message, each followed by Lowe's line
+// for it.
+func Diagram(actions []Action) string {
+	type arrow struct {
+		from, to int // columns: 0 A, 1 I, 2 B
+		label    string
+		line     string
+	}
+	column := map[Agent]int{A: 0, I: 1, B: 2}
+	var arrows []arrow
+	width := 0
+	for _, a := range actions {
+		lines := a.Lines()
+		if a.Got.Kind != 0 {
+			arrows = append(arrows, arrow{1, column[a.Agent], a.Got.String(), lines[0]})
+			lines = lines[1:]
+		}
+		if a.Sent.Kind != 0 {
+			arrows = append(arrows, arrow{column[a.Agent], 1, a.Sent.String(), lines[0]})
+		}
+	}
+	for _, ar := range arrows {
+		width = max(width, len(ar.label)+8)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-*s%-*s%s\n", width+1, "A", width+1, "I", "B")
+	for _, ar := range arrows {
+		cells := [2]string{strings.Repeat(" ", width), strings.Repeat(" ", width)}
+		cell := min(ar.from, ar.to)
+		shaft := "----" + ar.label + strings.Repeat("-", width-4-len(ar.label))
+		if ar.from < ar.to {
+			cells[cell] = shaft[:width-1] + ">"
+		} else {
+			cells[cell] = "<" + shaft[1:]
+		}
+		fmt.Fprintf(&b, "|%s|%s|   %s\n", cells[0], cells[1], ar.line)
+	}
+	return b.String()
 }

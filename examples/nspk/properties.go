@@ -76,9 +76,13 @@ func (m *Model) agreement(s *State, role Role) error {
 				claims++
 			}
 		}
+		if claims == 0 {
+			return fmt.Errorf("%v committed as %v with %v on (%v, %v), and %v never ran as %v with %v on those nonces",
+				c.agent, role, c.peer, c.na, c.nb, c.peer, otherRole(role), c.agent)
+		}
 		if commits > claims {
-			return fmt.Errorf("%v committed as %v with %v on (%v, %v) %d time(s), and %v ran as %v with %v on those nonces %d time(s)",
-				c.agent, role, c.peer, c.na, c.nb, commits, c.peer, otherRole(role), c.agent, claims)
+			return fmt.Errorf("%v committed %d times as %v with %v on (%v, %v), and %v ran as %v with %v on those nonces %d time(s)",
+				c.agent, commits, role, c.peer, c.na, c.nb, c.peer, otherRole(role), c.agent, claims)
 		}
 	}
 	return nil

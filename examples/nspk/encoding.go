@@ -32,27 +32,27 @@ func (m *Model) Encode(dst []byte, s *State) []byte {
 func (m *Model) Decode(src []byte, s *State) error {
 	head := len(m.runs)*runSize + 8
 	if len(src) < head || (len(src)-head)%msgSize != 0 {
-		return fmt.Errorf("%w: %d bytes, want %d and then %d a stored ciphertext", errState, len(src), head, msgSize)
+		return fmt.Errorf("%w: %d bytes, want %d and then %d a stored ciphertext", ErrState, len(src), head, msgSize)
 	}
 	s.Runs = s.Runs[:0]
 	for r, spec := range m.runs {
 		b := src[r*runSize:]
 		run := Run{Phase: Phase(b[0]), Peer: Agent(b[1]), Na: Nonce(b[2]), Nb: Nonce(b[3])}
 		if err := m.checkRun(spec, run); err != nil {
-			return fmt.Errorf("%w: run %d (%v %v): %w", errState, r, spec.Agent, spec.Role, err)
+			return fmt.Errorf("%w: run %d (%v %v): %w", ErrState, r, spec.Agent, spec.Role, err)
 		}
 		s.Runs = append(s.Runs, run)
 	}
 	s.Known = binary.LittleEndian.Uint64(src[head-8:])
 	if s.Known&^m.nonces != 0 || !s.Knows(intruderNonce) {
-		return fmt.Errorf("%w: intruder knows nonce set %#x, want Ni and a subset of the model's %#x", errState, s.Known, m.nonces)
+		return fmt.Errorf("%w: intruder knows nonce set %#x, want Ni and a subset of the model's %#x", ErrState, s.Known, m.nonces)
 	}
 	s.Stored = s.Stored[:0]
 	for off := head; off < len(src); off += msgSize {
 		b := src[off:]
 		c := Msg{Kind: Kind(b[0]), Key: Agent(b[1]), N1: Nonce(b[2]), N2: Nonce(b[3]), Agent: Agent(b[4])}
 		if err := m.checkStored(s, c); err != nil {
-			return fmt.Errorf("%w: stored ciphertext %d (% x): %w", errState, len(s.Stored), b[:msgSize], err)
+			return fmt.Errorf("%w: stored ciphertext %d (% x): %w", ErrState, len(s.Stored), b[:msgSize], err)
 		}
 		s.Stored = append(s.Stored, c)
 	}

@@ -114,7 +114,7 @@ func New(cfg Config) (*Model, error) {
 			return fmt.Errorf("nspk: Config.%s[%d] is %v, want A or B (the intruder runs no role, it is the network)", field, i, x)
 		}
 		made[x]++
-		n := nonceOf(x, made[x])
+		n := NonceOf(x, made[x])
 		m.runs = append(m.runs, RunSpec{Role: role, Agent: x, Nonce: n})
 		m.nonces |= bit(n)
 		return nil
@@ -290,5 +290,6 @@ func learn(s *State, c Msg) {
 	}
 }
 
-// errState marks a state encoding that is not one of the model's states.
-var errState = errors.New("nspk: bad state")
+// ErrState marks bytes that are not the encoding of one of the model's
+// states: Decode's errors wrap it.
+var ErrState = errors.New("nspk: bad state")

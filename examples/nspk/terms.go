@@ -41,12 +41,13 @@ func (x Agent) String() string {
 // intruder's one nonce is Ni. The zero Nonce is no nonce.
 type Nonce uint8
 
-// nonceOf names the nonce of owner's index-th run (from 1): owner<<4 |
-// index, which MaxRuns keeps within 4 bits.
-func nonceOf(owner Agent, index int) Nonce { return Nonce(uint8(owner)<<4 | uint8(index)) }
+// NonceOf is the nonce owner makes in its index-th run, counting from 1
+// over its initiator runs and then its responder runs (its encoding is
+// owner<<4 | index, which MaxRuns keeps within 4 bits).
+func NonceOf(owner Agent, index int) Nonce { return Nonce(uint8(owner)<<4 | uint8(index)) }
 
 // intruderNonce is Ni, which the intruder knows from the start.
-var intruderNonce = nonceOf(I, 1)
+var intruderNonce = NonceOf(I, 1)
 
 // Owner is the agent that made the nonce.
 func (n Nonce) Owner() Agent { return Agent(n >> 4) }

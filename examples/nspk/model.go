@@ -111,7 +111,7 @@ func New(cfg Config) (*Model, error) {
 	made := map[Agent]int{}
 	add := func(field string, i int, role Role, x Agent) error {
 		if !x.honest() {
-			return fmt.Errorf("nspk: Config.%s[%d] is %v, want A or B (the intruder runs no role, it is the network)", field, i, x)
+			return fmt.Errorf("nspk: Config.%s[%d] is %v, want A or B (the intruder plays any role through the network)", field, i, x)
 		}
 		made[x]++
 		n := NonceOf(x, made[x])

@@ -72,8 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.Fixed {
 		version = "Lowe's fix"
 	}
-	fmt.Fprintf(stdout, "Needham–Schroeder public key (%s), initiator runs %s, responder runs %s: %d states, complete %v\n",
-		version, *inits, *resps, r.States, r.Complete)
+	fmt.Fprintf(stdout, "Needham–Schroeder public key (%s), initiator runs %s, responder runs %s: %d states, %d transitions, depth %d, complete %v\n",
+		version, *inits, *resps, r.States, r.Transitions, r.Depth, r.Complete)
 	status := 0
 	for _, p := range r.Properties {
 		cex, ok := r.Violated(p)

@@ -1,6 +1,7 @@
 package nspk
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -97,11 +98,11 @@ func (m Msg) appendTo(dst []byte) []byte {
 }
 
 // compare orders messages as their encodings do.
-func (m Msg) compare(o Msg) int {
-	var x, y [msgSize]byte
-	m.appendTo(x[:0])
-	o.appendTo(y[:0])
-	return strings.Compare(string(x[:]), string(y[:]))
+func (m Msg) compare(o Msg) int { return cmp.Compare(m.key(), o.key()) }
+
+// key is m's encoding as a big-endian number.
+func (m Msg) key() uint64 {
+	return uint64(m.Kind)<<32 | uint64(m.Key)<<24 | uint64(m.N1)<<16 | uint64(m.N2)<<8 | uint64(m.Agent)
 }
 
 func (m Msg) String() string {

@@ -18,6 +18,8 @@
 // the secrecy of the nonces of runs between honest agents. On the original
 // protocol the explorer finds Lowe's man-in-the-middle attack as the
 // shortest counterexample to the responder's agreement; on the fixed one
-// every property holds. docs/nspk.md has the attack's diagram and the
+// every property holds. Diagram draws a counterexample the way the Example
+// prints Lowe's attack, and `go run ./examples/nspk/lowe` checks any bounds
+// from the command line. docs/nspk.md has the attack's diagram and the
 // verdicts at each bound.
 package nspk

@@ -1,6 +1,7 @@
 package nspk_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -110,4 +111,20 @@ func TestNoShorterAttackExists(t *testing.T) {
 			t.Logf("%d paths of at most 4 actions walked", paths)
 		})
 	}
+}
+
+// The model is deterministic enough for the engine's parallel search: one
+// worker and three give the same states, transitions and counterexamples
+// (three workers on two cores, so that blocks of a level interleave).
+func TestReportIsTheSameForAnyWorkers(t *testing.T) {
+	m := newModel(t, twoRunsARole)
+	var reports []engine.Report[nspk.Action]
+	for _, workers := range []int{1, 3} {
+		r, err := engine.Search(context.Background(), m, engine.Config{Workers: workers})
+		require.NoError(t, err)
+		reports = append(reports, r)
+	}
+	require.Equal(t, reports[0].States, reports[1].States)
+	require.Equal(t, reports[0].Transitions, reports[1].Transitions)
+	require.Equal(t, reports[0].Counterexamples, reports[1].Counterexamples)
 }

@@ -40,6 +40,35 @@ type Fingerprinter[S any] interface {
 	Fingerprint(s *S) uint64
 }
 
+// Peeker is a Model that can fingerprint some successors without making
+// them: for an action that only moves a few bytes (a message lost or
+// copied, say), the explorer learns whether the successor is new before
+// paying for Apply, and most are not. Peek returns the fingerprint of
+// the state a takes s to, and false when it cannot tell cheaply. It may
+// answer only for actions that no Step property can find fault with
+// unless the step into s already did: the explorer does not run the Step
+// properties on an action Peek answered for.
+type Peeker[S, A any] interface {
+	Peek(s *S, a *A) (uint64, bool)
+}
+
+// Redundant is a Model that knows when an action does exactly what an
+// earlier action of the same state does (the same message delivered
+// from two copies of it, say): Same(s, acts, i) reports whether acts[i]
+// reaches the state that some acts[j], j < i, reaches, by the same
+// Step verdicts. The explorer counts such an action as a transition and
+// skips it: the earlier of two equal successors is the one kept anyway.
+type Redundant[S, A any] interface {
+	Same(s *S, acts []A, i int) bool
+}
+
+// Kinded is a Model whose actions have kinds (at most 256): the report
+// counts the transitions taken by kind, so that a kind the bounds allow
+// and the search never took shows as a gap in the model.
+type Kinded[A any] interface {
+	Kind(a *A) uint8
+}
+
 // Property is one thing the explorer checks. Exactly one of its checks is
 // set; each returns nil when the property holds and otherwise an error
 // saying why not (its text is the counterexample's reason).

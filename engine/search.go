@@ -49,6 +49,10 @@ type Report[A any] struct {
 	// Counterexamples holds one shortest counterexample per violated
 	// property, in the order of Properties.
 	Counterexamples []Counterexample[A]
+	// VisitedBytes is the memory the visited set holds.
+	VisitedBytes int
+	// Taken counts the transitions by action kind, for a Kinded model.
+	Taken [256]uint64
 }
 
 // Counterexample is a run from the initial state to a violation.
@@ -125,6 +129,9 @@ func Search[S, A any](ctx context.Context, m Model[S, A], cfg Config) (Report[A]
 	}
 	s := &search[S, A]{m: m, cfg: cfg, props: props, visited: NewFPSet(1 << 12), found: map[int]violation{}}
 	s.fingerprinter, _ = m.(Fingerprinter[S])
+	s.peeker, _ = m.(Peeker[S, A])
+	s.redundant, _ = m.(Redundant[S, A])
+	s.kinded, _ = m.(Kinded[A])
 	return s.run(ctx)
 }
 
@@ -136,6 +143,9 @@ func Search[S, A any](ctx context.Context, m Model[S, A], cfg Config) (Report[A]
 type search[S, A any] struct {
 	m             Model[S, A]
 	fingerprinter Fingerprinter[S]
+	peeker        Peeker[S, A]
+	redundant     Redundant[S, A]
+	kinded        Kinded[A]
 	cfg           Config
 	props         []Property[S, A]
 
@@ -233,7 +243,13 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 			s.cfg.Progress(Progress{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Frontier: len(level.refs)})
 		}
 	}
-	r := Report[A]{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Complete: complete, Elapsed: time.Since(start)}
+	r := Report[A]{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Complete: complete,
+		Elapsed: time.Since(start), VisitedBytes: s.visited.Bytes()}
+	for _, wk := range s.workers {
+		for k, n := range wk.taken {
+			r.Taken[k] += n
+		}
+	}
 	for pi, p := range s.props {
 		r.Properties = append(r.Properties, p.Name)
 		if v, ok := s.found[pi]; ok {
@@ -340,14 +356,25 @@ func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
 // worker expands states with scratch states of its own: once its buffers
 // have grown it allocates nothing per transition but what the model does.
 type worker[S, A any] struct {
-	s         *search[S, A]
-	cur, next S
-	acts      []A
-	enc       []byte
-	trans     uint64
-	kids      []kid
-	chunks    [][]byte
-	viols     []found
+	s      *search[S, A]
+	cur    S
+	acts   []A
+	succ   []successor[S]
+	trans  uint64
+	taken  [256]uint64 // over the whole search
+	kids   []kid
+	chunks [][]byte
+	viols  []found
+	sink   uint64 // what the cache touches read, so that they are not optimised away
+}
+
+// successor is one action's successor while a state expands.
+type successor[S any] struct {
+	next S
+	enc  []byte // next's encoding, when the fingerprint came from it
+	fp   uint64
+	skip bool // redundant, or not new
+	lazy bool // next is not made yet: fp came from Peek
 }
 
 // found is a worker's first violation of a property at this level.
@@ -406,26 +433,64 @@ func (wk *worker[S, A]) expand(level *frontier, i int) error {
 			}
 		}
 	}
-	wk.trans += uint64(len(wk.acts))
-	for ai := range wk.acts {
-		a := &wk.acts[ai]
-		s.m.Apply(&wk.cur, a, &wk.next)
+	n := len(wk.acts)
+	wk.trans += uint64(n)
+	for len(wk.succ) < n {
+		wk.succ = append(wk.succ, successor[S]{})
+	}
+	// Every successor first, each in a state of its own, and only then
+	// the lookups: they are cache misses in tables of megabytes, and
+	// asking for all of a state's lines at once lets the processor wait
+	// for them together.
+	for ai := range n {
+		a, sc := &wk.acts[ai], &wk.succ[ai]
+		if s.kinded != nil {
+			wk.taken[s.kinded.Kind(a)]++
+		}
+		sc.lazy, sc.skip = false, false
+		if s.redundant != nil && s.redundant.Same(&wk.cur, wk.acts, ai) {
+			sc.skip = true
+			continue
+		}
+		if s.peeker != nil {
+			if sc.fp, sc.lazy = s.peeker.Peek(&wk.cur, a); sc.lazy {
+				continue
+			}
+		}
+		s.m.Apply(&wk.cur, a, &sc.next)
 		for pi := range s.props {
 			if p := &s.props[pi]; p.Step != nil && wk.open(pi) {
-				if err := p.Step(&wk.cur, a, &wk.next); err != nil {
+				if err := p.Step(&wk.cur, a, &sc.next); err != nil {
 					wk.record(pi, i, ai, err)
 				}
 			}
 		}
-		encoded := s.fingerprinter == nil
-		fp := s.fingerprint(&wk.next, &wk.enc)
-		if s.visited.Has(fp) || !s.fresh.Claim(fp, uint64(i)<<32|uint64(ai)) {
+		sc.fp = s.fingerprint(&sc.next, &sc.enc)
+	}
+	for ai := range n {
+		wk.sink += s.visited.Touch(wk.succ[ai].fp)
+	}
+	for ai := range n {
+		sc := &wk.succ[ai]
+		sc.skip = sc.skip || s.visited.Has(sc.fp)
+	}
+	for ai := range n {
+		if sc := &wk.succ[ai]; !sc.skip {
+			wk.sink += s.fresh.Touch(sc.fp)
+		}
+	}
+	for ai := range n {
+		sc := &wk.succ[ai]
+		if sc.skip || !s.fresh.Claim(sc.fp, uint64(i)<<32|uint64(ai)) {
 			continue
 		}
-		if !encoded {
-			wk.enc = s.m.Encode(wk.enc[:0], &wk.next)
+		if sc.lazy {
+			s.m.Apply(&wk.cur, &wk.acts[ai], &sc.next)
 		}
-		wk.kids = append(wk.kids, kid{fp: fp, parent: int32(i), action: int32(ai), ref: wk.save(wk.enc)})
+		if sc.lazy || s.fingerprinter != nil {
+			sc.enc = s.m.Encode(sc.enc[:0], &sc.next)
+		}
+		wk.kids = append(wk.kids, kid{fp: sc.fp, parent: int32(i), action: int32(ai), ref: wk.save(sc.enc)})
 	}
 	return nil
 }

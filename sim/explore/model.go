@@ -29,8 +29,9 @@ type Model struct {
 // engine's workers, holding states of its own, needs no lock; none of it
 // is part of the state.
 type State struct {
-	World  *sim.World
-	ledger ledger
+	World   *sim.World
+	ledger  ledger
+	ledHash uint64 // ledger's hash, kept when fingerprints are not reduced
 
 	broke  string // the property the step to this state violated, if any
 	reason string
@@ -62,6 +63,7 @@ func (m *Model) Init(s *State) {
 	m.alloc(s)
 	s.World.CopyFrom(m.root)
 	s.ledger, s.broke, s.reason = s.ledger[:0], "", ""
+	s.ledHash = s.ledger.hash()
 }
 
 func (m *Model) alloc(s *State) {
@@ -80,15 +82,26 @@ func (m *Model) Apply(s *State, a *sim.Step, next *State) {
 	next.World.CopyFrom(s.World)
 	next.ledger = append(next.ledger[:0], s.ledger...)
 	next.broke, next.reason = "", ""
+	next.ledHash = s.ledHash
 	nr := applyStep(next.World, a, &next.res)
+	changed := false
 	for r := range next.res[:nr] {
 		for _, cl := range next.res[r].ClaimList() {
-			if prop, _ := next.ledger.observe(cl, next.World); prop != "" && next.broke == "" {
+			prop, ch := next.ledger.observe(cl, next.World)
+			changed = changed || ch
+			if prop != "" && next.broke == "" {
 				next.broke, next.reason = prop, fmt.Sprintf("%v with no matching claim before it", cl)
 			}
 		}
 	}
+	if changed && !m.reduced() {
+		next.ledHash = next.ledger.hash()
+	}
 }
+
+// reduced reports whether fingerprints are taken up to a renaming, from
+// scratch, rather than kept step by step.
+func (m *Model) reduced() bool { return m.sym || m.rename }
 
 // Encode is the world's snapshot followed by the ledger.
 func (m *Model) Encode(dst []byte, s *State) []byte {
@@ -110,18 +123,46 @@ func (m *Model) Decode(src []byte, s *State) error {
 		return errors.New("explore: the ledger after the snapshot does not decode")
 	}
 	s.broke, s.reason = "", ""
+	if !m.reduced() {
+		// The world keeps its slot and message hash sums from here on,
+		// and every copy of it inherits them.
+		s.ledHash = s.ledger.hash()
+		s.World.Fingerprint()
+	}
 	return nil
 }
 
 // Fingerprint is the explorer's: up to client and token renaming when the
 // configuration asks for them and the world allows.
 func (m *Model) Fingerprint(s *State) uint64 {
-	lh := uint64(0)
-	if !m.sym && !m.rename {
-		lh = s.ledger.hash()
-	}
-	return fingerprintOf(s.World, s.ledger, lh, &s.names, m.sym, m.rename)
+	return fingerprintOf(s.World, s.ledger, s.ledHash, &s.names, m.sym, m.rename)
 }
+
+// Peek fingerprints a drop or a duplicate without taking it: it makes no
+// claim and leaves the machines (and so the half-open count BOUNDED
+// judges) as they were.
+func (m *Model) Peek(s *State, a *sim.Step) (uint64, bool) {
+	switch {
+	case !m.reduced():
+		fp, ok := s.World.FingerprintAfter(a)
+		return uint64(mixer(fp).add(s.ledHash)), ok
+	case !m.sym:
+		return s.World.FingerprintNamedAfter(&s.names, a, func() uint64 { return s.ledger.hashNamed(&s.names) })
+	}
+	return 0, false
+}
+
+// Same reports whether step i does what an earlier step does: the same
+// network step on a message equal to an earlier one's (a retransmission,
+// a duplicate), or the same injection. Messages in flight count as a
+// multiset and a machine sees only the message, so both reach worlds
+// with equal fingerprints, by equal claims.
+func (m *Model) Same(s *State, steps []sim.Step, i int) bool {
+	return sameAsEarlier(s.World, steps, i)
+}
+
+// Kind is the step's kind, for the report's count of steps taken.
+func (m *Model) Kind(a *sim.Step) uint8 { return uint8(a.Kind) }
 
 // Properties are the explorer's, in its report order: the claim
 // properties and BOUNDED judged on each step, LIVE on states with no

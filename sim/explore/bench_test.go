@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/verishake/verishake/adversary"
-	"github.com/verishake/verishake/engine"
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
 )
@@ -42,31 +41,6 @@ func BenchmarkExplore(b *testing.B) {
 	}
 	b.ReportMetric(float64(states)/b.Elapsed().Seconds(), "states/s")
 	b.ReportMetric(bps, "bytes/state")
-	b.ReportMetric(float64(states)/float64(b.N), "states/op")
-}
-
-// BenchmarkEngine explores the default bounds with the generic engine on
-// the handshake as a Model: compare its states/s with BenchmarkExplore's
-// in the same run (benchstat) for the cost of the engine knowing no
-// protocol.
-func BenchmarkEngine(b *testing.B) {
-	var states uint64
-	b.ReportAllocs()
-	for b.Loop() {
-		m, err := NewModel(defaultConfig())
-		if err != nil {
-			b.Fatal(err)
-		}
-		r, err := engine.Search(context.Background(), m, engine.Config{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if !r.Complete || len(r.Counterexamples) > 0 {
-			b.Fatalf("hardened at default bounds: complete %v, %d counterexamples", r.Complete, len(r.Counterexamples))
-		}
-		states += r.States
-	}
-	b.ReportMetric(float64(states)/b.Elapsed().Seconds(), "states/s")
 	b.ReportMetric(float64(states)/float64(b.N), "states/op")
 }
 

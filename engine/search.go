@@ -157,6 +157,8 @@ type search[S, A any] struct {
 	trails      []trail
 	workers     []*worker[S, A]
 	capped      bool
+	mu          sync.Mutex
+	spare       [][]byte // arena chunks of expanded levels, to reuse
 }
 
 // violation is a property's first failure: at a level, from the state
@@ -227,6 +229,7 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 		if err != nil {
 			return Report[A]{}, err
 		}
+		s.spare = append(s.spare, level.chunks...)
 		if len(next.refs) > 0 {
 			depth++
 		}
@@ -498,12 +501,24 @@ func (wk *worker[S, A]) expand(level *frontier, i int) error {
 // save appends an encoding to the worker's arena.
 func (wk *worker[S, A]) save(enc []byte) ref {
 	if len(wk.chunks) == 0 || len(wk.chunks[len(wk.chunks)-1]) >= chunkSize {
-		wk.chunks = append(wk.chunks, make([]byte, 0, chunkSize+chunkSize/8))
+		wk.chunks = append(wk.chunks, wk.s.chunk())
 	}
 	k := len(wk.chunks) - 1
 	off := len(wk.chunks[k])
 	wk.chunks[k] = append(wk.chunks[k], enc...)
 	return ref{chunk: int32(k), off: uint32(off), end: uint32(len(wk.chunks[k]))}
+}
+
+// chunk returns an empty arena chunk, reusing one of an expanded level's.
+func (s *search[S, A]) chunk() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.spare); n > 0 {
+		c := s.spare[n-1]
+		s.spare = s.spare[:n-1]
+		return c[:0]
+	}
+	return make([]byte, 0, chunkSize+chunkSize/8)
 }
 
 // rebuild runs the model from Init along a violation's path and returns

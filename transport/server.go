@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -571,7 +572,7 @@ const HeaderMessageID = "Verishake-Message-Id"
 //	400 malformed, truncated or unknown body, or a frame of the other kind
 //	404 another path
 //	405 another method
-//	409 the machine rejected the message (the reason is the body)
+//	409 the machine rejected the message (body: ReasonRefused)
 //	413 a body longer than protocol.MaxFrame
 //	429 the half-open cap is reached
 //	500 the store failed; nothing changed (body: ReasonStoreFailed)
@@ -579,12 +580,16 @@ const HeaderMessageID = "Verishake-Message-Id"
 //	    answer (body: ReasonNotPushed)
 //
 // Nothing is loaded or stored for a request refused with 400, 404, 405 or
-// 413. Error bodies are one line of text. A 500 or 502 body is a fixed
-// reason: the store's error and the platform's answer go to
-// ServerConfig.Log, not to a client. A push the platform refuses for the
-// RegID itself (not registered, or its device's queue is full) is answered
-// 202 like a push that went out, so that no status tells who is
-// registered; it is logged and counted as a push failure all the same.
+// 413. Every error body is one of the Reason constants, or for a frame
+// that does not decode "bad frame: " and the codec's sentinel: one line,
+// the same for every request of its kind. The details (the machine's
+// verdict, the decoder's offset, the store's error, the platform's answer)
+// go to ServerConfig.Log, not to a client: a Confirm1 refused for a wrong
+// Ts and one for a RegID with no session get the same 409, and a push the
+// platform refuses for the RegID itself (not registered, or its device's
+// queue is full) is answered 202 like a push that went out, so that no
+// answer tells who is registered or who has a session; it is logged and
+// counted as a push failure all the same.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var want protocol.Kind
 	switch r.URL.Path {
@@ -594,46 +599,48 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		want = protocol.Confirm1
 	default:
 		s.stats.rejections[reasonNoRoute].Add(1)
-		httpError(w, http.StatusNotFound, "no such path %q (want %s or %s)", r.URL.Path, PathHello, PathConfirm1)
+		httpError(w, http.StatusNotFound, ReasonNoRoute)
 		return
 	}
 	if r.Method != http.MethodPost {
 		s.stats.rejections[reasonNoRoute].Add(1)
 		w.Header().Set("Allow", http.MethodPost)
-		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed on %s (want POST)", r.Method, r.URL.Path)
+		httpError(w, http.StatusMethodNotAllowed, ReasonMethod)
 		return
 	}
 	if r.ContentLength > protocol.MaxFrame {
 		s.stats.rejections[reasonOversized].Add(1)
-		httpError(w, http.StatusRequestEntityTooLarge, "body of %d bytes, at most %d", r.ContentLength, protocol.MaxFrame)
+		httpError(w, http.StatusRequestEntityTooLarge, ReasonOversized)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxFrame))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			s.stats.rejections[reasonOversized].Add(1)
-			httpError(w, http.StatusRequestEntityTooLarge, "body longer than %d bytes", protocol.MaxFrame)
+			httpError(w, http.StatusRequestEntityTooLarge, ReasonOversized)
 			return
 		}
 		s.stats.rejections[reasonMalformed].Add(1)
-		httpError(w, http.StatusBadRequest, "reading body: %v", err)
+		s.log.Debug("request refused", "path", r.URL.Path, "err", err)
+		httpError(w, http.StatusBadRequest, ReasonUnreadable)
 		return
 	}
 	m, err := protocol.DecodeMessage(body)
 	if err != nil {
 		s.stats.rejections[reasonMalformed].Add(1)
-		httpError(w, http.StatusBadRequest, "bad frame: %v", err)
+		s.log.Debug("request refused", "path", r.URL.Path, "err", err)
+		httpError(w, http.StatusBadRequest, badFrameReason(err))
 		return
 	}
 	if m.Kind != want {
 		s.stats.rejections[reasonMalformed].Add(1)
-		httpError(w, http.StatusBadRequest, "frame is a %v, %s takes a %v", m.Kind, r.URL.Path, want)
+		httpError(w, http.StatusBadRequest, wrongKindReason(want))
 		return
 	}
 	id, err := parseID(r.Header.Get(HeaderMessageID))
 	if err != nil {
 		s.stats.rejections[reasonMalformed].Add(1)
-		httpError(w, http.StatusBadRequest, "header %s: %v", HeaderMessageID, err)
+		httpError(w, http.StatusBadRequest, ReasonMessageID)
 		return
 	}
 	out, err := s.Handle(r.Context(), m, id)
@@ -641,25 +648,62 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotPushed) && refusedForDevice(err):
 		w.WriteHeader(http.StatusAccepted)
 	case errors.Is(err, ErrNotPushed):
-		httpError(w, http.StatusBadGateway, "%s", ReasonNotPushed)
+		httpError(w, http.StatusBadGateway, ReasonNotPushed)
 	case err != nil:
-		httpError(w, http.StatusInternalServerError, "%s", ReasonStoreFailed)
+		httpError(w, http.StatusInternalServerError, ReasonStoreFailed)
 	case errors.Is(out.Err, protocol.ErrSessionCap):
 		w.Header().Set("Retry-After", "1")
-		httpError(w, http.StatusTooManyRequests, "%v", out.Err)
+		httpError(w, http.StatusTooManyRequests, ReasonSessionCap)
 	case out.Err != nil:
-		httpError(w, http.StatusConflict, "%v: %v", m.Kind, out.Err)
+		// The verdict (no session, wrong Ts, expired, duplicate...) would
+		// tell anyone whether the RegID has a session: it is counted and
+		// logged, and the client gets one reason for all.
+		s.log.Debug("message refused", "regid", uint64(m.RegID), "kind", m.Kind.String(), "verdict", out.Err)
+		httpError(w, http.StatusConflict, ReasonRefused)
 	default:
 		w.WriteHeader(http.StatusAccepted)
 	}
 }
 
-// The bodies of the server's 500 and 502 answers: stable and short, so
-// that clients may match them and learn nothing of the service's insides.
+// The bodies of the server's error answers: stable and short, so that
+// clients may match them and learn nothing of the service's insides, nor
+// of its sessions.
 const (
+	ReasonNoRoute     = "no such path; want POST " + PathHello + " or " + PathConfirm1
+	ReasonMethod      = "method not allowed; want POST"
+	ReasonOversized   = "body longer than 1060 bytes (protocol.MaxFrame)"
+	ReasonUnreadable  = "body could not be read"
+	ReasonMessageID   = "bad " + HeaderMessageID + " header; want a decimal uint64"
+	ReasonRefused     = "message refused; the client's retransmission timer is the recovery"
+	ReasonSessionCap  = "half-open session cap reached; retry later"
 	ReasonStoreFailed = "session store unavailable; nothing changed"
 	ReasonNotPushed   = "step stored, answer not pushed; retransmit"
 )
+
+// frameErrors are the codec's sentinels a 400 may name: what was wrong
+// with the bytes the client sent, without the field and offset (logged).
+var frameErrors = []error{protocol.ErrVersion, protocol.ErrUnknownKind, protocol.ErrTruncated, protocol.ErrOversized,
+	protocol.ErrMalformedToken, protocol.ErrTrailing, protocol.ErrChecksum, protocol.ErrPayload}
+
+// badFrameReason is the 400 body for a frame that does not decode.
+func badFrameReason(err error) string {
+	for _, sentinel := range frameErrors {
+		if errors.Is(err, sentinel) {
+			return "bad frame: " + strings.TrimPrefix(sentinel.Error(), "protocol: ")
+		}
+	}
+	return "bad frame"
+}
+
+// wrongKindReason is the 400 body for a frame of the other kind than the
+// path's.
+func wrongKindReason(want protocol.Kind) string {
+	path := PathHello
+	if want == protocol.Confirm1 {
+		path = PathConfirm1
+	}
+	return fmt.Sprintf("frame of the wrong kind: %s takes a %v", path, want)
+}
 
 // refusedForDevice reports a push the platform refused because of the
 // destination: an unregistered token (404) or a device whose queue is full
@@ -669,9 +713,10 @@ func refusedForDevice(err error) bool {
 	return ok && (pe.StatusCode == http.StatusNotFound || pe.StatusCode == http.StatusTooManyRequests)
 }
 
-func httpError(w http.ResponseWriter, code int, format string, args ...any) {
+// httpError answers code with reason, one line of plain text.
+func httpError(w http.ResponseWriter, code int, reason string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	fmt.Fprintf(w, format+"\n", args...)
+	_, _ = io.WriteString(w, reason+"\n")
 }

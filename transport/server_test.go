@@ -116,10 +116,11 @@ func TestServerHandshakeOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code)
 	require.Equal(t, 1, ts.claims.count(protocol.Commit, protocol.RoleServer))
 
-	// A Confirm1 with a guessed Ts is refused with a reason.
+	// A Confirm1 with a guessed Ts is refused; the verdict is counted.
 	code, body = ts.post(t, PathConfirm1, protocol.Message{Kind: protocol.Confirm1, RegID: 7, Ts: protocol.Token{9}})
 	require.Equal(t, http.StatusConflict, code)
-	require.Contains(t, body, protocol.ErrWrongTs.Error())
+	require.Equal(t, ReasonRefused+"\n", body)
+	require.Equal(t, uint64(1), ts.Stats().Rejections["wrong_ts"])
 
 	_, err = ts.Issue(context.Background(), 8, "x")
 	require.ErrorIs(t, err, protocol.ErrNotVerified)
@@ -154,10 +155,10 @@ func TestServerRefusesBadRequestsAndStoresNothing(t *testing.T) {
 		code   int
 		reason string
 	}{
-		{"wrong method", http.MethodGet, PathHello, nil, "", http.StatusMethodNotAllowed, "method GET"},
-		{"wrong method put", http.MethodPut, PathConfirm1, bytes.NewReader(confirm1), "", http.StatusMethodNotAllowed, "method PUT"},
+		{"wrong method", http.MethodGet, PathHello, nil, "", http.StatusMethodNotAllowed, "want POST"},
+		{"wrong method put", http.MethodPut, PathConfirm1, bytes.NewReader(confirm1), "", http.StatusMethodNotAllowed, "want POST"},
 		{"unknown path", http.MethodPost, "/v1/other", bytes.NewReader(hello), "", http.StatusNotFound, "no such path"},
-		{"oversized", http.MethodPost, PathHello, bytes.NewReader(huge), "", http.StatusRequestEntityTooLarge, "at most"},
+		{"oversized", http.MethodPost, PathHello, bytes.NewReader(huge), "", http.StatusRequestEntityTooLarge, "longer than"},
 		{"oversized chunked", http.MethodPost, PathHello, chunked{bytes.NewReader(huge)}, "", http.StatusRequestEntityTooLarge, "longer than"},
 		{"empty", http.MethodPost, PathHello, nil, "", http.StatusBadRequest, "truncated"},
 		{"truncated", http.MethodPost, PathHello, bytes.NewReader(hello[:20]), "", http.StatusBadRequest, "truncated"},

@@ -40,6 +40,14 @@ type ServerConfig struct {
 	// platform did not take (warning level). Clients are told only a
 	// stable reason; the details are here. Nil discards them.
 	Log *slog.Logger
+	// EvictAfter is the age from which a half-open session may be evicted:
+	// a Hello that finds the half-open cap full, after the sessions past
+	// their lifetime have given their places back, ends the oldest pending
+	// session if it has waited this long for its Confirm1, and takes its
+	// place. Zero means the profile's Backoff (the client's first
+	// retransmission timeout; 1 s on hardened), or 1 s without one; a
+	// negative value never evicts, and such a Hello is refused at the cap.
+	EvictAfter time.Duration
 }
 
 // lockStripes is the number of mutexes RegIDs hash onto. A striped lock is
@@ -69,6 +77,8 @@ type Server struct {
 	halfOpen atomic.Int64
 	cap      int64
 	timers   *scheduler
+	index    *halfOpenIndex // the half-open sessions, oldest first
+	evictAge time.Duration  // negative: never evict
 
 	// traceMu orders the half-open count's changes and the trace's lines
 	// alike, so that replaying a trace in line order never sees more
@@ -81,7 +91,7 @@ type Server struct {
 
 type serverStats struct {
 	accepted, rejected, pushFailed, expired, storeFailed, undelivered atomic.Uint64
-	verified, expiredHalfOpen                                         atomic.Uint64
+	verified, expiredHalfOpen, evicted                                atomic.Uint64
 	rejections                                                        rejectCounts
 }
 
@@ -97,6 +107,9 @@ type ServerStats struct {
 	Expired, ExpiredHalfOpen uint64
 	// Verified counts handshakes the server verified (its Commit claims).
 	Verified uint64
+	// Evicted counts pending sessions ended before their lifetime to make
+	// room for a Hello at the half-open cap (see ServerConfig.EvictAfter).
+	Evicted uint64
 	// Rejections counts the requests turned down, by reason: the machine's
 	// verdicts ("session_cap", "wrong_ts", "duplicate", ...; "other" for one
 	// not named) and ServeHTTP's refusals before the machine ("malformed",
@@ -145,15 +158,17 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("transport: profile %q sets server hooks %v, which the HTTP server does not run", cfg.Handshake.Profile().Name, hooks.Names())
 	}
 	s := &Server{
-		h:       cfg.Handshake,
-		store:   cfg.Store,
-		pusher:  cfg.Pusher,
-		tokens:  cfg.Tokens,
-		clock:   cfg.Now,
-		tracer:  cfg.Tracer,
-		timeout: cfg.PushTimeout,
-		log:     cfg.Log,
-		cap:     int64(cfg.Handshake.Profile().HalfOpenCap),
+		h:        cfg.Handshake,
+		store:    cfg.Store,
+		pusher:   cfg.Pusher,
+		tokens:   cfg.Tokens,
+		clock:    cfg.Now,
+		tracer:   cfg.Tracer,
+		timeout:  cfg.PushTimeout,
+		log:      cfg.Log,
+		cap:      int64(cfg.Handshake.Profile().HalfOpenCap),
+		index:    newHalfOpenIndex(),
+		evictAge: evictAfter(cfg.EvictAfter, cfg.Handshake.Profile()),
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -179,6 +194,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err := s.store.Range(func(sl protocol.Slot) bool {
 		if sl.HalfOpen() {
 			half++
+			s.index.set(sl.RegID, sl.Pending.Expires)
 		}
 		deadlines = append(deadlines, timerEntry{sl.Deadline(), sl.RegID})
 		return true
@@ -218,6 +234,7 @@ func (s *Server) Stats() ServerStats {
 		Expired:             s.stats.expired.Load(),
 		ExpiredHalfOpen:     s.stats.expiredHalfOpen.Load(),
 		Verified:            s.stats.verified.Load(),
+		Evicted:             s.stats.evicted.Load(),
 		Rejections:          s.stats.rejections.snapshot(),
 		StoreFailed:         s.stats.storeFailed.Load(),
 		CommandsUndelivered: s.stats.undelivered.Load(),
@@ -279,6 +296,7 @@ func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) err
 // sl, gives back a reservation, and traces steps, all under traceMu when
 // tracing.
 func (s *Server) settle(old, sl protocol.Slot, reserved bool, steps ...Step) {
+	s.index.track(old, sl)
 	// The slot's old session was counted, and so was the reservation; the
 	// slot's new state is counted instead. (A reserving slot may have been
 	// half-open too, until the lazy expiry at the start of the step.)
@@ -317,19 +335,43 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 	if !m.Kind.Upstream() {
 		return protocol.Output{Deadline: protocol.Never, Err: protocol.ErrWrongRole}, nil
 	}
-	if m.Kind == protocol.Hello && s.cap > 0 && s.halfOpen.Load() >= s.cap {
-		// Before a Hello is turned away at the cap, the sessions whose
-		// lifetime is over give their places back, whether or not their
-		// timer has run. Done before taking m.RegID's lock, because the
-		// expiry takes the locks of the RegIDs it expires.
-		s.reclaim()
+	for evictions := 0; ; evictions++ {
+		if m.Kind == protocol.Hello && s.cap > 0 && s.halfOpen.Load() >= s.cap {
+			// Before a Hello is turned away at the cap, the sessions whose
+			// lifetime is over give their places back, whether or not their
+			// timer has run. Done before taking m.RegID's lock, because the
+			// expiry takes the locks of the RegIDs it expires.
+			s.reclaim()
+		}
+		out, p, full, err := s.step(m, id, evictions < maxEvictions)
+		if full {
+			// The Hello needs a place and none is free: the oldest pending
+			// session makes room, if it is old enough. Done with no lock
+			// held, for the same reason.
+			if !s.evictOldest() {
+				out, p, _, err = s.step(m, id, false)
+			} else {
+				continue
+			}
+		}
+		if err != nil {
+			return out, err
+		}
+		return out, s.push(ctx, p)
 	}
+}
+
+// step runs m through its RegID's slot under the RegID's lock and stores
+// the result. When mayEvict is set and m is a Hello that the cap would
+// turn away, it changes nothing and reports full instead, so that the
+// caller can make room first.
+func (s *Server) step(m protocol.Message, id uint64, mayEvict bool) (out protocol.Output, p Push, full bool, err error) {
 	mu := s.lock(m.RegID)
 	mu.Lock()
+	defer mu.Unlock()
 	old, found, err := s.store.Load(m.RegID)
 	if err != nil {
-		mu.Unlock()
-		return protocol.Output{}, s.storeFailure("load", m.RegID, err)
+		return protocol.Output{}, Push{}, false, s.storeFailure("load", m.RegID, err)
 	}
 	now := s.now()
 	if !found {
@@ -349,17 +391,24 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 	if m.Kind == protocol.Hello && !sl.HalfOpen() {
 		reserved = s.reserve()
 		env.Admit = reserved
+		if !reserved && mayEvict {
+			// Would the machine refuse it for the cap, or for another
+			// reason (a late copy of an old Hello)? A refused Hello at the
+			// cap draws no token, so a trial on a copy decides.
+			trial := sl
+			if errors.Is(trial.Handle(s.h, now, m, s.tokens, env).Err, protocol.ErrSessionCap) {
+				return protocol.Output{}, Push{}, true, nil
+			}
+		}
 	}
-	out := sl.Handle(s.h, now, m, s.tokens, env)
-	p := Push{Message: out.Send}
+	out = sl.Handle(s.h, now, m, s.tokens, env)
 	if out.Send.Kind != 0 {
-		p.ID = newMessageID()
+		p = Push{Message: out.Send, ID: newMessageID()}
 	}
 	steps = append(steps, Step{Role: protocol.RoleServer, RegID: m.RegID, Time: now, Input: InputRecv, State: uint8(sl.State),
 		Recv: m, RecvID: id, Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err})
 	if err := s.commit(old, sl, reserved, steps...); err != nil {
-		mu.Unlock()
-		return protocol.Output{}, s.storeFailure("save", m.RegID, err)
+		return protocol.Output{}, Push{}, false, s.storeFailure("save", m.RegID, err)
 	}
 	s.timers.arm(sl.RegID, sl.Deadline())
 	if out.Err != nil {
@@ -371,8 +420,7 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 			s.stats.verified.Add(1)
 		}
 	}
-	mu.Unlock()
-	return out, s.push(ctx, p)
+	return out, p, false, nil
 }
 
 // Issue sends a command to id under its verified session: the slot's

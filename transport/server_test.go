@@ -235,7 +235,9 @@ func TestServerHalfOpenCountExact(t *testing.T) {
 		p.Lifetime = time.Second
 		clock := newFakeClock()
 		store := NewMemoryStore()
-		srv, err := NewServer(ServerConfig{Handshake: p.MustCompile(), Store: store, Now: clock.Now,
+		// Eviction off, or from 200 ms: then a full cap evicts after a jump.
+		evict := rapid.SampledFrom([]time.Duration{-1, 200 * time.Millisecond}).Draw(rt, "evictAfter")
+		srv, err := NewServer(ServerConfig{Handshake: p.MustCompile(), Store: store, Now: clock.Now, EvictAfter: evict,
 			Pusher: PusherFunc(func(context.Context, Push) error { return nil })})
 		require.NoError(rt, err)
 		defer srv.Close()
@@ -286,14 +288,24 @@ func TestServerHalfOpenCountExact(t *testing.T) {
 		require.NoError(rt, srv.Close()) // at rest: no expiry in progress
 		require.NoError(rt, over)
 		n := 0
+		pending := map[protocol.RegID]protocol.Time{}
 		require.NoError(rt, store.Range(func(sl protocol.Slot) bool {
 			if sl.HalfOpen() {
 				n++
+				pending[sl.RegID] = sl.Pending.Expires
 			}
 			return true
 		}))
 		require.Equal(rt, n, srv.HalfOpen())
 		require.LessOrEqual(rt, n, p.HalfOpenCap)
+		indexed := map[protocol.RegID]protocol.Time{}
+		for _, e := range srv.index.h.entries {
+			indexed[e.id] = e.expires
+		}
+		require.Equal(rt, pending, indexed, "the eviction index is the store's half-open sessions")
+		if evict < 0 {
+			require.Zero(rt, srv.Stats().Evicted)
+		}
 	})
 }
 

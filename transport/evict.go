@@ -102,14 +102,16 @@ func (x *halfOpenIndex) remove(id protocol.RegID) {
 	}
 }
 
-// oldest returns the pending session that opened first.
-func (x *halfOpenIndex) oldest() (pendingEntry, bool) {
+// takeOldest removes and returns the pending session that opened first,
+// if it expires no later than by: each caller gets a session of its own
+// to evict, so that a crowd of Hellos at the cap does not all chase one.
+func (x *halfOpenIndex) takeOldest(by protocol.Time) (pendingEntry, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if len(x.h.entries) == 0 {
+	if len(x.h.entries) == 0 || x.h.entries[0].expires > by {
 		return pendingEntry{}, false
 	}
-	return x.h.entries[0], true
+	return heap.Pop(&x.h).(pendingEntry), true
 }
 
 // track keeps the index in step with a slot's change from old to sl.
@@ -139,12 +141,10 @@ func (s *Server) evictOldest() bool {
 	if s.evictAge < 0 {
 		return false
 	}
-	e, ok := s.index.oldest()
-	if !ok {
-		return false
-	}
+	// A session opened at or before now-evictAge expires by this.
 	now := s.now()
-	if opened := e.expires - protocol.Time(s.h.Profile().Lifetime); now < opened+protocol.Time(s.evictAge) {
+	e, ok := s.index.takeOldest(now - protocol.Time(s.evictAge) + protocol.Time(s.h.Profile().Lifetime))
+	if !ok {
 		return false
 	}
 	mu := s.lock(e.id)
@@ -152,22 +152,25 @@ func (s *Server) evictOldest() bool {
 	defer mu.Unlock()
 	old, found, err := s.store.Load(e.id)
 	if err != nil {
+		s.index.set(e.id, e.expires) // still pending, as far as anyone knows
 		_ = s.storeFailure("evict", e.id, err)
 		return false
 	}
 	if !found || !old.HalfOpen() || old.Pending.Expires != e.expires {
 		// The session verified, expired or was replaced before its lock
-		// was taken, and the index moved on with it.
+		// was taken; the index has its new state already.
 		return true
 	}
 	to, ok := s.h.ServerMachine().Lookup(old.State, protocol.ExpirePending)
 	if !ok {
+		s.index.set(e.id, e.expires)
 		return false
 	}
 	sl := old
 	sl.State, sl.Pending = to, protocol.Session{}
-	step := Step{Role: protocol.RoleServer, RegID: e.id, Time: now, Input: InputEvict, State: uint8(sl.State), Err: ErrEvicted}
+	step := Step{Role: protocol.RoleServer, RegID: e.id, Time: s.now(), Input: InputEvict, State: uint8(sl.State), Err: ErrEvicted}
 	if err := s.commit(old, sl, false, step); err != nil {
+		s.index.set(e.id, e.expires)
 		_ = s.storeFailure("evict", e.id, err)
 		return false
 	}

@@ -124,29 +124,43 @@ func (x *halfOpenIndex) track(old, sl protocol.Slot) {
 	}
 }
 
-// maxEvictions bounds the evictions one Hello may make: each frees a
-// place, which a concurrent Hello may take first.
-const maxEvictions = 3
+// maxEvictionTries bounds the candidates one Hello looks at: a candidate
+// may have verified or been replaced since the index listed it.
+const maxEvictionTries = 8
 
 // evictOldest ends the pending session that opened first, if it has waited
-// for its Confirm1 at least the server's eviction age, so that a Hello
-// finding the cap full takes its place: the oldest-drop of a SYN queue. A
-// flood of Hellos that are never confirmed then holds each place for about
+// for its Confirm1 at least the server's eviction age, and hands its place
+// to the caller as a reservation: the oldest-drop of a SYN queue. A flood
+// of Hellos that are never confirmed then holds each place for about
 // cap/rate, not for the lifetime, while a device that answers within that
-// keeps its session. The session ends as at its expiry (the slot's
-// ExpirePending transition: a re-keying slot keeps its verified session),
-// is stored, traced as an expiry with reason ErrEvicted, and counted. It
-// reports whether it freed a place, or may have (the index moved on).
+// keeps its session; and the Hello that evicted cannot lose the place to
+// another. The session ends as at its expiry (the slot's ExpirePending
+// transition: a re-keying slot keeps its verified session), is stored,
+// traced as an expiry with reason ErrEvicted, and counted. It reports
+// whether it holds a reservation for the caller, which the caller must use
+// or give back.
 func (s *Server) evictOldest() bool {
 	if s.evictAge < 0 {
 		return false
 	}
-	// A session opened at or before now-evictAge expires by this.
-	now := s.now()
-	e, ok := s.index.takeOldest(now - protocol.Time(s.evictAge) + protocol.Time(s.h.Profile().Lifetime))
-	if !ok {
-		return false
+	for range maxEvictionTries {
+		// A session opened evictAge ago or earlier expires by then.
+		by := s.now() - protocol.Time(s.evictAge) + protocol.Time(s.h.Profile().Lifetime)
+		e, ok := s.index.takeOldest(by)
+		if !ok {
+			return false
+		}
+		if evicted, again := s.evict(e); evicted || !again {
+			return evicted
+		}
 	}
+	return false
+}
+
+// evict ends e's pending session under its lock, handing its place over.
+// again reports a candidate that was stale (its session verified, expired
+// or was replaced since it was listed): another may be tried.
+func (s *Server) evict(e pendingEntry) (evicted, again bool) {
 	mu := s.lock(e.id)
 	mu.Lock()
 	defer mu.Unlock()
@@ -154,27 +168,26 @@ func (s *Server) evictOldest() bool {
 	if err != nil {
 		s.index.set(e.id, e.expires) // still pending, as far as anyone knows
 		_ = s.storeFailure("evict", e.id, err)
-		return false
+		return false, false
 	}
 	if !found || !old.HalfOpen() || old.Pending.Expires != e.expires {
-		// The session verified, expired or was replaced before its lock
-		// was taken; the index has its new state already.
-		return true
+		// The index has the slot's new state already.
+		return false, true
 	}
 	to, ok := s.h.ServerMachine().Lookup(old.State, protocol.ExpirePending)
 	if !ok {
 		s.index.set(e.id, e.expires)
-		return false
+		return false, false
 	}
 	sl := old
 	sl.State, sl.Pending = to, protocol.Session{}
 	step := Step{Role: protocol.RoleServer, RegID: e.id, Time: s.now(), Input: InputEvict, State: uint8(sl.State), Err: ErrEvicted}
-	if err := s.commit(old, sl, false, step); err != nil {
+	if err := s.commit(old, sl, handedOver, step); err != nil {
 		s.index.set(e.id, e.expires)
 		_ = s.storeFailure("evict", e.id, err)
-		return false
+		return false, false
 	}
 	s.timers.arm(e.id, sl.Deadline())
 	s.stats.evicted.Add(1)
-	return true
+	return true, false
 }

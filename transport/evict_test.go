@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -152,4 +153,47 @@ func TestValidateAcceptsEvictions(t *testing.T) {
 	require.True(t, ok, "%v", err)
 	require.True(t, te.Forbidden)
 	require.Contains(t, te.Reason, "which has none")
+}
+
+// TestServerCrowdAtTheCapEachEvictsOne sends as many concurrent Hellos as
+// the cap holds old forged sessions: each takes a session of its own to
+// evict and gets its place, so that none is turned away and the count
+// never leaves the cap.
+func TestServerCrowdAtTheCapEachEvictsOne(t *testing.T) {
+	p := protocol.Hardened()
+	p.HalfOpenCap = 32
+	clock := newFakeClock()
+	ts := startServer(t, ServerConfig{Handshake: p.MustCompile(), Now: clock.Now})
+	for i := range p.HalfOpenCap {
+		code, _ := ts.post(t, PathHello, protocol.Message{Kind: protocol.Hello, RegID: floodRegID + protocol.RegID(i), Tc: protocol.Token{1}})
+		require.Equal(t, http.StatusAccepted, code)
+	}
+	clock.Advance(2 * p.Backoff)
+	codes := make([]int, p.HalfOpenCap)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() {
+			frame, err := protocol.EncodeMessage(protocol.Message{Kind: protocol.Hello, RegID: protocol.RegID(i + 1), Tc: protocol.Token{2}})
+			if err != nil {
+				return
+			}
+			resp, err := ts.http.Client().Post(ts.http.URL+PathHello, "application/octet-stream", bytes.NewReader(frame))
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	for i, code := range codes {
+		require.Equal(t, http.StatusAccepted, code, "Hello %d", i)
+	}
+	require.Equal(t, uint64(p.HalfOpenCap), ts.Stats().Evicted)
+	require.Equal(t, p.HalfOpenCap, ts.HalfOpen())
+	for i := range p.HalfOpenCap {
+		sl, found, err := ts.Slot(protocol.RegID(i + 1))
+		require.NoError(t, err)
+		require.True(t, found && sl.HalfOpen(), "device %d holds a place", i+1)
+	}
 }

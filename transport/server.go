@@ -275,35 +275,46 @@ func (s *Server) reserve() bool {
 	}
 }
 
+// placeHeld is what a step does with a place under the cap beside the
+// slot's own change of half-openness.
+type placeHeld int8
+
+const (
+	// noPlace: the count moves by the slot's change alone.
+	noPlace placeHeld = 0
+	// reservedPlace: a reservation taken before the step is used by the
+	// slot, or given back.
+	reservedPlace placeHeld = 1
+	// handedOver: the place the slot gives up is not freed but passes to
+	// the caller as a reservation (an eviction for a waiting Hello).
+	handedOver placeHeld = -1
+)
+
 // commit stores sl if it differs from old, settles the half-open count
-// and traces the steps that led from old to sl: the count moves by the slot's change of half-openness, and
-// a reservation the slot did not use is given back. On a failed save
-// nothing changed and nothing is traced.
-func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) error {
+// and traces the steps that led from old to sl. On a failed save nothing
+// changed, a reservation is given back, and nothing is traced.
+func (s *Server) commit(old, sl protocol.Slot, held placeHeld, steps ...Step) error {
 	if sl != old {
 		if err := s.store.Save(sl); err != nil {
-			if reserved {
+			if held == reservedPlace {
 				s.halfOpen.Add(-1)
 			}
 			return err
 		}
 	}
-	s.settle(old, sl, reserved, steps...)
+	s.settle(old, sl, held, steps...)
 	return nil
 }
 
 // settle moves the half-open count by the change from old to the stored
-// sl, gives back a reservation, and traces steps, all under traceMu when
+// sl and by what held says, and traces steps, all under traceMu when
 // tracing.
-func (s *Server) settle(old, sl protocol.Slot, reserved bool, steps ...Step) {
+func (s *Server) settle(old, sl protocol.Slot, held placeHeld, steps ...Step) {
 	s.index.track(old, sl)
-	// The slot's old session was counted, and so was the reservation; the
+	// The slot's old session was counted, and so was a reservation; the
 	// slot's new state is counted instead. (A reserving slot may have been
 	// half-open too, until the lazy expiry at the start of the step.)
-	delta := int64(0)
-	if reserved {
-		delta--
-	}
+	delta := -int64(held)
 	if old.HalfOpen() {
 		delta--
 	}
@@ -335,42 +346,40 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 	if !m.Kind.Upstream() {
 		return protocol.Output{Deadline: protocol.Never, Err: protocol.ErrWrongRole}, nil
 	}
-	for evictions := 0; ; evictions++ {
-		if m.Kind == protocol.Hello && s.cap > 0 && s.halfOpen.Load() >= s.cap {
-			// Before a Hello is turned away at the cap, the sessions whose
-			// lifetime is over give their places back, whether or not their
-			// timer has run. Done before taking m.RegID's lock, because the
-			// expiry takes the locks of the RegIDs it expires.
-			s.reclaim()
-		}
-		out, p, full, err := s.step(m, id, evictions < maxEvictions)
-		if full {
-			// The Hello needs a place and none is free: the oldest pending
-			// session makes room, if it is old enough. Done with no lock
-			// held, for the same reason.
-			if !s.evictOldest() {
-				out, p, _, err = s.step(m, id, false)
-			} else {
-				continue
-			}
-		}
-		if err != nil {
-			return out, err
-		}
-		return out, s.push(ctx, p)
+	if m.Kind == protocol.Hello && s.cap > 0 && s.halfOpen.Load() >= s.cap {
+		// Before a Hello is turned away at the cap, the sessions whose
+		// lifetime is over give their places back, whether or not their
+		// timer has run. Done before taking m.RegID's lock, because the
+		// expiry takes the locks of the RegIDs it expires.
+		s.reclaim()
 	}
+	out, p, full, err := s.step(m, id, true, false)
+	if full {
+		// The Hello needs a place and none is free: the oldest pending
+		// session hands its place over, if it is old enough. Done with no
+		// lock held, for the same reason.
+		out, p, _, err = s.step(m, id, false, s.evictOldest())
+	}
+	if err != nil {
+		return out, err
+	}
+	return out, s.push(ctx, p)
 }
 
 // step runs m through its RegID's slot under the RegID's lock and stores
 // the result. When mayEvict is set and m is a Hello that the cap would
 // turn away, it changes nothing and reports full instead, so that the
-// caller can make room first.
-func (s *Server) step(m protocol.Message, id uint64, mayEvict bool) (out protocol.Output, p Push, full bool, err error) {
+// caller can make room first. held says the caller holds a reservation
+// already (an eviction handed it over): the step uses it, or gives it back.
+func (s *Server) step(m protocol.Message, id uint64, mayEvict, held bool) (out protocol.Output, p Push, full bool, err error) {
 	mu := s.lock(m.RegID)
 	mu.Lock()
 	defer mu.Unlock()
 	old, found, err := s.store.Load(m.RegID)
 	if err != nil {
+		if held {
+			s.halfOpen.Add(-1)
+		}
 		return protocol.Output{}, Push{}, false, s.storeFailure("load", m.RegID, err)
 	}
 	now := s.now()
@@ -388,8 +397,9 @@ func (s *Server) step(m protocol.Message, id uint64, mayEvict bool) (out protoco
 	}
 	env := protocol.SlotEnv{}
 	reserved := false
-	if m.Kind == protocol.Hello && !sl.HalfOpen() {
-		reserved = s.reserve()
+	switch {
+	case m.Kind == protocol.Hello && !sl.HalfOpen():
+		reserved = held || s.reserve()
 		env.Admit = reserved
 		if !reserved && mayEvict {
 			// Would the machine refuse it for the cap, or for another
@@ -400,6 +410,10 @@ func (s *Server) step(m protocol.Message, id uint64, mayEvict bool) (out protoco
 				return protocol.Output{}, Push{}, true, nil
 			}
 		}
+	case held:
+		// The slot changed while the place was being made (a concurrent
+		// Hello for the same RegID opened a session): it needs none.
+		s.halfOpen.Add(-1)
 	}
 	out = sl.Handle(s.h, now, m, s.tokens, env)
 	if out.Send.Kind != 0 {
@@ -407,7 +421,11 @@ func (s *Server) step(m protocol.Message, id uint64, mayEvict bool) (out protoco
 	}
 	steps = append(steps, Step{Role: protocol.RoleServer, RegID: m.RegID, Time: now, Input: InputRecv, State: uint8(sl.State),
 		Recv: m, RecvID: id, Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err})
-	if err := s.commit(old, sl, reserved, steps...); err != nil {
+	placed := noPlace
+	if reserved {
+		placed = reservedPlace
+	}
+	if err := s.commit(old, sl, placed, steps...); err != nil {
 		return protocol.Output{}, Push{}, false, s.storeFailure("save", m.RegID, err)
 	}
 	s.timers.arm(sl.RegID, sl.Deadline())
@@ -460,7 +478,7 @@ func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (
 	}
 	st := Step{Role: protocol.RoleServer, RegID: id, Time: now, Input: InputIssue, Payload: payload, State: uint8(sl.State),
 		Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err}
-	if err := s.commit(old, sl, false, st); err != nil {
+	if err := s.commit(old, sl, noPlace, st); err != nil {
 		mu.Unlock()
 		return protocol.Message{}, s.storeFailure("save", id, err)
 	}
@@ -534,7 +552,7 @@ func (s *Server) expireBatch(ids []protocol.RegID) {
 		due = append(due, expiry{old, sl, Step{Role: protocol.RoleServer, RegID: id, Time: now, Input: InputExpire, State: uint8(sl.State)}})
 	}
 	done := func(e expiry) {
-		s.settle(e.old, e.sl, false, e.step)
+		s.settle(e.old, e.sl, noPlace, e.step)
 		s.timers.arm(e.sl.RegID, e.sl.Deadline())
 		s.stats.expired.Add(1)
 		if e.old.HalfOpen() && !e.sl.HalfOpen() {

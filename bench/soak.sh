@@ -33,7 +33,7 @@
 #   5. the crash campaign's Confirm1s replayed again once their lifetime is
 #      over: every one must be refused.
 # A figure that breaks a promise is marked NO and the script exits 1. It
-# takes about 6 minutes on the project's 2-core machine.
+# takes about 5 minutes on the project's 2-core machine.
 #
 # Environment: SOAK_ARGS passes flags to the driver (bench/soak, e.g.
 # "--load 20s --crash-handshakes 500 --flood-rates 960"); VERISHAKE=FILE

@@ -337,6 +337,8 @@ func (s *Server) settle(old, sl protocol.Slot, held placeHeld, steps ...Step) {
 // slot, applies any expiry that is due, lets the machine decide, stores the
 // result and then pushes the answer, so that no answer ever goes out for a
 // step that is not stored. id is the sender's trace id for m ("" if none).
+// A Hello that finds the half-open cap full may first evict the oldest
+// pending session (see ServerConfig.EvictAfter) and take its place.
 //
 // The returned Output carries the machine's verdict (Output.Err for a
 // rejected message). The error is for the service: the store failed (the

@@ -231,11 +231,12 @@ func (r *Relay) Register() (protocol.RegID, string) {
 	return id, secret
 }
 
-// fcmFail writes an error in FCM's shape.
-func (r *Relay) fcmFail(w http.ResponseWriter, code int, status, format string, args ...any) {
+// fcmFail writes an error in FCM's shape. message is a fixed reason: no
+// answer echoes what the request carried.
+func (r *Relay) fcmFail(w http.ResponseWriter, code int, status, message string) {
 	r.stats.refused.Add(1)
 	var e fcmError
-	e.Error.Code, e.Error.Status, e.Error.Message = code, status, fmt.Sprintf(format, args...)
+	e.Error.Code, e.Error.Status, e.Error.Message = code, status, message
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(e)
@@ -259,44 +260,44 @@ func parseRegID(s string) (protocol.RegID, bool) {
 
 func (r *Relay) send(w http.ResponseWriter, req *http.Request) {
 	if !bearerIs(req, r.cfg.Bearer) {
-		r.fcmFail(w, http.StatusUnauthorized, "UNAUTHENTICATED", "missing or wrong bearer token")
+		r.fcmFail(w, http.StatusUnauthorized, "UNAUTHENTICATED", relayReasonBearer)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxSendBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			r.fcmFail(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "body longer than %d bytes", maxSendBody)
+			r.fcmFail(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", relayReasonOversized)
 			return
 		}
-		r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", "reading body: %v", err)
+		r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", relayReasonUnreadable)
 		return
 	}
 	var msg fcmRequest
 	if err := json.Unmarshal(body, &msg); err != nil {
-		r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", "body is not an FCM request: %v", err)
+		r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", relayReasonNotFCM)
 		return
 	}
 	if msg.Message.Token == "" {
-		r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", "message.token is missing")
+		r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", relayReasonNoToken)
 		return
 	}
 	ttl := r.cfg.TTL
 	if msg.Message.Android != nil && msg.Message.Android.TTL != "" {
 		if ttl, err = parseTTL(msg.Message.Android.TTL); err != nil {
-			r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", "message.android.%v", err)
+			r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", relayReasonTTL)
 			return
 		}
 	}
 	n, ok := parseRegID(msg.Message.Token)
 	if !ok {
-		r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", "message.token %q is not a valid registration token (a RegID in decimal)", msg.Message.Token)
+		r.fcmFail(w, http.StatusBadRequest, "INVALID_ARGUMENT", relayReasonBadToken)
 		return
 	}
 	r.mu.Lock()
 	dev := r.devices[n]
 	r.mu.Unlock()
 	if dev == nil {
-		r.fcmFail(w, http.StatusNotFound, "NOT_FOUND", "Requested entity was not found: token %q is not registered (UNREGISTERED)", msg.Message.Token)
+		r.fcmFail(w, http.StatusNotFound, "NOT_FOUND", relayReasonNotFound)
 		return
 	}
 	// The relay carries data opaquely, as FCM does: the device decides
@@ -306,8 +307,7 @@ func (r *Relay) send(w http.ResponseWriter, req *http.Request) {
 	}
 	if !r.enqueue(dev, msg.Message.Data, ttl) {
 		r.stats.overflowed.Add(1)
-		r.fcmFail(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED",
-			"Sending limit exceeded for the message target (QUOTA_EXCEEDED): %d messages pending", r.cfg.QueueCap)
+		r.fcmFail(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", relayReasonQuota)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -376,7 +376,7 @@ type registerResponse struct {
 func (r *Relay) register(w http.ResponseWriter, req *http.Request) {
 	if !bearerIs(req, r.cfg.RegisterToken) {
 		r.stats.refused.Add(1)
-		relayFail(w, http.StatusUnauthorized, "missing or wrong registration token")
+		relayFail(w, http.StatusUnauthorized, relayReasonRegister)
 		return
 	}
 	id, secret := r.Register()
@@ -397,14 +397,14 @@ type pollMessage struct {
 func (r *Relay) poll(w http.ResponseWriter, req *http.Request) {
 	n, ok := parseRegID(req.PathValue("regid"))
 	if !ok {
-		relayFail(w, http.StatusBadRequest, "regid %q is not a RegID in decimal", req.PathValue("regid"))
+		relayFail(w, http.StatusBadRequest, relayReasonBadRegID)
 		return
 	}
 	wait := time.Duration(0)
 	var err error
 	if s := req.URL.Query().Get("wait"); s != "" {
 		if wait, err = time.ParseDuration(s); err != nil || wait < 0 {
-			relayFail(w, http.StatusBadRequest, "wait %q is not a duration", s)
+			relayFail(w, http.StatusBadRequest, relayReasonWait)
 			return
 		}
 	}
@@ -414,7 +414,7 @@ func (r *Relay) poll(w http.ResponseWriter, req *http.Request) {
 	r.mu.Unlock()
 	if dev == nil || !bearerIs(req, dev.secret) {
 		// One answer for both, so a poll does not reveal which RegIDs exist.
-		relayFail(w, http.StatusUnauthorized, "unknown device or wrong secret")
+		relayFail(w, http.StatusUnauthorized, relayReasonDevice)
 		return
 	}
 	timeout := time.NewTimer(wait)
@@ -441,7 +441,7 @@ func (r *Relay) poll(w http.ResponseWriter, req *http.Request) {
 		case <-req.Context().Done():
 			return
 		case <-r.done:
-			relayFail(w, http.StatusServiceUnavailable, "relay shutting down")
+			relayFail(w, http.StatusServiceUnavailable, relayReasonClosing)
 			return
 		}
 	}
@@ -491,13 +491,33 @@ func sortQueued(q []queued) {
 
 func (r *Relay) statsHandler(w http.ResponseWriter, req *http.Request) {
 	if !bearerIs(req, r.cfg.Bearer) {
-		relayFail(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		relayFail(w, http.StatusUnauthorized, relayReasonBearer)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(r.Stats())
 }
 
-func relayFail(w http.ResponseWriter, code int, format string, args ...any) {
-	httpError(w, code, format, args...)
-}
+func relayFail(w http.ResponseWriter, code int, reason string) { httpError(w, code, reason) }
+
+// The relay's error reasons: fixed, so that no answer echoes the request
+// or says more than its status. Only an authenticated sender learns that
+// a token is not registered (404, FCM's answer, which the server needs),
+// and a poll for a RegID that does not exist gets the answer of a wrong
+// secret.
+const (
+	relayReasonBearer     = "missing or wrong bearer token"
+	relayReasonRegister   = "missing or wrong registration token"
+	relayReasonDevice     = "unknown device or wrong secret"
+	relayReasonOversized  = "body longer than 16384 bytes"
+	relayReasonUnreadable = "body could not be read"
+	relayReasonNotFCM     = "body is not an FCM messages:send request"
+	relayReasonNoToken    = "message.token is missing"
+	relayReasonBadToken   = "message.token is not a valid registration token (a RegID in canonical decimal)"
+	relayReasonTTL        = "message.android.ttl is not a duration in seconds (e.g. \"3.5s\"), above 0s and at most 2419200s"
+	relayReasonNotFound   = "Requested entity was not found."
+	relayReasonQuota      = "Sending limit exceeded for the message target (QUOTA_EXCEEDED)"
+	relayReasonBadRegID   = "regid is not a RegID in canonical decimal"
+	relayReasonWait       = "wait is not a non-negative duration"
+	relayReasonClosing    = "relay shutting down"
+)

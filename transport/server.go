@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,14 @@ type ServerConfig struct {
 	// platform did not take (warning level). Clients are told only a
 	// stable reason; the details are here. Nil discards them.
 	Log *slog.Logger
+	// EvictAfter is the age from which a half-open session may be evicted:
+	// a Hello that finds the half-open cap full, after the sessions past
+	// their lifetime have given their places back, ends the oldest pending
+	// session if it has waited this long for its Confirm1, and takes its
+	// place. Zero means the profile's Backoff (the client's first
+	// retransmission timeout; 1 s on hardened), or 1 s without one; a
+	// negative value never evicts, and such a Hello is refused at the cap.
+	EvictAfter time.Duration
 }
 
 // lockStripes is the number of mutexes RegIDs hash onto. A striped lock is
@@ -68,6 +77,8 @@ type Server struct {
 	halfOpen atomic.Int64
 	cap      int64
 	timers   *scheduler
+	index    *halfOpenIndex // the half-open sessions, oldest first
+	evictAge time.Duration  // negative: never evict
 
 	// traceMu orders the half-open count's changes and the trace's lines
 	// alike, so that replaying a trace in line order never sees more
@@ -80,7 +91,7 @@ type Server struct {
 
 type serverStats struct {
 	accepted, rejected, pushFailed, expired, storeFailed, undelivered atomic.Uint64
-	verified, expiredHalfOpen                                         atomic.Uint64
+	verified, expiredHalfOpen, evicted                                atomic.Uint64
 	rejections                                                        rejectCounts
 }
 
@@ -96,6 +107,9 @@ type ServerStats struct {
 	Expired, ExpiredHalfOpen uint64
 	// Verified counts handshakes the server verified (its Commit claims).
 	Verified uint64
+	// Evicted counts pending sessions ended before their lifetime to make
+	// room for a Hello at the half-open cap (see ServerConfig.EvictAfter).
+	Evicted uint64
 	// Rejections counts the requests turned down, by reason: the machine's
 	// verdicts ("session_cap", "wrong_ts", "duplicate", ...; "other" for one
 	// not named) and ServeHTTP's refusals before the machine ("malformed",
@@ -144,15 +158,17 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("transport: profile %q sets server hooks %v, which the HTTP server does not run", cfg.Handshake.Profile().Name, hooks.Names())
 	}
 	s := &Server{
-		h:       cfg.Handshake,
-		store:   cfg.Store,
-		pusher:  cfg.Pusher,
-		tokens:  cfg.Tokens,
-		clock:   cfg.Now,
-		tracer:  cfg.Tracer,
-		timeout: cfg.PushTimeout,
-		log:     cfg.Log,
-		cap:     int64(cfg.Handshake.Profile().HalfOpenCap),
+		h:        cfg.Handshake,
+		store:    cfg.Store,
+		pusher:   cfg.Pusher,
+		tokens:   cfg.Tokens,
+		clock:    cfg.Now,
+		tracer:   cfg.Tracer,
+		timeout:  cfg.PushTimeout,
+		log:      cfg.Log,
+		cap:      int64(cfg.Handshake.Profile().HalfOpenCap),
+		index:    newHalfOpenIndex(),
+		evictAge: evictAfter(cfg.EvictAfter, cfg.Handshake.Profile()),
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -178,6 +194,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err := s.store.Range(func(sl protocol.Slot) bool {
 		if sl.HalfOpen() {
 			half++
+			s.index.set(sl.RegID, sl.Pending.Expires)
 		}
 		deadlines = append(deadlines, timerEntry{sl.Deadline(), sl.RegID})
 		return true
@@ -217,6 +234,7 @@ func (s *Server) Stats() ServerStats {
 		Expired:             s.stats.expired.Load(),
 		ExpiredHalfOpen:     s.stats.expiredHalfOpen.Load(),
 		Verified:            s.stats.verified.Load(),
+		Evicted:             s.stats.evicted.Load(),
 		Rejections:          s.stats.rejections.snapshot(),
 		StoreFailed:         s.stats.storeFailed.Load(),
 		CommandsUndelivered: s.stats.undelivered.Load(),
@@ -257,34 +275,46 @@ func (s *Server) reserve() bool {
 	}
 }
 
+// placeHeld is what a step does with a place under the cap beside the
+// slot's own change of half-openness.
+type placeHeld int8
+
+const (
+	// noPlace: the count moves by the slot's change alone.
+	noPlace placeHeld = 0
+	// reservedPlace: a reservation taken before the step is used by the
+	// slot, or given back.
+	reservedPlace placeHeld = 1
+	// handedOver: the place the slot gives up is not freed but passes to
+	// the caller as a reservation (an eviction for a waiting Hello).
+	handedOver placeHeld = -1
+)
+
 // commit stores sl if it differs from old, settles the half-open count
-// and traces the steps that led from old to sl: the count moves by the slot's change of half-openness, and
-// a reservation the slot did not use is given back. On a failed save
-// nothing changed and nothing is traced.
-func (s *Server) commit(old, sl protocol.Slot, reserved bool, steps ...Step) error {
+// and traces the steps that led from old to sl. On a failed save nothing
+// changed, a reservation is given back, and nothing is traced.
+func (s *Server) commit(old, sl protocol.Slot, held placeHeld, steps ...Step) error {
 	if sl != old {
 		if err := s.store.Save(sl); err != nil {
-			if reserved {
+			if held == reservedPlace {
 				s.halfOpen.Add(-1)
 			}
 			return err
 		}
 	}
-	s.settle(old, sl, reserved, steps...)
+	s.settle(old, sl, held, steps...)
 	return nil
 }
 
 // settle moves the half-open count by the change from old to the stored
-// sl, gives back a reservation, and traces steps, all under traceMu when
+// sl and by what held says, and traces steps, all under traceMu when
 // tracing.
-func (s *Server) settle(old, sl protocol.Slot, reserved bool, steps ...Step) {
-	// The slot's old session was counted, and so was the reservation; the
+func (s *Server) settle(old, sl protocol.Slot, held placeHeld, steps ...Step) {
+	s.index.track(old, sl)
+	// The slot's old session was counted, and so was a reservation; the
 	// slot's new state is counted instead. (A reserving slot may have been
 	// half-open too, until the lazy expiry at the start of the step.)
-	delta := int64(0)
-	if reserved {
-		delta--
-	}
+	delta := -int64(held)
 	if old.HalfOpen() {
 		delta--
 	}
@@ -307,6 +337,8 @@ func (s *Server) settle(old, sl protocol.Slot, reserved bool, steps ...Step) {
 // slot, applies any expiry that is due, lets the machine decide, stores the
 // result and then pushes the answer, so that no answer ever goes out for a
 // step that is not stored. id is the sender's trace id for m ("" if none).
+// A Hello that finds the half-open cap full may first evict the oldest
+// pending session (see ServerConfig.EvictAfter) and take its place.
 //
 // The returned Output carries the machine's verdict (Output.Err for a
 // rejected message). The error is for the service: the store failed (the
@@ -323,12 +355,34 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 		// expiry takes the locks of the RegIDs it expires.
 		s.reclaim()
 	}
+	out, p, full, err := s.step(m, id, true, false)
+	if full {
+		// The Hello needs a place and none is free: the oldest pending
+		// session hands its place over, if it is old enough. Done with no
+		// lock held, for the same reason.
+		out, p, _, err = s.step(m, id, false, s.evictOldest())
+	}
+	if err != nil {
+		return out, err
+	}
+	return out, s.push(ctx, p)
+}
+
+// step runs m through its RegID's slot under the RegID's lock and stores
+// the result. When mayEvict is set and m is a Hello that the cap would
+// turn away, it changes nothing and reports full instead, so that the
+// caller can make room first. held says the caller holds a reservation
+// already (an eviction handed it over): the step uses it, or gives it back.
+func (s *Server) step(m protocol.Message, id uint64, mayEvict, held bool) (out protocol.Output, p Push, full bool, err error) {
 	mu := s.lock(m.RegID)
 	mu.Lock()
+	defer mu.Unlock()
 	old, found, err := s.store.Load(m.RegID)
 	if err != nil {
-		mu.Unlock()
-		return protocol.Output{}, s.storeFailure("load", m.RegID, err)
+		if held {
+			s.halfOpen.Add(-1)
+		}
+		return protocol.Output{}, Push{}, false, s.storeFailure("load", m.RegID, err)
 	}
 	now := s.now()
 	if !found {
@@ -345,20 +399,36 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 	}
 	env := protocol.SlotEnv{}
 	reserved := false
-	if m.Kind == protocol.Hello && !sl.HalfOpen() {
-		reserved = s.reserve()
+	switch {
+	case m.Kind == protocol.Hello && !sl.HalfOpen():
+		reserved = held || s.reserve()
 		env.Admit = reserved
+		if !reserved && mayEvict {
+			// Would the machine refuse it for the cap, or for another
+			// reason (a late copy of an old Hello)? A refused Hello at the
+			// cap draws no token, so a trial on a copy decides.
+			trial := sl
+			if errors.Is(trial.Handle(s.h, now, m, s.tokens, env).Err, protocol.ErrSessionCap) {
+				return protocol.Output{}, Push{}, true, nil
+			}
+		}
+	case held:
+		// The slot changed while the place was being made (a concurrent
+		// Hello for the same RegID opened a session): it needs none.
+		s.halfOpen.Add(-1)
 	}
-	out := sl.Handle(s.h, now, m, s.tokens, env)
-	p := Push{Message: out.Send}
+	out = sl.Handle(s.h, now, m, s.tokens, env)
 	if out.Send.Kind != 0 {
-		p.ID = newMessageID()
+		p = Push{Message: out.Send, ID: newMessageID()}
 	}
 	steps = append(steps, Step{Role: protocol.RoleServer, RegID: m.RegID, Time: now, Input: InputRecv, State: uint8(sl.State),
 		Recv: m, RecvID: id, Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err})
-	if err := s.commit(old, sl, reserved, steps...); err != nil {
-		mu.Unlock()
-		return protocol.Output{}, s.storeFailure("save", m.RegID, err)
+	placed := noPlace
+	if reserved {
+		placed = reservedPlace
+	}
+	if err := s.commit(old, sl, placed, steps...); err != nil {
+		return protocol.Output{}, Push{}, false, s.storeFailure("save", m.RegID, err)
 	}
 	s.timers.arm(sl.RegID, sl.Deadline())
 	if out.Err != nil {
@@ -370,8 +440,7 @@ func (s *Server) Handle(ctx context.Context, m protocol.Message, id uint64) (pro
 			s.stats.verified.Add(1)
 		}
 	}
-	mu.Unlock()
-	return out, s.push(ctx, p)
+	return out, p, false, nil
 }
 
 // Issue sends a command to id under its verified session: the slot's
@@ -411,7 +480,7 @@ func (s *Server) Issue(ctx context.Context, id protocol.RegID, payload string) (
 	}
 	st := Step{Role: protocol.RoleServer, RegID: id, Time: now, Input: InputIssue, Payload: payload, State: uint8(sl.State),
 		Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err}
-	if err := s.commit(old, sl, false, st); err != nil {
+	if err := s.commit(old, sl, noPlace, st); err != nil {
 		mu.Unlock()
 		return protocol.Message{}, s.storeFailure("save", id, err)
 	}
@@ -485,7 +554,7 @@ func (s *Server) expireBatch(ids []protocol.RegID) {
 		due = append(due, expiry{old, sl, Step{Role: protocol.RoleServer, RegID: id, Time: now, Input: InputExpire, State: uint8(sl.State)}})
 	}
 	done := func(e expiry) {
-		s.settle(e.old, e.sl, false, e.step)
+		s.settle(e.old, e.sl, noPlace, e.step)
 		s.timers.arm(e.sl.RegID, e.sl.Deadline())
 		s.stats.expired.Add(1)
 		if e.old.HalfOpen() && !e.sl.HalfOpen() {
@@ -571,7 +640,7 @@ const HeaderMessageID = "Verishake-Message-Id"
 //	400 malformed, truncated or unknown body, or a frame of the other kind
 //	404 another path
 //	405 another method
-//	409 the machine rejected the message (the reason is the body)
+//	409 the machine rejected the message (body: ReasonRefused)
 //	413 a body longer than protocol.MaxFrame
 //	429 the half-open cap is reached
 //	500 the store failed; nothing changed (body: ReasonStoreFailed)
@@ -579,12 +648,16 @@ const HeaderMessageID = "Verishake-Message-Id"
 //	    answer (body: ReasonNotPushed)
 //
 // Nothing is loaded or stored for a request refused with 400, 404, 405 or
-// 413. Error bodies are one line of text. A 500 or 502 body is a fixed
-// reason: the store's error and the platform's answer go to
-// ServerConfig.Log, not to a client. A push the platform refuses for the
-// RegID itself (not registered, or its device's queue is full) is answered
-// 202 like a push that went out, so that no status tells who is
-// registered; it is logged and counted as a push failure all the same.
+// 413. Every error body is one of the Reason constants, or for a frame
+// that does not decode "bad frame: " and the codec's sentinel: one line,
+// the same for every request of its kind. The details (the machine's
+// verdict, the decoder's offset, the store's error, the platform's answer)
+// go to ServerConfig.Log, not to a client: a Confirm1 refused for a wrong
+// Ts and one for a RegID with no session get the same 409, and a push the
+// platform refuses for the RegID itself (not registered, or its device's
+// queue is full) is answered 202 like a push that went out, so that no
+// answer tells who is registered or who has a session; it is logged and
+// counted as a push failure all the same.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var want protocol.Kind
 	switch r.URL.Path {
@@ -594,46 +667,48 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		want = protocol.Confirm1
 	default:
 		s.stats.rejections[reasonNoRoute].Add(1)
-		httpError(w, http.StatusNotFound, "no such path %q (want %s or %s)", r.URL.Path, PathHello, PathConfirm1)
+		httpError(w, http.StatusNotFound, ReasonNoRoute)
 		return
 	}
 	if r.Method != http.MethodPost {
 		s.stats.rejections[reasonNoRoute].Add(1)
 		w.Header().Set("Allow", http.MethodPost)
-		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed on %s (want POST)", r.Method, r.URL.Path)
+		httpError(w, http.StatusMethodNotAllowed, ReasonMethod)
 		return
 	}
 	if r.ContentLength > protocol.MaxFrame {
 		s.stats.rejections[reasonOversized].Add(1)
-		httpError(w, http.StatusRequestEntityTooLarge, "body of %d bytes, at most %d", r.ContentLength, protocol.MaxFrame)
+		httpError(w, http.StatusRequestEntityTooLarge, ReasonOversized)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxFrame))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			s.stats.rejections[reasonOversized].Add(1)
-			httpError(w, http.StatusRequestEntityTooLarge, "body longer than %d bytes", protocol.MaxFrame)
+			httpError(w, http.StatusRequestEntityTooLarge, ReasonOversized)
 			return
 		}
 		s.stats.rejections[reasonMalformed].Add(1)
-		httpError(w, http.StatusBadRequest, "reading body: %v", err)
+		s.log.Debug("request refused", "path", r.URL.Path, "err", err)
+		httpError(w, http.StatusBadRequest, ReasonUnreadable)
 		return
 	}
 	m, err := protocol.DecodeMessage(body)
 	if err != nil {
 		s.stats.rejections[reasonMalformed].Add(1)
-		httpError(w, http.StatusBadRequest, "bad frame: %v", err)
+		s.log.Debug("request refused", "path", r.URL.Path, "err", err)
+		httpError(w, http.StatusBadRequest, badFrameReason(err))
 		return
 	}
 	if m.Kind != want {
 		s.stats.rejections[reasonMalformed].Add(1)
-		httpError(w, http.StatusBadRequest, "frame is a %v, %s takes a %v", m.Kind, r.URL.Path, want)
+		httpError(w, http.StatusBadRequest, wrongKindReason(want))
 		return
 	}
 	id, err := parseID(r.Header.Get(HeaderMessageID))
 	if err != nil {
 		s.stats.rejections[reasonMalformed].Add(1)
-		httpError(w, http.StatusBadRequest, "header %s: %v", HeaderMessageID, err)
+		httpError(w, http.StatusBadRequest, ReasonMessageID)
 		return
 	}
 	out, err := s.Handle(r.Context(), m, id)
@@ -641,25 +716,62 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotPushed) && refusedForDevice(err):
 		w.WriteHeader(http.StatusAccepted)
 	case errors.Is(err, ErrNotPushed):
-		httpError(w, http.StatusBadGateway, "%s", ReasonNotPushed)
+		httpError(w, http.StatusBadGateway, ReasonNotPushed)
 	case err != nil:
-		httpError(w, http.StatusInternalServerError, "%s", ReasonStoreFailed)
+		httpError(w, http.StatusInternalServerError, ReasonStoreFailed)
 	case errors.Is(out.Err, protocol.ErrSessionCap):
 		w.Header().Set("Retry-After", "1")
-		httpError(w, http.StatusTooManyRequests, "%v", out.Err)
+		httpError(w, http.StatusTooManyRequests, ReasonSessionCap)
 	case out.Err != nil:
-		httpError(w, http.StatusConflict, "%v: %v", m.Kind, out.Err)
+		// The verdict (no session, wrong Ts, expired, duplicate...) would
+		// tell anyone whether the RegID has a session: it is counted and
+		// logged, and the client gets one reason for all.
+		s.log.Debug("message refused", "regid", uint64(m.RegID), "kind", m.Kind.String(), "verdict", out.Err)
+		httpError(w, http.StatusConflict, ReasonRefused)
 	default:
 		w.WriteHeader(http.StatusAccepted)
 	}
 }
 
-// The bodies of the server's 500 and 502 answers: stable and short, so
-// that clients may match them and learn nothing of the service's insides.
+// The bodies of the server's error answers: stable and short, so that
+// clients may match them and learn nothing of the service's insides, nor
+// of its sessions.
 const (
+	ReasonNoRoute     = "no such path; want POST " + PathHello + " or " + PathConfirm1
+	ReasonMethod      = "method not allowed; want POST"
+	ReasonOversized   = "body longer than 1060 bytes (protocol.MaxFrame)"
+	ReasonUnreadable  = "body could not be read"
+	ReasonMessageID   = "bad " + HeaderMessageID + " header; want a decimal uint64"
+	ReasonRefused     = "message refused; the client's retransmission timer is the recovery"
+	ReasonSessionCap  = "half-open session cap reached; retry later"
 	ReasonStoreFailed = "session store unavailable; nothing changed"
 	ReasonNotPushed   = "step stored, answer not pushed; retransmit"
 )
+
+// frameErrors are the codec's sentinels a 400 may name: what was wrong
+// with the bytes the client sent, without the field and offset (logged).
+var frameErrors = []error{protocol.ErrVersion, protocol.ErrUnknownKind, protocol.ErrTruncated, protocol.ErrOversized,
+	protocol.ErrMalformedToken, protocol.ErrTrailing, protocol.ErrChecksum, protocol.ErrPayload}
+
+// badFrameReason is the 400 body for a frame that does not decode.
+func badFrameReason(err error) string {
+	for _, sentinel := range frameErrors {
+		if errors.Is(err, sentinel) {
+			return "bad frame: " + strings.TrimPrefix(sentinel.Error(), "protocol: ")
+		}
+	}
+	return "bad frame"
+}
+
+// wrongKindReason is the 400 body for a frame of the other kind than the
+// path's.
+func wrongKindReason(want protocol.Kind) string {
+	path := PathHello
+	if want == protocol.Confirm1 {
+		path = PathConfirm1
+	}
+	return fmt.Sprintf("frame of the wrong kind: %s takes a %v", path, want)
+}
 
 // refusedForDevice reports a push the platform refused because of the
 // destination: an unregistered token (404) or a device whose queue is full
@@ -669,9 +781,10 @@ func refusedForDevice(err error) bool {
 	return ok && (pe.StatusCode == http.StatusNotFound || pe.StatusCode == http.StatusTooManyRequests)
 }
 
-func httpError(w http.ResponseWriter, code int, format string, args ...any) {
+// httpError answers code with reason, one line of plain text.
+func httpError(w http.ResponseWriter, code int, reason string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	fmt.Fprintf(w, format+"\n", args...)
+	_, _ = io.WriteString(w, reason+"\n")
 }

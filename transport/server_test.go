@@ -116,10 +116,11 @@ func TestServerHandshakeOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code)
 	require.Equal(t, 1, ts.claims.count(protocol.Commit, protocol.RoleServer))
 
-	// A Confirm1 with a guessed Ts is refused with a reason.
+	// A Confirm1 with a guessed Ts is refused; the verdict is counted.
 	code, body = ts.post(t, PathConfirm1, protocol.Message{Kind: protocol.Confirm1, RegID: 7, Ts: protocol.Token{9}})
 	require.Equal(t, http.StatusConflict, code)
-	require.Contains(t, body, protocol.ErrWrongTs.Error())
+	require.Equal(t, ReasonRefused+"\n", body)
+	require.Equal(t, uint64(1), ts.Stats().Rejections["wrong_ts"])
 
 	_, err = ts.Issue(context.Background(), 8, "x")
 	require.ErrorIs(t, err, protocol.ErrNotVerified)
@@ -154,10 +155,10 @@ func TestServerRefusesBadRequestsAndStoresNothing(t *testing.T) {
 		code   int
 		reason string
 	}{
-		{"wrong method", http.MethodGet, PathHello, nil, "", http.StatusMethodNotAllowed, "method GET"},
-		{"wrong method put", http.MethodPut, PathConfirm1, bytes.NewReader(confirm1), "", http.StatusMethodNotAllowed, "method PUT"},
+		{"wrong method", http.MethodGet, PathHello, nil, "", http.StatusMethodNotAllowed, "want POST"},
+		{"wrong method put", http.MethodPut, PathConfirm1, bytes.NewReader(confirm1), "", http.StatusMethodNotAllowed, "want POST"},
 		{"unknown path", http.MethodPost, "/v1/other", bytes.NewReader(hello), "", http.StatusNotFound, "no such path"},
-		{"oversized", http.MethodPost, PathHello, bytes.NewReader(huge), "", http.StatusRequestEntityTooLarge, "at most"},
+		{"oversized", http.MethodPost, PathHello, bytes.NewReader(huge), "", http.StatusRequestEntityTooLarge, "longer than"},
 		{"oversized chunked", http.MethodPost, PathHello, chunked{bytes.NewReader(huge)}, "", http.StatusRequestEntityTooLarge, "longer than"},
 		{"empty", http.MethodPost, PathHello, nil, "", http.StatusBadRequest, "truncated"},
 		{"truncated", http.MethodPost, PathHello, bytes.NewReader(hello[:20]), "", http.StatusBadRequest, "truncated"},
@@ -234,7 +235,9 @@ func TestServerHalfOpenCountExact(t *testing.T) {
 		p.Lifetime = time.Second
 		clock := newFakeClock()
 		store := NewMemoryStore()
-		srv, err := NewServer(ServerConfig{Handshake: p.MustCompile(), Store: store, Now: clock.Now,
+		// Eviction off, or from 200 ms: then a full cap evicts after a jump.
+		evict := rapid.SampledFrom([]time.Duration{-1, 200 * time.Millisecond}).Draw(rt, "evictAfter")
+		srv, err := NewServer(ServerConfig{Handshake: p.MustCompile(), Store: store, Now: clock.Now, EvictAfter: evict,
 			Pusher: PusherFunc(func(context.Context, Push) error { return nil })})
 		require.NoError(rt, err)
 		defer srv.Close()
@@ -285,14 +288,24 @@ func TestServerHalfOpenCountExact(t *testing.T) {
 		require.NoError(rt, srv.Close()) // at rest: no expiry in progress
 		require.NoError(rt, over)
 		n := 0
+		pending := map[protocol.RegID]protocol.Time{}
 		require.NoError(rt, store.Range(func(sl protocol.Slot) bool {
 			if sl.HalfOpen() {
 				n++
+				pending[sl.RegID] = sl.Pending.Expires
 			}
 			return true
 		}))
 		require.Equal(rt, n, srv.HalfOpen())
 		require.LessOrEqual(rt, n, p.HalfOpenCap)
+		indexed := map[protocol.RegID]protocol.Time{}
+		for _, e := range srv.index.h.entries {
+			indexed[e.id] = e.expires
+		}
+		require.Equal(rt, pending, indexed, "the eviction index is the store's half-open sessions")
+		if evict < 0 {
+			require.Zero(rt, srv.Stats().Evicted)
+		}
 	})
 }
 

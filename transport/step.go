@@ -8,16 +8,17 @@ import (
 type Input uint8
 
 // The inputs of a step. Client machines take Start, Recv and Timeout;
-// server slots take Recv, Issue and Expire.
+// server slots take Recv, Issue, Expire and Evict.
 const (
 	InputStart   Input = iota + 1 // the app started a handshake
 	InputRecv                     // a message arrived
 	InputTimeout                  // the client's timer fired
 	InputIssue                    // the service sent a command
 	InputExpire                   // the slot's timer fired
+	InputEvict                    // the slot's pending session was evicted at the half-open cap
 )
 
-var inputNames = [...]string{"Input(0)", "start", "recv", "timeout", "issue", "expire"}
+var inputNames = [...]string{"Input(0)", "start", "recv", "timeout", "issue", "expire", "evict"}
 
 // String returns the input's name as traces print it.
 func (in Input) String() string {

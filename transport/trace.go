@@ -131,6 +131,10 @@ func Record(st Step) sim.Record {
 		rec.Step = sim.StepIssue.String()
 	case InputExpire:
 		rec.Step = sim.StepServerTimer.String()
+	case InputEvict:
+		// The schema has no step of its own for it: an expiry, early,
+		// whose reason (Err: ErrEvicted) says so; validate knows it.
+		rec.Step = sim.StepServerTimer.String()
 	}
 	if st.Send.Kind != 0 {
 		rec.Sent = traceMsg(st.Send, st.SendID, st.Role.String())

@@ -88,6 +88,11 @@ type ValidationReport struct {
 	Clients, Slots int
 	// Verified counts clients that ended in the Verified state.
 	Verified int
+	// Evictions counts pending sessions the server ended before their
+	// lifetime at a full half-open cap (ServerConfig.EvictAfter): the one
+	// step it takes that the model's machine does not, accepted because it
+	// only ends a handshake and claims nothing.
+	Evictions int
 	// Receives counts delivered messages; Matched those paired with a send.
 	Receives, Matched int
 	Injections        []Injection
@@ -552,6 +557,13 @@ func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.M
 			env := protocol.SlotEnv{Admit: rec.Err != protocol.ErrSessionCap.Error()}
 			out = sl.Handle(v.h, rec.T, recv, script, env)
 		case sim.StepServerTimer:
+			if rec.Err == ErrEvicted.Error() {
+				var err error
+				if out, err = v.evict(l, &sl); err != nil {
+					return out, nil, err
+				}
+				break
+			}
 			out = sl.Expire(v.h, rec.T)
 		case sim.StepIssue:
 			out = sl.Issue(v.h, rec.T, sent.Payload)
@@ -578,6 +590,26 @@ func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.M
 		return out, nil, err
 	}
 	return out, commit, nil
+}
+
+// evict replays an eviction (ServerConfig.EvictAfter): the slot's pending
+// session ends before its lifetime, by the transition its expiry takes,
+// sending and claiming nothing. It is not a step of the model, whose
+// sessions end at their lifetime only; it is the one step a server takes
+// outside it, and it can only take away: it ends a handshake the server
+// would otherwise have verified, and makes no claim. It is counted in the
+// report.
+func (v *validator) evict(l *traceLine, sl *protocol.Slot) (protocol.Output, error) {
+	if !sl.HalfOpen() {
+		return protocol.Output{}, v.at(l, true, "evicts the pending session of slot %d, which has none (state %v)", sl.RegID, sl.State)
+	}
+	to, ok := v.h.ServerMachine().Lookup(sl.State, protocol.ExpirePending)
+	if !ok {
+		return protocol.Output{}, v.at(l, true, "evicts the pending session of slot %d, whose profile never ends one", sl.RegID)
+	}
+	sl.State, sl.Pending = to, protocol.Session{}
+	v.report.Evictions++
+	return protocol.Output{Deadline: sl.Deadline(), Err: ErrEvicted}, nil
 }
 
 // warnAfresh notes, once per run and kind of machine, that a machine

@@ -13,10 +13,12 @@ import (
 
 // flood sends forged Hellos at once (random RegIDs no device holds, more
 // than the half-open cap) to a server on bbolt, with legitimate handshakes
-// alongside in three rounds: the first starts with the flood and, the cap
-// being full for the forged sessions' lifetime, is expected to fail; the
-// later rounds start as they end, and must verify. It reports how long the
-// half-open count stayed at the cap: about the session lifetime.
+// alongside in three rounds: the first starts with the flood, and must
+// verify although the forged sessions fill the cap for their lifetime (a
+// Hello at the full cap evicts the oldest forged session once it is a
+// second old, the device's first retransmission timeout); the later rounds
+// start as those sessions expire, and must verify too. It reports how long
+// the half-open count stayed near the cap: about the session lifetime.
 func flood(ctx context.Context, e *env, path string, forged, legit int) ([]row, error) {
 	const phase = "forged-Hello flood (bbolt)"
 	srv, err := newServer(e, "flood", path)
@@ -97,7 +99,8 @@ func flood(ctx context.Context, e *env, path string, forged, legit int) ([]row, 
 	return []row{
 		measured(phase, "forged Hellos: accepted / refused at the cap", "%d / %d of %d (cap %d)", accepted.Load(), capped.Load(), forged, p.HalfOpenCap),
 		must(phase, "half-open count held near the cap for", freed, "%v (session lifetime %v)", atCapUntil.Round(100*time.Millisecond), p.Lifetime),
-		measured(phase, "legitimate handshakes verified, started with the flood", "%d of %d", verified[0].Load(), perRound[0]),
+		must(phase, "legitimate handshakes verified, started with the flood", verified[0].Load()*10 >= int64(perRound[0])*9,
+			"%d of %d", verified[0].Load(), perRound[0]),
 		must(phase, "legitimate handshakes verified, started after the forged lifetime", later == int64(perRound[1]+perRound[2]),
 			"%d of %d", later, perRound[1]+perRound[2]),
 	}, nil

@@ -14,7 +14,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/verishake/verishake/protocol"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -30,11 +34,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 64, "handshakes in flight in the crash campaign and the sustained load")
 	forged := fs.Int("forged", 1100, "flood: forged Hellos sent at once")
 	legit := fs.Int("legit", 123, "flood: legitimate handshakes alongside, in three rounds")
+	rates := fs.String("flood-rates", "200,960", "steady floods: forged Hellos per second, one phase per rate (empty: none)")
+	floodFor := fs.Duration("flood-for", 30*time.Second, "steady floods: how long each lasts")
+	floodLegit := fs.Int("flood-legit", 40, "steady floods: legitimate handshakes alongside each")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *bin == "" || *dir == "" {
 		fmt.Fprintln(stderr, "soak: --verishake and --dir are required")
+		return 2
+	}
+	floodRates, err := parseRates(*rates)
+	if err != nil {
+		fmt.Fprintf(stderr, "soak: --flood-rates %q: %v\n", *rates, err)
+		return 2
+	}
+	if *floodLegit < 1 {
+		fmt.Fprintf(stderr, "soak: --flood-legit %d: want at least 1\n", *floodLegit)
 		return 2
 	}
 	sink, err := startSink()
@@ -72,6 +88,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	phase("forged-Hello flood", func() ([]row, error) {
 		return flood(ctx, env, filepath.Join(*dir, "flood.db"), *forged, *legit)
 	})
+	for i, rate := range floodRates {
+		phase(fmt.Sprintf("forged-Hello flood at %d/s", rate), func() ([]row, error) {
+			return rateFlood(ctx, env, filepath.Join(*dir, fmt.Sprintf("flood-%d.db", rate)), rate, *floodFor, *floodLegit,
+				protocol.RegID(40_000_000+10_000_000*i))
+		})
+	}
 	if lateReplays != nil {
 		phase("crash campaign's replays past the lifetime", lateReplays)
 	}
@@ -111,4 +133,20 @@ type env struct {
 	bin, dir string
 	sink     *sink
 	log      io.Writer
+}
+
+// parseRates reads a comma-separated list of positive rates.
+func parseRates(s string) ([]int, error) {
+	var rates []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive number of Hellos per second", f)
+		}
+		rates = append(rates, n)
+	}
+	return rates, nil
 }

@@ -54,7 +54,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
 // serverMetrics registers srv's counters on reg.
 func serverMetrics(reg *prometheus.Registry, srv *transport.Server) {
 	handshakes := prometheus.NewDesc("verishake_handshakes_total",
-		"Handshakes by outcome: verified (the server's Commit), expired (half-open past its lifetime), refused_cap (a Hello turned away at the half-open cap).",
+		"Handshakes by outcome: verified (the server's Commit), expired (half-open past its lifetime), refused_cap (a Hello turned away at the half-open cap), evicted (half-open, ended early to make room for a Hello at the cap).",
 		[]string{"outcome"}, nil)
 	rejections := prometheus.NewDesc("verishake_rejections_total",
 		"Upstream requests turned down, by reason: the machine's verdict, or malformed, oversized, no_route before it.",
@@ -70,6 +70,7 @@ func serverMetrics(reg *prometheus.Registry, srv *transport.Server) {
 			ch <- prometheus.MustNewConstMetric(handshakes, prometheus.CounterValue, float64(st.Verified), "verified")
 			ch <- prometheus.MustNewConstMetric(handshakes, prometheus.CounterValue, float64(st.ExpiredHalfOpen), "expired")
 			ch <- prometheus.MustNewConstMetric(handshakes, prometheus.CounterValue, float64(st.Rejections["session_cap"]), "refused_cap")
+			ch <- prometheus.MustNewConstMetric(handshakes, prometheus.CounterValue, float64(st.Evicted), "evicted")
 			for reason, n := range st.Rejections {
 				ch <- prometheus.MustNewConstMetric(rejections, prometheus.CounterValue, float64(n), reason)
 			}

@@ -69,6 +69,7 @@ func TestServeAndRelayExportMetrics(t *testing.T) {
 	for _, want := range []string{
 		`verishake_handshakes_total{outcome="verified"} 2`,
 		`verishake_handshakes_total{outcome="refused_cap"} 0`,
+		`verishake_handshakes_total{outcome="evicted"} 0`,
 		`verishake_rejections_total{reason="malformed"} 1`,
 		`verishake_half_open_sessions 0`,
 		`verishake_store_failures_total{op="save"} 0`,

@@ -23,7 +23,7 @@ import (
 func init() {
 	register(command{
 		name:    "serve",
-		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--bearer T] [--profile P] [--trace FILE] [--metrics HOST:PORT] [limits]",
+		usage:   "[--addr HOST:PORT] [--store FILE.db] [--push URL] [--project ID] [--bearer T] [--profile P] [--trace FILE] [--metrics HOST:PORT] [--evict-after D] [limits]",
 		summary: "run the server side of the handshake over HTTP, answering through an FCM-shaped push endpoint",
 		run: untilSignal(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runServe(ctx, args, stdout, stderr, nil)
@@ -53,6 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	profileName := fs.String("profile", "hardened", "profile: patent or hardened")
 	tracePath := fs.String("trace", "", "write every step to FILE as JSON Lines (the simulator's trace schema)")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)")
+	evictAfter := fs.Duration("evict-after", 0, "at a full half-open cap, a Hello evicts the oldest pending session once it is this old (0: the profile's Backoff, 1s on hardened; negative: never, refuse with 429)")
 	limits := addLimitFlags(fs, transport.DefaultServeLimits())
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
@@ -98,11 +99,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 		tracer = tw
 	}
 	srv, err := transport.NewServer(transport.ServerConfig{
-		Handshake: p.MustCompile(),
-		Store:     store,
-		Pusher:    &transport.FCMPusher{BaseURL: *push, Project: *project, Auth: transport.StaticBearer(tok), TTL: p.Lifetime},
-		Tracer:    tracer,
-		Log:       slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "serve"),
+		Handshake:  p.MustCompile(),
+		Store:      store,
+		Pusher:     &transport.FCMPusher{BaseURL: *push, Project: *project, Auth: transport.StaticBearer(tok), TTL: p.Lifetime},
+		Tracer:     tracer,
+		Log:        slog.New(slog.NewTextHandler(stderr, nil)).With("cmd", "serve"),
+		EvictAfter: *evictAfter,
 	})
 	if err != nil {
 		return usagef(stderr, "serve", "%v", err)

@@ -32,6 +32,7 @@ type validateJSON struct {
 	Clients    int                   `json:"clients"`
 	Slots      int                   `json:"slots"`
 	Verified   int                   `json:"verified"`
+	Evictions  int                   `json:"evictions"`
 	Receives   int                   `json:"receives"`
 	Matched    int                   `json:"matched"`
 	Injections []transport.Injection `json:"injections"`
@@ -96,7 +97,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake validate: warning: %s\n", w)
 	}
 	out := validateJSON{OK: rep.OK(), Files: rep.Files, Runs: rep.Runs, Profile: rep.Profile.Name, Steps: rep.Steps, Clients: rep.Clients,
-		Slots: rep.Slots, Verified: rep.Verified, Receives: rep.Receives, Matched: rep.Matched,
+		Slots: rep.Slots, Verified: rep.Verified, Evictions: rep.Evictions, Receives: rep.Receives, Matched: rep.Matched,
 		Injections: rep.Injections, Claims: rep.Claims, Violations: viols, Warnings: warns}
 	if out.Injections == nil {
 		out.Injections = []transport.Injection{}
@@ -111,6 +112,9 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 			rep.Files, rep.Runs, rep.Profile.Name, rep.Steps, rep.Clients, rep.Slots)
 		fmt.Fprintf(stdout, "receives: %d, matched to their send: %d, injections: %d; claims checked: %d; clients verified: %d\n",
 			rep.Receives, rep.Matched, len(rep.Injections), rep.Claims, rep.Verified)
+		if rep.Evictions > 0 {
+			fmt.Fprintf(stdout, "evictions: %d pending sessions ended before their lifetime at a full half-open cap (the server's one step outside the model; it claims nothing)\n", rep.Evictions)
+		}
 		for _, in := range rep.Injections {
 			fmt.Fprintf(stdout, "injection: %s:%d: %s %d: %s\n", in.File, in.Line, in.Kind, in.ID, in.Reason)
 		}

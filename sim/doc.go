@@ -20,7 +20,7 @@
 // through a hook (Adversary); package adversary's strategies (replay,
 // forge, impersonate, flood, all) are registered under those names, and
 // ApplyVariant resolves the variant catalog. Traces are JSON Lines in a
-// versioned schema (TraceSchema) that package transport shares for real
+// versioned schema (trace.Schema) that package transport shares for real
 // runs. docs/simulation.md describes the channel model, the schema, the
 // stats and how to reproduce a failure from its seed.
 package sim

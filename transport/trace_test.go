@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/trace"
 )
 
 // tracedRun is a lossy run with a restart and a replaying attacker, traced
@@ -63,14 +63,14 @@ func TestTraceOfRealRunValidates(t *testing.T) {
 
 // edit rewrites the first step line of file f that match selects, and
 // returns its line number.
-func edit(t *testing.T, files []TraceInput, f int, match func(*sim.Record) bool, change func(*sim.Record)) ([]TraceInput, int) {
+func edit(t *testing.T, files []TraceInput, f int, match func(*trace.Record) bool, change func(*trace.Record)) ([]TraceInput, int) {
 	t.Helper()
 	data, err := readAll(files[f])
 	require.NoError(t, err)
 	lines := strings.Split(string(data), "\n")
 	for i, ln := range lines {
-		var rec sim.Record
-		if json.Unmarshal([]byte(ln), &rec) != nil || rec.Type != sim.LineStep || !match(&rec) {
+		var rec trace.Record
+		if json.Unmarshal([]byte(ln), &rec) != nil || rec.Type != trace.LineStep || !match(&rec) {
 			continue
 		}
 		change(&rec)
@@ -102,29 +102,29 @@ func TestValidateRejectsEditedStepNamingItsLine(t *testing.T) {
 	cases := []struct {
 		name   string
 		file   int
-		match  func(*sim.Record) bool
-		change func(*sim.Record)
+		match  func(*trace.Record) bool
+		change func(*trace.Record)
 		reason string
 	}{
 		{"server claims another Ts", 0,
-			func(r *sim.Record) bool { return len(r.Claims) == 2 },
-			func(r *sim.Record) { r.Claims[1].Ts = strings.Repeat("ab", 16) },
+			func(r *trace.Record) bool { return len(r.Claims) == 2 },
+			func(r *trace.Record) { r.Claims[1].Ts = strings.Repeat("ab", 16) },
 			"claims"},
 		{"client accepts Confirm2 but stays put", last,
-			func(r *sim.Record) bool { return r.Recv != nil && r.Recv.Kind == "Confirm2" && r.Err == "" },
-			func(r *sim.Record) { r.State = protocol.AwaitConfirm2.String() },
+			func(r *trace.Record) bool { return r.Recv != nil && r.Recv.Kind == "Confirm2" && r.Err == "" },
+			func(r *trace.Record) { r.State = protocol.AwaitConfirm2.String() },
 			"state"},
 		{"command renumbered", 0,
-			func(r *sim.Record) bool { return r.Step == "issue" },
-			func(r *sim.Record) { r.Sent.Seq += 5; r.Claims[0].Seq += 5 },
+			func(r *trace.Record) bool { return r.Step == "issue" },
+			func(r *trace.Record) { r.Sent.Seq += 5; r.Claims[0].Seq += 5 },
 			"sends"},
 		{"rejected replay shown as accepted", last,
-			func(r *sim.Record) bool { return r.Err != "" && r.Recv != nil },
-			func(r *sim.Record) { r.Err = "" },
+			func(r *trace.Record) bool { return r.Err != "" && r.Recv != nil },
+			func(r *trace.Record) { r.Err = "" },
 			"rejects"},
 		{"confirm2 sent without a confirm1", 1,
-			func(r *sim.Record) bool { return r.Sent != nil && r.Sent.Kind == "Confirm2" },
-			func(r *sim.Record) { r.Recv.Ts = strings.Repeat("cd", 16) },
+			func(r *trace.Record) bool { return r.Sent != nil && r.Sent.Kind == "Confirm2" },
+			func(r *trace.Record) { r.Recv.Ts = strings.Repeat("cd", 16) },
 			"the model"},
 	}
 	for _, tc := range cases {
@@ -142,7 +142,7 @@ func TestValidateRejectsEditedStepNamingItsLine(t *testing.T) {
 }
 
 func TestValidateRefusesMalformedTraces(t *testing.T) {
-	hdr, err := json.Marshal(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: protocol.Hardened()})
+	hdr, err := json.Marshal(trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceTransport, Profile: protocol.Hardened()})
 	require.NoError(t, err)
 	for name, tc := range map[string]struct {
 		text string
@@ -166,7 +166,7 @@ func TestValidateRefusesMalformedTraces(t *testing.T) {
 
 func TestValidateOrdersReceiveAfterSend(t *testing.T) {
 	h := protocol.Hardened()
-	hdr, _ := json.Marshal(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: h})
+	hdr, _ := json.Marshal(trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceTransport, Profile: h})
 	c := protocol.NewClient(1)
 	tokens := protocol.NewSeededTokens(1)
 	hs := h.MustCompile()
@@ -177,7 +177,7 @@ func TestValidateOrdersReceiveAfterSend(t *testing.T) {
 	out := sl.Handle(hs, 5, sentMessage(t, start), tokens, protocol.SlotEnv{Admit: true})
 	recv := Record(Step{Role: protocol.RoleServer, RegID: 1, Time: 5, Input: InputRecv, Recv: sentMessage(t, start), RecvID: 77,
 		Send: out.Send, SendID: 78, State: uint8(sl.State)})
-	line := func(r sim.Record) string { b, _ := json.Marshal(r); return string(b) }
+	line := func(r trace.Record) string { b, _ := json.Marshal(r); return string(b) }
 	// The server's receive has the earlier time, but must wait for the send.
 	rep, err := ValidateTraces([]TraceInput{
 		{Name: "server", R: strings.NewReader(string(hdr) + "\n" + line(recv) + "\n")},
@@ -193,8 +193,8 @@ func TestValidateOrdersReceiveAfterSend(t *testing.T) {
 	require.Equal(t, 2, te.Line)
 }
 
-func sentMessage(t *testing.T, r sim.Record) protocol.Message {
-	m, err := parseMsg(r.Sent)
+func sentMessage(t *testing.T, r trace.Record) protocol.Message {
+	m, err := r.Sent.Message()
 	require.NoError(t, err)
 	return m
 }
@@ -207,10 +207,10 @@ func TestValidateFlagsAReceiveThatDiffersFromItsSend(t *testing.T) {
 	_, files := tracedRun(t)
 	last := len(files) - 1 // devices.jsonl
 	in, line := edit(t, files, last,
-		func(r *sim.Record) bool {
+		func(r *trace.Record) bool {
 			return r.Recv != nil && r.Recv.Kind == "Command" && r.Err == "" && r.Recv.ID != 0
 		},
-		func(r *sim.Record) { r.Recv.Payload = "tampered" })
+		func(r *trace.Record) { r.Recv.Payload = "tampered" })
 	rep, err := ValidateTraces(in)
 	require.NoError(t, err)
 	var found bool

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/trace"
 )
 
 // TraceInput is one trace file to validate.
@@ -107,7 +107,7 @@ type traceLine struct {
 	file int
 	line int
 	run  int // the file's run, from 1: one per header
-	rec  sim.Record
+	rec  trace.Record
 }
 
 // runKey names one run of one file.
@@ -141,7 +141,7 @@ func (s *tokenScript) NewToken() protocol.Token {
 	return s.tok
 }
 
-// ValidateTraces reads trace files (the simulator's JSON Lines schema, as
+// ValidateTraces reads trace files (package trace's JSON Lines schema, as
 // TraceWriter writes them), merges them into one causal order (every
 // receive after its send, otherwise by time), and replays every machine step
 // through the model's machines of the header's profile: each step must
@@ -252,20 +252,20 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 			}
 			return nil, profile, runs, warns, bad("not a JSON object: %v", err)
 		}
-		if runs == 0 && typ.Type != sim.LineHeader {
+		if runs == 0 && typ.Type != trace.LineHeader {
 			return nil, profile, runs, warns, bad("first line is a %q, want the header", typ.Type)
 		}
-		if ended && typ.Type != sim.LineHeader {
+		if ended && typ.Type != trace.LineHeader {
 			return nil, profile, runs, warns, bad("a %q line after the end line", typ.Type)
 		}
 		switch typ.Type {
-		case sim.LineHeader:
-			var hd sim.Header
+		case trace.LineHeader:
+			var hd trace.Header
 			if err := strictUnmarshal(b, &hd); err != nil {
 				return nil, profile, runs, warns, bad("header: %v", err)
 			}
-			if hd.Schema != sim.TraceSchema {
-				return nil, profile, runs, warns, bad("trace schema %d, this validator reads %d", hd.Schema, sim.TraceSchema)
+			if hd.Schema != trace.Schema {
+				return nil, profile, runs, warns, bad("trace schema %d, this validator reads %d", hd.Schema, trace.Schema)
 			}
 			if runs > 0 && !reflect.DeepEqual(hd.Profile, profile) {
 				return nil, profile, runs, warns, bad("a run of profile %q after runs of %q", hd.Profile.Name, profile.Name)
@@ -273,32 +273,20 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 			profile = hd.Profile
 			runs++
 			ended, lastN = false, 0
-		case sim.LineStep:
+		case trace.LineStep:
 			l := &traceLine{file: file, line: n, run: runs}
 			if err := strictUnmarshal(b, &l.rec); err != nil {
 				return nil, profile, runs, warns, bad("step: %v", err)
 			}
-			if _, err := sim.ParseStepKind(l.rec.Step); err != nil {
+			if err := l.rec.Check(); err != nil {
 				return nil, profile, runs, warns, bad("%v", err)
-			}
-			for _, m := range []*sim.Msg{l.rec.Recv, l.rec.Sent} {
-				if m != nil {
-					if _, err := parseMsg(m); err != nil {
-						return nil, profile, runs, warns, bad("message %d: %v", m.ID, err)
-					}
-				}
-			}
-			for _, c := range l.rec.Claims {
-				if _, err := c.Claim(); err != nil {
-					return nil, profile, runs, warns, bad("claim: %v", err)
-				}
 			}
 			if lastN > 0 && l.rec.N > lastN+1 {
 				warn("steps %d to %d of this run are missing (lost to failed writes?): the steps after them may not replay", lastN+1, l.rec.N-1)
 			}
 			lastN = l.rec.N
 			lines = append(lines, l)
-		case sim.LineEnd:
+		case trace.LineEnd:
 			ended = true
 		default:
 			return nil, profile, runs, warns, bad("unknown line type %q", typ.Type)
@@ -330,21 +318,6 @@ func strictUnmarshal(b []byte, v any) error {
 	d := json.NewDecoder(strings.NewReader(string(b)))
 	d.DisallowUnknownFields()
 	return d.Decode(v)
-}
-
-func parseMsg(m *sim.Msg) (protocol.Message, error) {
-	k, err := sim.ParseKind(m.Kind)
-	if err != nil {
-		return protocol.Message{}, err
-	}
-	out := protocol.Message{Kind: k, RegID: protocol.RegID(m.RegID), Seq: m.Seq, Payload: m.Payload}
-	if out.Tc, err = sim.ParseToken(m.Tc); err != nil {
-		return out, fmt.Errorf("tc: %w", err)
-	}
-	if out.Ts, err = sim.ParseToken(m.Ts); err != nil {
-		return out, fmt.Errorf("ts: %w", err)
-	}
-	return out, nil
 }
 
 type validator struct {
@@ -445,7 +418,6 @@ func (v *validator) ready(l *traceLine) bool {
 // replay runs one step through the model and compares.
 func (v *validator) replay(l *traceLine) error {
 	rec := &l.rec
-	kind, _ := sim.ParseStepKind(rec.Step)
 	if rec.Machine == "" {
 		// A network step of a simulated run (drop, dup, corrupt, inject),
 		// or a delivery no machine took: nothing for a machine to check.
@@ -459,24 +431,24 @@ func (v *validator) replay(l *traceLine) error {
 	id := protocol.RegID(rec.RegID)
 	var recv protocol.Message
 	if rec.Recv != nil {
-		recv, _ = parseMsg(rec.Recv)
+		recv, _ = rec.Recv.Message()
 		v.report.Receives++
 		v.matchSend(l, recv)
 	}
 	var sent protocol.Message
 	if rec.Sent != nil {
-		sent, _ = parseMsg(rec.Sent)
+		sent, _ = rec.Sent.Message()
 	}
 	here := runKey{l.file, l.run}
 	key := machineKey{server: rec.Machine == "server", id: id}
 	last, seen := v.lastRun[key]
 	v.lastRun[key] = here
-	out, commit, err := v.apply(l, kind, recv, sent, false)
+	out, commit, err := v.apply(l, recv, sent, false)
 	if err != nil && seen && last != here {
 		// The machine's first step since a restart: a server on a memory
 		// store, or a device process, starts with nothing. If the step
 		// replays from a new machine, the state was lost, not forged.
-		if fout, fcommit, ferr := v.apply(l, kind, recv, sent, true); ferr == nil {
+		if fout, fcommit, ferr := v.apply(l, recv, sent, true); ferr == nil {
 			out, commit, err = fout, fcommit, nil
 			v.warnAfresh(l, key, last)
 		}
@@ -499,7 +471,7 @@ func (v *validator) replay(l *traceLine) error {
 
 // apply replays step l on a copy of its machine (a new machine if fresh)
 // and compares the outcome with the trace; commit keeps the new state.
-func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.Message, fresh bool) (out protocol.Output, commit func(), err error) {
+func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool) (out protocol.Output, commit func(), err error) {
 	rec := &l.rec
 	id := protocol.RegID(rec.RegID)
 	// The token a fresh-token step drew is the one its message carries.
@@ -516,15 +488,15 @@ func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.M
 		if old := v.clients[id]; old != nil && !fresh {
 			c = *old
 		}
-		switch kind {
-		case sim.StepStart:
+		switch rec.Step {
+		case trace.StepStart:
 			out = c.Start(v.h, rec.T, script)
-		case sim.StepDeliver:
+		case trace.StepDeliver:
 			if rec.Recv == nil {
 				return out, nil, v.at(l, false, "deliver step without a received message")
 			}
 			out = c.Handle(v.h, rec.T, recv)
-		case sim.StepClientTimer:
+		case trace.StepClientTimer:
 			out = c.Timeout(v.h, rec.T, script)
 		default:
 			return out, nil, v.at(l, true, "a client takes no %q step", rec.Step)
@@ -541,8 +513,8 @@ func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.M
 				sl = *old
 			}
 		}
-		switch kind {
-		case sim.StepDeliver:
+		switch rec.Step {
+		case trace.StepDeliver:
 			if rec.Recv == nil {
 				return out, nil, v.at(l, false, "deliver step without a received message")
 			}
@@ -551,9 +523,9 @@ func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.M
 			// given, and BOUNDED is checked on the count below instead.
 			env := protocol.SlotEnv{Admit: rec.Err != protocol.ErrSessionCap.Error()}
 			out = sl.Handle(v.h, rec.T, recv, script, env)
-		case sim.StepServerTimer:
+		case trace.StepServerTimer:
 			out = sl.Expire(v.h, rec.T)
-		case sim.StepIssue:
+		case trace.StepIssue:
 			out = sl.Issue(v.h, rec.T, sent.Payload)
 		default:
 			return out, nil, v.at(l, true, "a server slot takes no %q step", rec.Step)
@@ -607,7 +579,7 @@ func (v *validator) matchSend(l *traceLine, recv protocol.Message) {
 	case !ok:
 		reason = "no logged send has this id"
 	default:
-		sent, _ := parseMsg(s.rec.Sent)
+		sent, _ := s.rec.Sent.Message()
 		if sent == recv {
 			v.report.Matched++
 			return

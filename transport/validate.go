@@ -2,8 +2,6 @@ package transport
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -224,6 +222,10 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 // line cut short (a JSON object that ends before it closes: a crash or a
 // failed write in the middle of a record) is skipped with a warning, and
 // so is a gap in a run's step numbers (records a failed write lost).
+//
+// Package trace parses each line; the runs are read here rather than by
+// trace.Reader so that validation keeps the rules and messages it had when
+// the schema was the simulator's (an end line is taken without decoding it).
 func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Profile, runs int, warns []TraceWarning, err error) {
 	sc := bufio.NewScanner(in.R)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -242,27 +244,25 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue
 		}
-		var typ struct {
-			Type string `json:"type"`
+		typ, err := trace.LineType(b)
+		if errors.Is(err, trace.ErrCutShort) {
+			warn("%v: skipped", err)
+			continue
 		}
-		if err := json.Unmarshal(b, &typ); err != nil {
-			if cutShort(b) {
-				warn("a record cut short (%d bytes): skipped", len(b))
-				continue
-			}
-			return nil, profile, runs, warns, bad("not a JSON object: %v", err)
+		if err != nil {
+			return nil, profile, runs, warns, bad("%v", err)
 		}
-		if runs == 0 && typ.Type != trace.LineHeader {
-			return nil, profile, runs, warns, bad("first line is a %q, want the header", typ.Type)
+		if runs == 0 && typ != trace.LineHeader {
+			return nil, profile, runs, warns, bad("first line is a %q, want the header", typ)
 		}
-		if ended && typ.Type != trace.LineHeader {
-			return nil, profile, runs, warns, bad("a %q line after the end line", typ.Type)
+		if ended && typ != trace.LineHeader {
+			return nil, profile, runs, warns, bad("a %q line after the end line", typ)
 		}
-		switch typ.Type {
+		switch typ {
 		case trace.LineHeader:
-			var hd trace.Header
-			if err := strictUnmarshal(b, &hd); err != nil {
-				return nil, profile, runs, warns, bad("header: %v", err)
+			hd, err := trace.DecodeHeader(b)
+			if err != nil {
+				return nil, profile, runs, warns, bad("%v", err)
 			}
 			if hd.Schema != trace.Schema {
 				return nil, profile, runs, warns, bad("trace schema %d, this validator reads %d", hd.Schema, trace.Schema)
@@ -274,13 +274,11 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 			runs++
 			ended, lastN = false, 0
 		case trace.LineStep:
-			l := &traceLine{file: file, line: n, run: runs}
-			if err := strictUnmarshal(b, &l.rec); err != nil {
-				return nil, profile, runs, warns, bad("step: %v", err)
-			}
-			if err := l.rec.Check(); err != nil {
+			rec, err := trace.DecodeRecord(b)
+			if err != nil {
 				return nil, profile, runs, warns, bad("%v", err)
 			}
+			l := &traceLine{file: file, line: n, run: runs, rec: rec}
 			if lastN > 0 && l.rec.N > lastN+1 {
 				warn("steps %d to %d of this run are missing (lost to failed writes?): the steps after them may not replay", lastN+1, l.rec.N-1)
 			}
@@ -289,7 +287,7 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 		case trace.LineEnd:
 			ended = true
 		default:
-			return nil, profile, runs, warns, bad("unknown line type %q", typ.Type)
+			return nil, profile, runs, warns, bad("unknown line type %q", typ)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -299,25 +297,6 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 		return nil, profile, runs, warns, &TraceError{File: in.Name, Line: 1, Reason: "empty trace: no header"}
 	}
 	return lines, profile, runs, warns, nil
-}
-
-// cutShort reports whether b is the beginning of a JSON object that ends
-// before it closes: what a writer leaves when it stops in the middle of a
-// record. Any other malformed line is an error, not a warning.
-func cutShort(b []byte) bool {
-	if len(b) == 0 || b[0] != '{' {
-		return false
-	}
-	var v json.RawMessage
-	return errors.Is(json.NewDecoder(bytes.NewReader(b)).Decode(&v), io.ErrUnexpectedEOF)
-}
-
-// strictUnmarshal refuses fields the schema does not have: a misspelt
-// field in a hand-edited trace should not be silently ignored.
-func strictUnmarshal(b []byte, v any) error {
-	d := json.NewDecoder(strings.NewReader(string(b)))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
 }
 
 type validator struct {

@@ -141,26 +141,41 @@ func TestValidateRejectsEditedStepNamingItsLine(t *testing.T) {
 	}
 }
 
+// TestValidateRefusesMalformedTraces: a line that does not parse names
+// its line and what is wrong with it. The reasons are those validate gave
+// when the schema was package sim's: moving it to package trace changed
+// no message.
 func TestValidateRefusesMalformedTraces(t *testing.T) {
 	hdr, err := json.Marshal(trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceTransport, Profile: protocol.Hardened()})
 	require.NoError(t, err)
+	h := string(hdr) + "\n"
+	start := `{"type":"step","n":1,"t":0,"step":"start","machine":"client","regid":1,"sent":{"id":5,"kind":"Hello","regid":1,"tc":"#1"},"state":"AwaitValidation"}`
 	for name, tc := range map[string]struct {
-		text string
-		line int
+		text   string
+		line   int
+		reason string
 	}{
-		"empty":        {"", 1},
-		"not json":     {string(hdr) + "\n{oops\n", 2},
-		"no header":    {`{"type":"step","n":1,"t":0,"step":"start"}` + "\n", 1},
-		"schema":       {strings.Replace(string(hdr), `"schema":1`, `"schema":99`, 1) + "\n", 1},
-		"unknown step": {string(hdr) + "\n" + `{"type":"step","n":1,"t":0,"step":"teleport"}` + "\n", 2},
-		"bad token":    {string(hdr) + "\n" + `{"type":"step","n":1,"t":0,"step":"start","machine":"client","regid":1,"sent":{"id":5,"kind":"Hello","regid":1,"tc":"xyz"}}` + "\n", 2},
-		"extra field":  {string(hdr) + "\n" + `{"type":"step","n":1,"t":0,"step":"start","bogus":1}` + "\n", 2},
+		"empty":        {"", 1, "empty trace: no header"},
+		"not json":     {h + "{oops\n", 2, "not a JSON object: invalid character 'o' looking for beginning of object key string"},
+		"no header":    {`{"type":"step","n":1,"t":0,"step":"start"}` + "\n", 1, `first line is a "step", want the header`},
+		"schema":       {strings.Replace(h, `"schema":1`, `"schema":99`, 1), 1, "trace schema 99, this validator reads 1"},
+		"header field": {strings.Replace(h, `"seed":0`, `"seed":0,"sed":1`, 1), 1, `header: json: unknown field "sed"`},
+		"config field": {strings.Replace(h, `"tokens":""`, `"tokens":"","config":{"clientz":1}`, 1), 1, `header: json: unknown field "clientz"`},
+		"unknown step": {h + `{"type":"step","n":1,"t":0,"step":"teleport"}` + "\n", 2, `unknown step "teleport"`},
+		"bad token":    {h + strings.Replace(start, `"#1"`, `"xyz"`, 1) + "\n", 2, `message 5: tc: malformed token "xyz": want 32 hex digits`},
+		"bad kind":     {h + strings.Replace(start, `"Hello"`, `"Hullo"`, 1) + "\n", 2, `message 5: unknown message kind "Hullo"`},
+		"bad claim":    {h + strings.Replace(start, `"state"`, `"claims":[{"kind":"Running","role":"nobody","regid":1}],"state"`, 1) + "\n", 2, `claim: unknown role "nobody"`},
+		"extra field":  {h + `{"type":"step","n":1,"t":0,"step":"start","bogus":1}` + "\n", 2, `step: json: unknown field "bogus"`},
+		"field type":   {h + `{"type":"step","n":"one","t":0,"step":"start"}` + "\n", 2, "step: json: cannot unmarshal string into Go struct field Record.n of type uint64"},
+		"line type":    {h + `{"type":"stop"}` + "\n", 2, `unknown line type "stop"`},
+		"after end":    {h + `{"type":"end","steps":0,"t":0,"stopped":"closed","violations":[]}` + "\n" + start + "\n", 3, `a "step" line after the end line`},
 	} {
 		_, err := ValidateTraces([]TraceInput{{Name: "t.jsonl", R: strings.NewReader(tc.text)}})
 		te, ok := errors.AsType[*TraceError](err)
 		require.True(t, ok, "%s: %v", name, err)
 		require.False(t, te.Forbidden, name)
 		require.Equal(t, tc.line, te.Line, "%s: %v", name, err)
+		require.Equal(t, tc.reason, te.Reason, name)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/trace"
 )
 
 // ErrNotReproduced marks a counterexample whose steps do not violate the
@@ -13,7 +14,7 @@ import (
 var ErrNotReproduced = errors.New("counterexample does not violate its property")
 
 // TraceSteps runs steps on a fresh world of cfg with symbolic tokens (the
-// explorer's world) and writes them as a trace of source SourceExplore
+// explorer's world) and writes them as a trace of source trace.SourceExplore
 // whose header names target, so that `verishake replay` re-runs and draws
 // an explorer's counterexample exactly as it re-runs a simulation, and
 // judges it for its target property alone. It takes every step, whatever
@@ -21,7 +22,7 @@ var ErrNotReproduced = errors.New("counterexample does not violate its property"
 // first, then any other property broken on the way. Steps that do not
 // violate the target are an error wrapping ErrNotReproduced: the explorer
 // and the monitors disagree, which is a bug.
-func TraceSteps(w io.Writer, cfg Config, steps []Step, target Target) ([]Violation, error) {
+func TraceSteps(w io.Writer, cfg Config, steps []Step, target trace.Target) ([]trace.Violation, error) {
 	h, err := cfg.Profile.Compile()
 	if err != nil {
 		return nil, fmt.Errorf("sim: trace steps: %w", err)
@@ -36,10 +37,9 @@ func TraceSteps(w io.Writer, cfg Config, steps []Step, target Target) ([]Violati
 	if err != nil {
 		return nil, fmt.Errorf("sim: trace steps: %w", err)
 	}
-	tw := NewTraceWriter(w)
-	c := cfg
-	if err := tw.Header(Header{Type: LineHeader, Schema: TraceSchema, Source: SourceExplore, Tokens: TokensSymbolic,
-		Profile: cfg.Profile, Variant: cfg.Variant, Seed: cfg.Seed, Config: &c, Target: &target}); err != nil {
+	tw := trace.NewWriter(w)
+	if err := tw.Header(trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceExplore, Tokens: trace.TokensSymbolic,
+		Profile: cfg.Profile, Variant: cfg.Variant, Seed: cfg.Seed, Config: cfg.traceConfig(), Target: &target}); err != nil {
 		return nil, err
 	}
 	var (
@@ -66,7 +66,7 @@ func TraceSteps(w io.Writer, cfg Config, steps []Step, target Target) ([]Violati
 	if !ok {
 		return nil, fmt.Errorf("sim: trace steps: %w: %s (found %v)", ErrNotReproduced, target.Property, viol)
 	}
-	if err := tw.End(End{Type: LineEnd, Steps: n, T: world.Now, Stopped: "violation", Violations: viol}); err != nil {
+	if err := tw.End(trace.End{Type: trace.LineEnd, Steps: n, T: world.Now, Stopped: "violation", Violations: viol}); err != nil {
 		return nil, err
 	}
 	return viol, tw.Flush()

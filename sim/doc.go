@@ -19,8 +19,9 @@
 // without loss or adversary ends. The adversary joins
 // through a hook (Adversary); package adversary's strategies (replay,
 // forge, impersonate, flood, all) are registered under those names, and
-// ApplyVariant resolves the variant catalog. Traces are JSON Lines in a
-// versioned schema (TraceSchema) that package transport shares for real
-// runs. docs/simulation.md describes the channel model, the schema, the
+// ApplyVariant resolves the variant catalog. Traces are JSON Lines in
+// package trace's versioned schema, which package transport shares for
+// real runs; RecordOf and ParseStep convert between a Step and its trace
+// record. docs/simulation.md describes the channel model, the schema, the
 // stats and how to reproduce a failure from its seed.
 package sim

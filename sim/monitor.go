@@ -8,30 +8,8 @@ import (
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/trace"
 )
-
-// Violation is a property broken during a run: which, where, and why.
-type Violation struct {
-	// Property is a protocol property id: AUTH-C, AUTH-S, CMD, FORGE,
-	// LIVE, BOUNDED, DELIVER.
-	Property string `json:"property"`
-	// Step is the number of the step that broke it; for a LIVE violation
-	// found by the clock, the last step taken before.
-	Step uint64 `json:"step"`
-	// T is the virtual time, in nanoseconds, at which it was found.
-	T protocol.Time `json:"t"`
-	// RegID is the client concerned, when there is one.
-	RegID uint64 `json:"regid,omitempty"`
-	// Claim is the claim that completed the violation (AUTH-C, AUTH-S,
-	// CMD), or the Issued claim of the command lost (DELIVER).
-	Claim *Claim `json:"claim,omitempty"`
-	// Reason says what went wrong, in words.
-	Reason string `json:"reason"`
-}
-
-func (v Violation) String() string {
-	return fmt.Sprintf("%s violated at step %d (t=%v): %s", v.Property, v.Step, time.Duration(v.T), v.Reason)
-}
 
 // AuthMonitor checks AUTH-C, AUTH-S and CMD online with protocol.Ledger,
 // the checker the explorer and trace validation use too: injective
@@ -103,7 +81,7 @@ func NewAuthMonitor(clients int, window time.Duration) *AuthMonitor {
 
 // Observe checks one claim, made at virtual time now, and returns the
 // violation it completes (nil: none).
-func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *Violation {
+func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *trace.Violation {
 	if c.RegID < 1 || c.RegID > a.n {
 		return nil // exempt
 	}
@@ -139,8 +117,8 @@ func (a *AuthMonitor) Observe(now protocol.Time, c *protocol.Claim) *Violation {
 	if !bad {
 		return nil
 	}
-	tc := ClaimOf(pv.Claim)
-	return &Violation{Property: pv.Property, RegID: uint64(c.RegID), Claim: &tc, Reason: pv.Reason}
+	tc := trace.ClaimOf(pv.Claim)
+	return &trace.Violation{Property: pv.Property, RegID: uint64(c.RegID), Claim: &tc, Reason: pv.Reason}
 }
 
 // hold caches c in slot, passing the claim it evicts to the ledger. An
@@ -304,18 +282,18 @@ func (l *LiveMonitor) Started(c int, hs uint64, at protocol.Time) {
 
 // Ended records that client c's handshake ended at time at, and reports
 // it if that was later than the budget allows.
-func (l *LiveMonitor) Ended(c int, at protocol.Time) *Violation {
+func (l *LiveMonitor) Ended(c int, at protocol.Time) *trace.Violation {
 	hs, began := l.hs[c], l.began[c]
 	l.hs[c] = 0
 	if hs == 0 || !l.bounded || at-began <= protocol.Time(l.budget) {
 		return nil
 	}
-	return &Violation{Property: protocol.Live, T: at, RegID: uint64(c + 1),
+	return &trace.Violation{Property: protocol.Live, T: at, RegID: uint64(c + 1),
 		Reason: fmt.Sprintf("client %d's handshake #%d took %v, over its budget of %v", c+1, hs, time.Duration(at-began), l.budget)}
 }
 
 // Tick reports a handshake still running past its budget at time now.
-func (l *LiveMonitor) Tick(now protocol.Time) *Violation {
+func (l *LiveMonitor) Tick(now protocol.Time) *trace.Violation {
 	for {
 		e, ok := l.due.front()
 		if !ok {
@@ -328,7 +306,7 @@ func (l *LiveMonitor) Tick(now protocol.Time) *Violation {
 		if now <= e.due {
 			return nil
 		}
-		return &Violation{Property: protocol.Live, T: now, RegID: uint64(e.client + 1),
+		return &trace.Violation{Property: protocol.Live, T: now, RegID: uint64(e.client + 1),
 			Reason: fmt.Sprintf("client %d's handshake #%d, started at %v, is still running at %v, past its budget of %v",
 				e.client+1, e.hs, time.Duration(l.began[e.client]), time.Duration(now), l.budget)}
 	}
@@ -337,7 +315,7 @@ func (l *LiveMonitor) Tick(now protocol.Time) *Violation {
 // Finish is called when the run stops at time now with states the clients'
 // control states. It reports the first handshake that can no longer end in
 // time: any still running without a time bound, or past its bound.
-func (l *LiveMonitor) Finish(now protocol.Time, states func(c int) protocol.ClientState) *Violation {
+func (l *LiveMonitor) Finish(now protocol.Time, states func(c int) protocol.ClientState) *trace.Violation {
 	first, n := -1, 0
 	for c, hs := range l.hs {
 		if hs == 0 || l.bounded && now-l.began[c] <= protocol.Time(l.budget) {
@@ -355,7 +333,7 @@ func (l *LiveMonitor) Finish(now protocol.Time, states func(c int) protocol.Clie
 	if l.bounded {
 		why = fmt.Sprintf("is past its budget of %v", l.budget)
 	}
-	return &Violation{Property: protocol.Live, T: now, RegID: uint64(first + 1),
+	return &trace.Violation{Property: protocol.Live, T: now, RegID: uint64(first + 1),
 		Reason: fmt.Sprintf("client %d's handshake #%d, started at %v and still in %v when the run stopped at %v, %s (%d handshake(s) in all)",
 			first+1, l.hs[first], time.Duration(l.began[first]), states(first), time.Duration(now), why, n)}
 }
@@ -383,7 +361,7 @@ var DefaultHalfOpenCap = protocol.Hardened().HalfOpenCap
 type BoundedMonitor struct{ Cap int }
 
 // Observe checks the server's half-open count after a step.
-func (b BoundedMonitor) Observe(halfOpen int) *Violation {
+func (b BoundedMonitor) Observe(halfOpen int) *trace.Violation {
 	limit := b.Cap
 	if limit == 0 {
 		limit = DefaultHalfOpenCap
@@ -395,7 +373,7 @@ func (b BoundedMonitor) Observe(halfOpen int) *Violation {
 	if b.Cap == 0 {
 		why = fmt.Sprintf("over %d: the profile sets no cap, and a server without one is held to hardened's default cap", limit)
 	}
-	return &Violation{Property: protocol.Bounded,
+	return &trace.Violation{Property: protocol.Bounded,
 		Reason: fmt.Sprintf("the server holds %d half-open sessions, %s", halfOpen, why)}
 }
 
@@ -413,7 +391,7 @@ type ForgeMonitor struct {
 
 // Observe checks step result r of world w: a delivered guess that was
 // accepted may break FORGE.
-func (f ForgeMonitor) Observe(w *World, r *Result) *Violation {
+func (f ForgeMonitor) Observe(w *World, r *Result) *trace.Violation {
 	if r.Kind != StepDeliver || r.Recv.From != FromAdversary || !r.Recv.Guess || r.Err != nil || r.Lost {
 		return nil
 	}
@@ -429,7 +407,7 @@ func (f ForgeMonitor) Observe(w *World, r *Result) *Violation {
 }
 
 // Finish checks the statistic when the run stops.
-func (f ForgeMonitor) Finish(w *World) *Violation {
+func (f ForgeMonitor) Finish(w *World) *trace.Violation {
 	c := &w.Counters
 	if adversary.ForgeWithin(c.ForgeGuesses, c.ForgeAccepted) {
 		return nil
@@ -437,8 +415,8 @@ func (f ForgeMonitor) Finish(w *World) *Violation {
 	return f.violation(c, "when the run stopped")
 }
 
-func (f ForgeMonitor) violation(c *Counters, what string) *Violation {
-	return &Violation{Property: protocol.Forge,
+func (f ForgeMonitor) violation(c *Counters, what string) *trace.Violation {
+	return &trace.Violation{Property: protocol.Forge,
 		Reason: fmt.Sprintf("%s: %d of %d guesses accepted (rate %.3g, over the bound 2^%d; %d-bit tokens give 2^-%d a guess)",
 			what, c.ForgeAccepted, c.ForgeGuesses, float64(c.ForgeAccepted)/float64(c.ForgeGuesses),
 			int(math.Log2(adversary.ForgeBound)), f.TokenBits, f.TokenBits)}
@@ -565,7 +543,7 @@ func (d *DeliverMonitor) lose(id protocol.RegID, c command) {
 
 // Finish is called when the run stops: every command refused and not
 // executed since is lost.
-func (d *DeliverMonitor) Finish() *Violation {
+func (d *DeliverMonitor) Finish() *trace.Violation {
 	if d.off {
 		return nil
 	}
@@ -581,8 +559,8 @@ func (d *DeliverMonitor) Finish() *Violation {
 		return nil
 	}
 	c := d.first
-	claim := ClaimOf(protocol.Claim{Kind: protocol.Issued, Role: protocol.RoleServer, RegID: d.firstID, Ts: c.ts, Seq: c.seq})
-	return &Violation{Property: protocol.Deliver, RegID: uint64(d.firstID), Claim: &claim,
+	claim := trace.ClaimOf(protocol.Claim{Kind: protocol.Issued, Role: protocol.RoleServer, RegID: d.firstID, Ts: c.ts, Seq: c.seq})
+	return &trace.Violation{Property: protocol.Deliver, RegID: uint64(d.firstID), Claim: &claim,
 		Reason: fmt.Sprintf("command %d to RegID %d, issued at step %d, reached its client at step %d while it was in %v, was refused (%v) and never executed: %d of %d commands issued were lost so, with no message lost and no adversary",
 			c.seq, d.firstID, c.issued, c.refused, c.state, c.why, d.lost, d.issued)}
 }
@@ -608,7 +586,7 @@ func NewMonitors(p protocol.Profile, clients int, window time.Duration) *Monitor
 }
 
 // Tick is called before step n+1 is taken at time at.
-func (m *Monitors) Tick(n uint64, at protocol.Time) *Violation {
+func (m *Monitors) Tick(n uint64, at protocol.Time) *trace.Violation {
 	v := m.Live.Tick(at)
 	if v != nil {
 		v.Step = n
@@ -617,7 +595,7 @@ func (m *Monitors) Tick(n uint64, at protocol.Time) *Violation {
 }
 
 // Observe checks step n, which w took with result r.
-func (m *Monitors) Observe(w *World, n uint64, r *Result) *Violation {
+func (m *Monitors) Observe(w *World, n uint64, r *Result) *trace.Violation {
 	m.Deliver.Observe(w, n, r)
 	v := m.observe(w, r)
 	if v != nil {
@@ -626,7 +604,7 @@ func (m *Monitors) Observe(w *World, n uint64, r *Result) *Violation {
 	return v
 }
 
-func (m *Monitors) observe(w *World, r *Result) *Violation {
+func (m *Monitors) observe(w *World, r *Result) *trace.Violation {
 	// FORGE first: an accepted guess usually completes an AUTH or CMD
 	// violation in the same step (a guessed Confirm1 verifies a session
 	// its client never confirmed), and the guess is the cause.
@@ -654,7 +632,7 @@ func (m *Monitors) observe(w *World, r *Result) *Violation {
 
 // Finish is called when a run stops without a violation, after step n at
 // time now.
-func (m *Monitors) Finish(w *World, n uint64, now protocol.Time) *Violation {
+func (m *Monitors) Finish(w *World, n uint64, now protocol.Time) *trace.Violation {
 	v := m.Live.Finish(now, func(c int) protocol.ClientState { return w.Clients[c].State })
 	if v == nil {
 		v = m.Forge.Finish(w)

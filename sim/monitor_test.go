@@ -11,6 +11,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/trace"
 )
 
 var (
@@ -202,7 +203,7 @@ func TestMonitorForge(t *testing.T) {
 	require.NoError(t, err)
 	m := NewMonitors(protocol.Hardened(), 1, 0)
 	guess := protocol.Message{Kind: protocol.Confirm1, RegID: 1, Ts: protocol.Symbolic(99)}
-	deliver := func(g bool) *Violation {
+	deliver := func(g bool) *trace.Violation {
 		var r Result
 		require.NoError(t, w.ApplyInto(&Step{Kind: StepInject, At: w.Now, Msg: guess, Guess: g}, &r))
 		slot, id := r.SentSlot, r.Sent.ID

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/trace"
 )
 
 // Errors a TraceError wraps: the trace cannot be read (ErrMalformed: bad
@@ -44,18 +45,18 @@ type ReplayOptions struct {
 
 // Replayed is the outcome of a replay that reproduced its trace.
 type Replayed struct {
-	Header Header
+	Header trace.Header
 	// Steps replayed; Stopped and Violations as the re-run found them (and
 	// the trace's last line said).
 	Steps      uint64
 	Stopped    string
-	Violations []Violation
+	Violations []trace.Violation
 	// HS is the handshake kept (0 if the trace starts none), RegID its
 	// client, and Records its steps: from its start to the client's next
 	// start, every step that involves its RegID.
 	HS      uint64
 	RegID   uint64
-	Records []Record
+	Records []trace.Record
 	// ViolationHS is the handshake the first violation's client was in
 	// (0: none, or no client concerned): the one worth drawing.
 	ViolationHS uint64
@@ -97,24 +98,23 @@ func Replay(r io.Reader, name string, opts ReplayOptions) (*Replayed, error) {
 		return nil, err
 	case b == nil:
 		return nil, bad(ErrMalformed, "empty file")
-	case typ != LineHeader:
+	case typ != trace.LineHeader:
 		return nil, bad(ErrMalformed, "first line is %q, want the header", typ)
 	}
-	var hd Header
+	var hd trace.Header
 	if err := strictUnmarshal(b, &hd); err != nil {
 		return nil, bad(ErrMalformed, "header: %v", err)
 	}
-	if hd.Schema != TraceSchema {
-		return nil, bad(ErrMalformed, "schema %d, this verishake reads schema %d", hd.Schema, TraceSchema)
+	if hd.Schema != trace.Schema {
+		return nil, bad(ErrMalformed, "schema %d, this verishake reads schema %d", hd.Schema, trace.Schema)
 	}
-	if hd.Source == SourceTransport {
+	if hd.Source == trace.SourceTransport {
 		return nil, bad(ErrMalformed, "a %s trace records a real run; replay re-runs simulator and explorer traces", hd.Source)
 	}
 	if hd.Config == nil {
 		return nil, bad(ErrMalformed, "header has no config")
 	}
-	cfg := *hd.Config
-	cfg.Profile, cfg.Variant, cfg.Seed = hd.Profile, hd.Variant, hd.Seed
+	cfg := configOf(&hd)
 	if err := cfg.Validate(); err != nil {
 		return nil, bad(ErrMalformed, "header: %v", err)
 	}
@@ -124,8 +124,8 @@ func Replay(r io.Reader, name string, opts ReplayOptions) (*Replayed, error) {
 	}
 	wo := cfg.worldOptions(NoAdversary{})
 	switch hd.Tokens {
-	case TokensSeeded:
-	case TokensSymbolic:
+	case trace.TokensSeeded:
+	case trace.TokensSymbolic:
 		wo.Tokens = &protocol.SymbolicTokens{}
 	default:
 		return nil, bad(ErrMalformed, "header: unknown token source %q", hd.Tokens)
@@ -177,10 +177,10 @@ func Replay(r io.Reader, name string, opts ReplayOptions) (*Replayed, error) {
 
 	var (
 		n      uint64
-		viol   []Violation
+		viol   []trace.Violation
 		res    Result
 		inHS   bool
-		ended  *End
+		ended  *trace.End
 		lastHS = make([]uint64, cfg.Clients+1) // by RegID: its latest handshake
 	)
 	for {
@@ -189,26 +189,26 @@ func Replay(r io.Reader, name string, opts ReplayOptions) (*Replayed, error) {
 			return nil, err
 		}
 		if b == nil {
-			return nil, bad(ErrMalformed, "the trace ends without its %q line", LineEnd)
+			return nil, bad(ErrMalformed, "the trace ends without its %q line", trace.LineEnd)
 		}
-		if typ == LineEnd {
-			ended = &End{}
+		if typ == trace.LineEnd {
+			ended = &trace.End{}
 			if err := strictUnmarshal(b, ended); err != nil {
 				return nil, bad(ErrMalformed, "end: %v", err)
 			}
 			break
 		}
-		if typ != LineStep {
+		if typ != trace.LineStep {
 			return nil, bad(ErrMalformed, "unknown line type %q", typ)
 		}
-		var want Record
+		var want trace.Record
 		if err := strictUnmarshal(b, &want); err != nil {
 			return nil, bad(ErrMalformed, "step: %v", err)
 		}
 		if want.N != n+1 {
 			return nil, bad(ErrMalformed, "step %d follows step %d", want.N, n)
 		}
-		s, err := want.ParseStep()
+		s, err := ParseStep(&want)
 		if err != nil {
 			return nil, bad(ErrMalformed, "step %d: %v", want.N, err)
 		}
@@ -279,10 +279,10 @@ func Replay(r io.Reader, name string, opts ReplayOptions) (*Replayed, error) {
 		}
 	}
 	if viol == nil {
-		viol = []Violation{}
+		viol = []trace.Violation{}
 	}
 	if ended.Violations == nil {
-		ended.Violations = []Violation{}
+		ended.Violations = []trace.Violation{}
 	}
 	if g, t := jsonOf(viol), jsonOf(ended.Violations); g != t {
 		return nil, bad(ErrDiverged, "the trace ends with violations %s, the model finds %s", t, g)
@@ -319,7 +319,7 @@ func jsonOf(v any) string {
 
 // diffRecords names the first field in which the model's record differs
 // from the trace's, or returns "".
-func diffRecords(want, got Record) string {
+func diffRecords(want, got trace.Record) string {
 	wv, gv := reflect.ValueOf(want), reflect.ValueOf(got)
 	t := wv.Type()
 	for i := range t.NumField() {
@@ -335,7 +335,7 @@ func diffRecords(want, got Record) string {
 
 // involves reports whether a record concerns RegID id: the machine that
 // acted, or the message taken or sent.
-func involves(r *Record, id uint64) bool {
+func involves(r *trace.Record, id uint64) bool {
 	return r.RegID == id || r.Recv != nil && r.Recv.RegID == id || r.Sent != nil && r.Sent.RegID == id
 }
 
@@ -344,7 +344,7 @@ func involves(r *Record, id uint64) bool {
 // adversary; each message as an arrow when it arrives (a cross when lost),
 // timers, claims and rejections as notes. A violation found at one of the
 // records' steps is marked there.
-func Mermaid(hs, regID uint64, recs []Record, violations ...Violation) string {
+func Mermaid(hs, regID uint64, recs []trace.Record, violations ...trace.Violation) string {
 	var b strings.Builder
 	adv := false
 	for i := range recs {
@@ -367,8 +367,8 @@ func Mermaid(hs, regID uint64, recs []Record, violations ...Violation) string {
 		}
 		return "S"
 	}
-	arrow := func(m *Msg, style, suffix string) {
-		k, _ := ParseKind(m.Kind)
+	arrow := func(m *trace.Msg, style, suffix string) {
+		k, _ := trace.ParseKind(m.Kind)
 		to := "S"
 		if !k.Upstream() {
 			to = "C"
@@ -448,7 +448,7 @@ func Mermaid(hs, regID uint64, recs []Record, violations ...Violation) string {
 	return b.String()
 }
 
-func label(m *Msg) string {
+func label(m *trace.Msg) string {
 	s := m.Kind
 	if t := tokens(m.Tc, m.Ts); t != "" {
 		s += " " + t

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/trace"
 )
 
 // Channel is the fault model of one direction of the network. Each message
@@ -245,7 +246,7 @@ type Report struct {
 	HalfVerified uint64 `json:"half_verified"`
 	// Violations lists the properties broken; the run stops at the first,
 	// so it holds at most one. Never null.
-	Violations []Violation `json:"violations"`
+	Violations []trace.Violation `json:"violations"`
 	// Stopped says why the run ended: "done" (nothing left to happen),
 	// "horizon" (virtual time ran out) or "violation".
 	Stopped string `json:"stopped"`
@@ -328,12 +329,12 @@ type Runner struct {
 	rng  *rand.Rand
 	q    queue
 	mon  *Monitors
-	tw   *TraceWriter
+	tw   *trace.Writer
 
 	n       uint64 // steps taken
 	horizon protocol.Time
 	stopped string
-	viol    []Violation
+	viol    []trace.Violation
 
 	clientArmed []protocol.Time // per client: the timer event queued, Never if none
 	serverArmed []protocol.Time // per honest RegID-1: likewise
@@ -395,7 +396,7 @@ func NewRunner(cfg Config, opts RunOptions) (*Runner, error) {
 		r.idle[i], r.idlePos[i] = int32(i), int32(i)
 	}
 	if opts.Trace != nil {
-		r.tw = NewTraceWriter(opts.Trace)
+		r.tw = trace.NewWriter(opts.Trace)
 		if err := r.tw.Header(cfg.header()); err != nil {
 			return nil, err
 		}
@@ -418,10 +419,9 @@ func (cfg Config) worldOptions(adv Adversary) WorldOptions {
 	}
 }
 
-func (cfg Config) header() Header {
-	c := cfg
-	return Header{Type: LineHeader, Schema: TraceSchema, Source: SourceSim, Tokens: TokensSeeded,
-		Profile: cfg.Profile, Variant: cfg.Variant, Seed: cfg.Seed, Config: &c}
+func (cfg Config) header() trace.Header {
+	return trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceSim, Tokens: trace.TokensSeeded,
+		Profile: cfg.Profile, Variant: cfg.Variant, Seed: cfg.Seed, Config: cfg.traceConfig()}
 }
 
 // Run runs the configuration to its end and reports. The error is for
@@ -481,7 +481,7 @@ func (r *Runner) Run() (*Report, error) {
 	}
 	rep := r.report(time.Since(start))
 	if r.tw != nil {
-		if err := r.tw.End(End{Type: LineEnd, Steps: r.n, T: end, Stopped: r.stopped, Violations: rep.Violations}); err != nil {
+		if err := r.tw.End(trace.End{Type: trace.LineEnd, Steps: r.n, T: end, Stopped: r.stopped, Violations: rep.Violations}); err != nil {
 			return nil, err
 		}
 	}
@@ -495,7 +495,7 @@ func (r *Runner) report(wall time.Duration) *Report {
 		Seed: r.cfg.Seed, Profile: r.cfg.Profile.Name, Variant: r.cfg.Variant, Adversary: r.cfg.Adversary,
 		Clients: r.cfg.Clients, Handshakes: c.Started, Verified: c.Verified, Failed: c.Failed,
 		Unfinished: c.Started - c.Verified - c.Failed, HalfVerified: c.HalfVerified,
-		Violations: append([]Violation{}, r.viol...), Stopped: r.stopped, Steps: r.n,
+		Violations: append([]trace.Violation{}, r.viol...), Stopped: r.stopped, Steps: r.n,
 		StepCounts: StepCounts{Deliver: s[StepDeliver], Drop: s[StepDrop], Dup: s[StepDup], Corrupt: s[StepCorrupt],
 			ClientTimer: s[StepClientTimer], ServerTimer: s[StepServerTimer], Start: s[StepStart], Issue: s[StepIssue], Inject: s[StepInject]},
 		Rejected: c.Rejected, Lost: c.Lost, CommandsIssued: c.Issued, CommandsExecuted: c.Executed,
@@ -757,7 +757,7 @@ func (r *Runner) step(s Step) error {
 	return nil
 }
 
-func (r *Runner) violate(v Violation) {
+func (r *Runner) violate(v trace.Violation) {
 	r.viol = append(r.viol, v)
 	r.stopped = "violation"
 }

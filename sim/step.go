@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/trace"
 )
 
 // MsgID names one send. A network duplicate keeps the id of the message it
@@ -43,7 +44,10 @@ const (
 	numStepKinds
 )
 
-var stepNames = [...]string{"", "deliver", "drop", "dup", "corrupt", "client_timer", "server_timer", "start", "issue", "inject", "flood", "insider"}
+// stepNames are the trace's names for the step kinds, in StepKind order
+// (TestStepNamesAreTheTraces checks it).
+var stepNames = [...]string{"", trace.StepDeliver, trace.StepDrop, trace.StepDup, trace.StepCorrupt, trace.StepClientTimer,
+	trace.StepServerTimer, trace.StepStart, trace.StepIssue, trace.StepInject, trace.StepFlood, trace.StepInsider}
 
 func (k StepKind) String() string {
 	if int(k) < len(stepNames) && k > 0 {

@@ -5,38 +5,24 @@ import (
 	"slices"
 
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/trace"
 )
-
-// Target names the one property a counterexample was written for. A trace
-// with a target is judged for that property alone: every step is taken,
-// whatever else breaks on the way, and the trace reproduces only if the
-// target is violated where the trace says. Other properties broken on the
-// way are reported beside it, never in its place.
-type Target struct {
-	// Property is the property's id (AUTH-C, AUTH-S, CMD, BOUNDED, LIVE,
-	// AGREE).
-	Property string `json:"property"`
-	// Continuation is how many of the last steps are AGREE's fault-free
-	// continuation (World.Disagreement), run from the state the path
-	// reaches; replay runs it again and requires the same steps.
-	Continuation int `json:"continuation,omitempty"`
-}
 
 // judge re-judges a targeted trace step by step, with the same code that
 // found it: the claim and bound monitors for AUTH-C, AUTH-S, CMD, BOUNDED
 // (and FORGE, for guesses), World.Deadlocked for the explorer's LIVE and
 // World.Disagreement for AGREE.
 type judge struct {
-	target  Target
+	target  trace.Target
 	prefix  uint64 // steps before the continuation
 	retries int    // the explorer's cap on retransmissions, for AGREE
 	mon     *Monitors
-	found   []Violation // the first violation of each property, in order
-	cont    []Step      // AGREE: the continuation the model takes
-	agree   *Violation  // AGREE: its verdict at the end of the continuation
+	found   []trace.Violation // the first violation of each property, in order
+	cont    []Step            // AGREE: the continuation the model takes
+	agree   *trace.Violation  // AGREE: its verdict at the end of the continuation
 }
 
-func newJudge(cfg Config, t Target, steps uint64) (*judge, error) {
+func newJudge(cfg Config, t trace.Target, steps uint64) (*judge, error) {
 	switch t.Property {
 	case protocol.AuthC, protocol.AuthS, protocol.Cmd, protocol.Bounded, protocol.Live, protocol.Forge:
 		if t.Continuation != 0 {
@@ -79,7 +65,7 @@ func (j *judge) runContinuation(w *World, n uint64) error {
 	var buf []Step
 	j.cont = j.cont[:0]
 	if reason, bad := c.Disagreement(&buf, &j.cont); bad {
-		j.agree = &Violation{Property: protocol.Agree, Step: n, T: w.Now, Reason: reason}
+		j.agree = &trace.Violation{Property: protocol.Agree, Step: n, T: w.Now, Reason: reason}
 	}
 	return nil
 }
@@ -94,8 +80,8 @@ func (j *judge) observe(w *World, n uint64, r *Result) {
 	j.note(m.Bounded.Observe(w.Server.HalfOpen()), w, n)
 }
 
-func (j *judge) note(v *Violation, w *World, n uint64) {
-	if v == nil || slices.ContainsFunc(j.found, func(f Violation) bool { return f.Property == v.Property }) {
+func (j *judge) note(v *trace.Violation, w *World, n uint64) {
+	if v == nil || slices.ContainsFunc(j.found, func(f trace.Violation) bool { return f.Property == v.Property }) {
 		return
 	}
 	v.Step, v.T = n, w.Now
@@ -104,7 +90,7 @@ func (j *judge) note(v *Violation, w *World, n uint64) {
 
 // finish ends the judgment after the last step n: the violations found,
 // the target's first, and whether the target was violated.
-func (j *judge) finish(w *World, n uint64) ([]Violation, bool, error) {
+func (j *judge) finish(w *World, n uint64) ([]trace.Violation, bool, error) {
 	switch j.target.Property {
 	case protocol.Agree:
 		if n == j.prefix {
@@ -116,22 +102,22 @@ func (j *judge) finish(w *World, n uint64) ([]Violation, bool, error) {
 			return nil, false, fmt.Errorf("the fault-free continuation takes %d steps, the trace has %d", len(j.cont), j.target.Continuation)
 		}
 		if j.agree != nil {
-			j.found = append([]Violation{*j.agree}, j.found...)
+			j.found = append([]trace.Violation{*j.agree}, j.found...)
 		}
 	case protocol.Live:
 		if c, stuck := w.Deadlocked(); stuck {
-			j.found = append([]Violation{{Property: protocol.Live, Step: n, T: w.Now, RegID: uint64(c + 1),
+			j.found = append([]trace.Violation{{Property: protocol.Live, Step: n, T: w.Now, RegID: uint64(c + 1),
 				Reason: fmt.Sprintf("client %d waits in %v with nothing in flight and no timer set", c+1, w.Clients[c].State)}}, j.found...)
 		}
 	}
-	i := slices.IndexFunc(j.found, func(v Violation) bool { return v.Property == j.target.Property })
+	i := slices.IndexFunc(j.found, func(v trace.Violation) bool { return v.Property == j.target.Property })
 	if i > 0 {
 		// The target first: it is what the trace was written for.
 		v := j.found[i]
-		j.found = append([]Violation{v}, slices.Delete(j.found, i, i+1)...)
+		j.found = append([]trace.Violation{v}, slices.Delete(j.found, i, i+1)...)
 	}
 	if j.found == nil {
-		j.found = []Violation{}
+		j.found = []trace.Violation{}
 	}
 	return j.found, i >= 0, nil
 }

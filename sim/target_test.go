@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/trace"
 )
 
 // patentDoubleVerify is the patent's shortest AUTH-S counterexample: the
@@ -39,7 +40,7 @@ func patentDoubleVerify(t *testing.T) (Config, []Step) {
 func TestTargetedTraceReproducesItsProperty(t *testing.T) {
 	cfg, steps := patentDoubleVerify(t)
 	var b bytes.Buffer
-	viol, err := TraceSteps(&b, cfg, steps, Target{Property: protocol.AuthS})
+	viol, err := TraceSteps(&b, cfg, steps, trace.Target{Property: protocol.AuthS})
 	require.NoError(t, err)
 	require.Equal(t, protocol.AuthS, viol[0].Property)
 	out, err := Replay(bytes.NewReader(b.Bytes()), "cex.jsonl", ReplayOptions{})
@@ -54,6 +55,6 @@ func TestTargetedTraceReproducesItsProperty(t *testing.T) {
 	require.Contains(t, err.Error(), "written for CMD")
 
 	// Steps that violate nothing are no counterexample.
-	_, err = TraceSteps(&bytes.Buffer{}, cfg, steps[:3], Target{Property: protocol.AuthS})
+	_, err = TraceSteps(&bytes.Buffer{}, cfg, steps[:3], trace.Target{Property: protocol.AuthS})
 	require.ErrorIs(t, err, ErrNotReproduced)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verishake/verishake/protocol"
+	"github.com/verishake/verishake/trace"
 )
 
 func newTestWorld(t *testing.T, p protocol.Profile, o WorldOptions) *World {
@@ -293,7 +294,7 @@ func TestWorldRandomWalk(t *testing.T) {
 
 func TestMermaid(t *testing.T) {
 	w := newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 1, Handshakes: 1})
-	var recs []Record
+	var recs []trace.Record
 	step := func(s Step) Result {
 		r := apply(t, w, s)
 		recs = append(recs, RecordOf(uint64(len(recs)+1), s, &r, w))
@@ -304,7 +305,7 @@ func TestMermaid(t *testing.T) {
 	forged := step(Step{Kind: StepInject, Msg: protocol.Message{Kind: protocol.Validation, RegID: 1, Tc: tc2, Ts: ts1}})
 	step(Step{Kind: StepDeliver, Slot: forged.SentSlot, ID: forged.Sent.ID})
 
-	d := Mermaid(1, 1, recs, Violation{Property: protocol.AuthC, Step: 4})
+	d := Mermaid(1, 1, recs, trace.Violation{Property: protocol.AuthC, Step: 4})
 	assert.True(t, strings.HasPrefix(d, "sequenceDiagram\n"))
 	for _, want := range []string{
 		"participant C as Client 1",

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/trace"
 )
 
 // SequenceDiagram renders the validated steps of RegID id, client and
@@ -29,11 +29,11 @@ func (r *ValidationReport) SequenceDiagram(id protocol.RegID) string {
 			me, peer = "S", "D"
 		}
 		switch rec.Step {
-		case sim.StepClientTimer.String(), sim.StepServerTimer.String():
+		case trace.StepClientTimer, trace.StepServerTimer:
 			fmt.Fprintf(&b, "    Note over %s: timer (%s)\n", me, rec.State)
-		case sim.StepStart.String():
+		case trace.StepStart:
 			fmt.Fprintf(&b, "    Note over D: start handshake\n")
-		case sim.StepIssue.String():
+		case trace.StepIssue:
 			fmt.Fprintf(&b, "    Note over S: issue command\n")
 		}
 		if rec.Err != "" && rec.Recv != nil {
@@ -78,7 +78,7 @@ func (r *ValidationReport) VerifiedClients() []protocol.RegID {
 	return out
 }
 
-func mermaidMsg(m *sim.Msg) string {
+func mermaidMsg(m *trace.Msg) string {
 	var parts []string
 	if m.Tc != "" {
 		parts = append(parts, "Tc="+shortToken(m.Tc))
@@ -95,7 +95,7 @@ func mermaidMsg(m *sim.Msg) string {
 	return m.Kind + "(" + strings.Join(parts, " ") + ")"
 }
 
-func mermaidClaim(c sim.Claim) string {
+func mermaidClaim(c trace.Claim) string {
 	if c.Kind == "Issued" || c.Kind == "Executed" {
 		return fmt.Sprintf("Ts=%s Seq=%d", shortToken(c.Ts), c.Seq)
 	}

@@ -2,8 +2,8 @@
 // sockets: an HTTP server side, a push path shaped like Firebase Cloud
 // Messaging's HTTP v1 API, a local push relay that speaks that shape on
 // loopback, a device library, durable session stores, and capture of the
-// steps taken in the simulator's trace schema so that a real run can be
-// checked against the model.
+// steps taken in package trace's schema, which the simulator writes too, so
+// that a real run can be checked against the model.
 //
 // The machines stay sans-IO: this package owns every clock, socket, lock and
 // goroutine, and hands the machines the time (wall-clock Unix nanoseconds,

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/trace"
 )
 
-// TraceWriter is a Tracer that writes steps as JSON Lines in the
-// simulator's trace schema (sim.TraceSchema, source "transport"), so that
+// TraceWriter is a Tracer that writes steps as JSON Lines in package
+// trace's schema (trace.Schema, source "transport"), so that
 // `verishake validate` and the simulator's tools read a real run like a
 // simulated one. A server and each process of devices write their own file;
 // message ids tie a send in one file to its receives in another.
@@ -63,7 +63,7 @@ func newTraceWriter(w io.Writer, p protocol.Profile, log *slog.Logger, name stri
 	}
 	// The header is written here rather than by line: a trace that cannot
 	// start is the caller's error to report, not a streak of lost records.
-	b, err := json.Marshal(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: p})
+	b, err := json.Marshal(trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceTransport, Profile: p})
 	if err != nil {
 		return nil, traceError(name, "header: %w", err)
 	}
@@ -102,10 +102,10 @@ func (t *TraceWriter) Step(st Step) {
 	_ = t.line(rec) // failures are counted and logged by line
 }
 
-// Record converts a step to the simulator's trace record, with N unset.
-func Record(st Step) sim.Record {
-	rec := sim.Record{
-		Type:  sim.LineStep,
+// Record converts a step to its trace record, with N unset.
+func Record(st Step) trace.Record {
+	rec := trace.Record{
+		Type:  trace.LineStep,
 		T:     st.Time,
 		Wall:  time.Unix(0, int64(st.Time)).UTC().Format(time.RFC3339Nano),
 		RegID: uint64(st.RegID),
@@ -113,47 +113,36 @@ func Record(st Step) sim.Record {
 	}
 	switch st.Role {
 	case protocol.RoleClient:
-		rec.Machine = "client"
+		rec.Machine = trace.MachineClient
 		rec.State = protocol.ClientState(st.State).String()
 	case protocol.RoleServer:
-		rec.Machine = "server"
+		rec.Machine = trace.MachineServer
 		rec.State = protocol.SessionState(st.State).String()
 	}
 	switch st.Input {
 	case InputStart:
-		rec.Step = sim.StepStart.String()
+		rec.Step = trace.StepStart
 	case InputRecv:
-		rec.Step = sim.StepDeliver.String()
-		rec.Recv = traceMsg(st.Recv, st.RecvID, "")
+		rec.Step = trace.StepDeliver
+		rec.Recv = trace.MsgOf(st.RecvID, "", false, st.Recv)
 	case InputTimeout:
-		rec.Step = sim.StepClientTimer.String()
+		rec.Step = trace.StepClientTimer
 	case InputIssue:
-		rec.Step = sim.StepIssue.String()
+		rec.Step = trace.StepIssue
 	case InputExpire:
-		rec.Step = sim.StepServerTimer.String()
+		rec.Step = trace.StepServerTimer
 	case InputEvict:
 		// The schema has no step of its own for it: an expiry, early,
 		// whose reason (Err: ErrEvicted) says so; validate knows it.
-		rec.Step = sim.StepServerTimer.String()
+		rec.Step = trace.StepServerTimer
 	}
 	if st.Send.Kind != 0 {
-		rec.Sent = traceMsg(st.Send, st.SendID, st.Role.String())
+		rec.Sent = trace.MsgOf(st.SendID, st.Role.String(), false, st.Send)
 	}
 	for _, c := range st.Claims {
-		rec.Claims = append(rec.Claims, sim.ClaimOf(c))
+		rec.Claims = append(rec.Claims, trace.ClaimOf(c))
 	}
 	return rec
-}
-
-func traceMsg(m protocol.Message, id uint64, from string) *sim.Msg {
-	t := &sim.Msg{ID: id, From: from, Kind: m.Kind.String(), RegID: uint64(m.RegID), Seq: m.Seq, Payload: m.Payload}
-	if !m.Tc.IsZero() {
-		t.Tc = m.Tc.String()
-	}
-	if !m.Ts.IsZero() {
-		t.Ts = m.Ts.String()
-	}
-	return t
 }
 
 func errString(err error) string {
@@ -229,7 +218,7 @@ func (t *TraceWriter) Close() error {
 		return nil
 	}
 	t.closed = true
-	err := t.line(sim.End{Type: sim.LineEnd, Steps: t.n, T: t.lastT, Stopped: "closed", Violations: []sim.Violation{}})
+	err := t.line(trace.End{Type: trace.LineEnd, Steps: t.n, T: t.lastT, Stopped: "closed", Violations: []trace.Violation{}})
 	if t.file != nil {
 		if serr := t.file.Sync(); serr != nil && err == nil {
 			err = traceError(t.name, "sync: %w", serr)

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/trace"
 )
 
 // writeLog records each Write call to it; calls listed in fail fail,
@@ -54,7 +54,7 @@ func TestTraceWriterWritesEachRecordWhole(t *testing.T) {
 		require.Len(t, w.calls, 1+i, "step %d is written when Step returns", i)
 		last := w.calls[len(w.calls)-1]
 		require.True(t, bytes.HasSuffix(last, []byte("\n")), "one whole line per write")
-		var rec sim.Record
+		var rec trace.Record
 		require.NoError(t, json.Unmarshal(last, &rec))
 		require.Equal(t, uint64(i), rec.N)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/trace"
 )
 
 // tracedRun is a lossy run with a restart and a replaying attacker, traced
@@ -63,14 +63,14 @@ func TestTraceOfRealRunValidates(t *testing.T) {
 
 // edit rewrites the first step line of file f that match selects, and
 // returns its line number.
-func edit(t *testing.T, files []TraceInput, f int, match func(*sim.Record) bool, change func(*sim.Record)) ([]TraceInput, int) {
+func edit(t *testing.T, files []TraceInput, f int, match func(*trace.Record) bool, change func(*trace.Record)) ([]TraceInput, int) {
 	t.Helper()
 	data, err := readAll(files[f])
 	require.NoError(t, err)
 	lines := strings.Split(string(data), "\n")
 	for i, ln := range lines {
-		var rec sim.Record
-		if json.Unmarshal([]byte(ln), &rec) != nil || rec.Type != sim.LineStep || !match(&rec) {
+		var rec trace.Record
+		if json.Unmarshal([]byte(ln), &rec) != nil || rec.Type != trace.LineStep || !match(&rec) {
 			continue
 		}
 		change(&rec)
@@ -102,29 +102,29 @@ func TestValidateRejectsEditedStepNamingItsLine(t *testing.T) {
 	cases := []struct {
 		name   string
 		file   int
-		match  func(*sim.Record) bool
-		change func(*sim.Record)
+		match  func(*trace.Record) bool
+		change func(*trace.Record)
 		reason string
 	}{
 		{"server claims another Ts", 0,
-			func(r *sim.Record) bool { return len(r.Claims) == 2 },
-			func(r *sim.Record) { r.Claims[1].Ts = strings.Repeat("ab", 16) },
+			func(r *trace.Record) bool { return len(r.Claims) == 2 },
+			func(r *trace.Record) { r.Claims[1].Ts = strings.Repeat("ab", 16) },
 			"claims"},
 		{"client accepts Confirm2 but stays put", last,
-			func(r *sim.Record) bool { return r.Recv != nil && r.Recv.Kind == "Confirm2" && r.Err == "" },
-			func(r *sim.Record) { r.State = protocol.AwaitConfirm2.String() },
+			func(r *trace.Record) bool { return r.Recv != nil && r.Recv.Kind == "Confirm2" && r.Err == "" },
+			func(r *trace.Record) { r.State = protocol.AwaitConfirm2.String() },
 			"state"},
 		{"command renumbered", 0,
-			func(r *sim.Record) bool { return r.Step == "issue" },
-			func(r *sim.Record) { r.Sent.Seq += 5; r.Claims[0].Seq += 5 },
+			func(r *trace.Record) bool { return r.Step == "issue" },
+			func(r *trace.Record) { r.Sent.Seq += 5; r.Claims[0].Seq += 5 },
 			"sends"},
 		{"rejected replay shown as accepted", last,
-			func(r *sim.Record) bool { return r.Err != "" && r.Recv != nil },
-			func(r *sim.Record) { r.Err = "" },
+			func(r *trace.Record) bool { return r.Err != "" && r.Recv != nil },
+			func(r *trace.Record) { r.Err = "" },
 			"rejects"},
 		{"confirm2 sent without a confirm1", 1,
-			func(r *sim.Record) bool { return r.Sent != nil && r.Sent.Kind == "Confirm2" },
-			func(r *sim.Record) { r.Recv.Ts = strings.Repeat("cd", 16) },
+			func(r *trace.Record) bool { return r.Sent != nil && r.Sent.Kind == "Confirm2" },
+			func(r *trace.Record) { r.Recv.Ts = strings.Repeat("cd", 16) },
 			"the model"},
 	}
 	for _, tc := range cases {
@@ -141,32 +141,47 @@ func TestValidateRejectsEditedStepNamingItsLine(t *testing.T) {
 	}
 }
 
+// TestValidateRefusesMalformedTraces: a line that does not parse names
+// its line and what is wrong with it. The reasons are those validate gave
+// when the schema was package sim's: moving it to package trace changed
+// no message.
 func TestValidateRefusesMalformedTraces(t *testing.T) {
-	hdr, err := json.Marshal(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: protocol.Hardened()})
+	hdr, err := json.Marshal(trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceTransport, Profile: protocol.Hardened()})
 	require.NoError(t, err)
+	h := string(hdr) + "\n"
+	start := `{"type":"step","n":1,"t":0,"step":"start","machine":"client","regid":1,"sent":{"id":5,"kind":"Hello","regid":1,"tc":"#1"},"state":"AwaitValidation"}`
 	for name, tc := range map[string]struct {
-		text string
-		line int
+		text   string
+		line   int
+		reason string
 	}{
-		"empty":        {"", 1},
-		"not json":     {string(hdr) + "\n{oops\n", 2},
-		"no header":    {`{"type":"step","n":1,"t":0,"step":"start"}` + "\n", 1},
-		"schema":       {strings.Replace(string(hdr), `"schema":1`, `"schema":99`, 1) + "\n", 1},
-		"unknown step": {string(hdr) + "\n" + `{"type":"step","n":1,"t":0,"step":"teleport"}` + "\n", 2},
-		"bad token":    {string(hdr) + "\n" + `{"type":"step","n":1,"t":0,"step":"start","machine":"client","regid":1,"sent":{"id":5,"kind":"Hello","regid":1,"tc":"xyz"}}` + "\n", 2},
-		"extra field":  {string(hdr) + "\n" + `{"type":"step","n":1,"t":0,"step":"start","bogus":1}` + "\n", 2},
+		"empty":        {"", 1, "empty trace: no header"},
+		"not json":     {h + "{oops\n", 2, "not a JSON object: invalid character 'o' looking for beginning of object key string"},
+		"no header":    {`{"type":"step","n":1,"t":0,"step":"start"}` + "\n", 1, `first line is a "step", want the header`},
+		"schema":       {strings.Replace(h, `"schema":1`, `"schema":99`, 1), 1, "trace schema 99, this validator reads 1"},
+		"header field": {strings.Replace(h, `"seed":0`, `"seed":0,"sed":1`, 1), 1, `header: json: unknown field "sed"`},
+		"config field": {strings.Replace(h, `"tokens":""`, `"tokens":"","config":{"clientz":1}`, 1), 1, `header: json: unknown field "clientz"`},
+		"unknown step": {h + `{"type":"step","n":1,"t":0,"step":"teleport"}` + "\n", 2, `unknown step "teleport"`},
+		"bad token":    {h + strings.Replace(start, `"#1"`, `"xyz"`, 1) + "\n", 2, `message 5: tc: malformed token "xyz": want 32 hex digits`},
+		"bad kind":     {h + strings.Replace(start, `"Hello"`, `"Hullo"`, 1) + "\n", 2, `message 5: unknown message kind "Hullo"`},
+		"bad claim":    {h + strings.Replace(start, `"state"`, `"claims":[{"kind":"Running","role":"nobody","regid":1}],"state"`, 1) + "\n", 2, `claim: unknown role "nobody"`},
+		"extra field":  {h + `{"type":"step","n":1,"t":0,"step":"start","bogus":1}` + "\n", 2, `step: json: unknown field "bogus"`},
+		"field type":   {h + `{"type":"step","n":"one","t":0,"step":"start"}` + "\n", 2, "step: json: cannot unmarshal string into Go struct field Record.n of type uint64"},
+		"line type":    {h + `{"type":"stop"}` + "\n", 2, `unknown line type "stop"`},
+		"after end":    {h + `{"type":"end","steps":0,"t":0,"stopped":"closed","violations":[]}` + "\n" + start + "\n", 3, `a "step" line after the end line`},
 	} {
 		_, err := ValidateTraces([]TraceInput{{Name: "t.jsonl", R: strings.NewReader(tc.text)}})
 		te, ok := errors.AsType[*TraceError](err)
 		require.True(t, ok, "%s: %v", name, err)
 		require.False(t, te.Forbidden, name)
 		require.Equal(t, tc.line, te.Line, "%s: %v", name, err)
+		require.Equal(t, tc.reason, te.Reason, name)
 	}
 }
 
 func TestValidateOrdersReceiveAfterSend(t *testing.T) {
 	h := protocol.Hardened()
-	hdr, _ := json.Marshal(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: h})
+	hdr, _ := json.Marshal(trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceTransport, Profile: h})
 	c := protocol.NewClient(1)
 	tokens := protocol.NewSeededTokens(1)
 	hs := h.MustCompile()
@@ -177,7 +192,7 @@ func TestValidateOrdersReceiveAfterSend(t *testing.T) {
 	out := sl.Handle(hs, 5, sentMessage(t, start), tokens, protocol.SlotEnv{Admit: true})
 	recv := Record(Step{Role: protocol.RoleServer, RegID: 1, Time: 5, Input: InputRecv, Recv: sentMessage(t, start), RecvID: 77,
 		Send: out.Send, SendID: 78, State: uint8(sl.State)})
-	line := func(r sim.Record) string { b, _ := json.Marshal(r); return string(b) }
+	line := func(r trace.Record) string { b, _ := json.Marshal(r); return string(b) }
 	// The server's receive has the earlier time, but must wait for the send.
 	rep, err := ValidateTraces([]TraceInput{
 		{Name: "server", R: strings.NewReader(string(hdr) + "\n" + line(recv) + "\n")},
@@ -193,8 +208,8 @@ func TestValidateOrdersReceiveAfterSend(t *testing.T) {
 	require.Equal(t, 2, te.Line)
 }
 
-func sentMessage(t *testing.T, r sim.Record) protocol.Message {
-	m, err := parseMsg(r.Sent)
+func sentMessage(t *testing.T, r trace.Record) protocol.Message {
+	m, err := r.Sent.Message()
 	require.NoError(t, err)
 	return m
 }
@@ -207,10 +222,10 @@ func TestValidateFlagsAReceiveThatDiffersFromItsSend(t *testing.T) {
 	_, files := tracedRun(t)
 	last := len(files) - 1 // devices.jsonl
 	in, line := edit(t, files, last,
-		func(r *sim.Record) bool {
+		func(r *trace.Record) bool {
 			return r.Recv != nil && r.Recv.Kind == "Command" && r.Err == "" && r.Recv.ID != 0
 		},
-		func(r *sim.Record) { r.Recv.Payload = "tampered" })
+		func(r *trace.Record) { r.Recv.Payload = "tampered" })
 	rep, err := ValidateTraces(in)
 	require.NoError(t, err)
 	var found bool

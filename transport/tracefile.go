@@ -11,7 +11,7 @@ import (
 	"reflect"
 
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/trace"
 )
 
 // OpenTraceFile starts the trace of a run of profile p at the end of the
@@ -70,12 +70,12 @@ func checkTraceFile(f *os.File, p protocol.Profile) (cut bool, err error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("not a trace: reading its first line: %w", err)
 	}
-	var hd sim.Header
-	if err := json.Unmarshal(first, &hd); err != nil || hd.Type != sim.LineHeader {
+	var hd trace.Header
+	if err := json.Unmarshal(first, &hd); err != nil || hd.Type != trace.LineHeader {
 		return false, errors.New("not a trace: the first line is not a trace header")
 	}
-	if hd.Schema != sim.TraceSchema {
-		return false, fmt.Errorf("trace schema %d, this program writes %d", hd.Schema, sim.TraceSchema)
+	if hd.Schema != trace.Schema {
+		return false, fmt.Errorf("trace schema %d, this program writes %d", hd.Schema, trace.Schema)
 	}
 	if !reflect.DeepEqual(hd.Profile, p) {
 		if hd.Profile.Name == p.Name {

@@ -2,8 +2,6 @@ package transport
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/trace"
 )
 
 // TraceInput is one trace file to validate.
@@ -112,7 +110,7 @@ type traceLine struct {
 	file int
 	line int
 	run  int // the file's run, from 1: one per header
-	rec  sim.Record
+	rec  trace.Record
 }
 
 // runKey names one run of one file.
@@ -146,7 +144,7 @@ func (s *tokenScript) NewToken() protocol.Token {
 	return s.tok
 }
 
-// ValidateTraces reads trace files (the simulator's JSON Lines schema, as
+// ValidateTraces reads trace files (package trace's JSON Lines schema, as
 // TraceWriter writes them), merges them into one causal order (every
 // receive after its send, otherwise by time), and replays every machine step
 // through the model's machines of the header's profile: each step must
@@ -229,6 +227,10 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 // line cut short (a JSON object that ends before it closes: a crash or a
 // failed write in the middle of a record) is skipped with a warning, and
 // so is a gap in a run's step numbers (records a failed write lost).
+//
+// Package trace parses each line; the runs are read here rather than by
+// trace.Reader so that validation keeps the rules and messages it had when
+// the schema was the simulator's (an end line is taken without decoding it).
 func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Profile, runs int, warns []TraceWarning, err error) {
 	sc := bufio.NewScanner(in.R)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -247,30 +249,28 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue
 		}
-		var typ struct {
-			Type string `json:"type"`
+		typ, err := trace.LineType(b)
+		if errors.Is(err, trace.ErrCutShort) {
+			warn("%v: skipped", err)
+			continue
 		}
-		if err := json.Unmarshal(b, &typ); err != nil {
-			if cutShort(b) {
-				warn("a record cut short (%d bytes): skipped", len(b))
-				continue
+		if err != nil {
+			return nil, profile, runs, warns, bad("%v", err)
+		}
+		if runs == 0 && typ != trace.LineHeader {
+			return nil, profile, runs, warns, bad("first line is a %q, want the header", typ)
+		}
+		if ended && typ != trace.LineHeader {
+			return nil, profile, runs, warns, bad("a %q line after the end line", typ)
+		}
+		switch typ {
+		case trace.LineHeader:
+			hd, err := trace.DecodeHeader(b)
+			if err != nil {
+				return nil, profile, runs, warns, bad("%v", err)
 			}
-			return nil, profile, runs, warns, bad("not a JSON object: %v", err)
-		}
-		if runs == 0 && typ.Type != sim.LineHeader {
-			return nil, profile, runs, warns, bad("first line is a %q, want the header", typ.Type)
-		}
-		if ended && typ.Type != sim.LineHeader {
-			return nil, profile, runs, warns, bad("a %q line after the end line", typ.Type)
-		}
-		switch typ.Type {
-		case sim.LineHeader:
-			var hd sim.Header
-			if err := strictUnmarshal(b, &hd); err != nil {
-				return nil, profile, runs, warns, bad("header: %v", err)
-			}
-			if hd.Schema != sim.TraceSchema {
-				return nil, profile, runs, warns, bad("trace schema %d, this validator reads %d", hd.Schema, sim.TraceSchema)
+			if hd.Schema != trace.Schema {
+				return nil, profile, runs, warns, bad("trace schema %d, this validator reads %d", hd.Schema, trace.Schema)
 			}
 			if runs > 0 && !reflect.DeepEqual(hd.Profile, profile) {
 				return nil, profile, runs, warns, bad("a run of profile %q after runs of %q", hd.Profile.Name, profile.Name)
@@ -278,35 +278,21 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 			profile = hd.Profile
 			runs++
 			ended, lastN = false, 0
-		case sim.LineStep:
-			l := &traceLine{file: file, line: n, run: runs}
-			if err := strictUnmarshal(b, &l.rec); err != nil {
-				return nil, profile, runs, warns, bad("step: %v", err)
-			}
-			if _, err := sim.ParseStepKind(l.rec.Step); err != nil {
+		case trace.LineStep:
+			rec, err := trace.DecodeRecord(b)
+			if err != nil {
 				return nil, profile, runs, warns, bad("%v", err)
 			}
-			for _, m := range []*sim.Msg{l.rec.Recv, l.rec.Sent} {
-				if m != nil {
-					if _, err := parseMsg(m); err != nil {
-						return nil, profile, runs, warns, bad("message %d: %v", m.ID, err)
-					}
-				}
-			}
-			for _, c := range l.rec.Claims {
-				if _, err := c.Claim(); err != nil {
-					return nil, profile, runs, warns, bad("claim: %v", err)
-				}
-			}
+			l := &traceLine{file: file, line: n, run: runs, rec: rec}
 			if lastN > 0 && l.rec.N > lastN+1 {
 				warn("steps %d to %d of this run are missing (lost to failed writes?): the steps after them may not replay", lastN+1, l.rec.N-1)
 			}
 			lastN = l.rec.N
 			lines = append(lines, l)
-		case sim.LineEnd:
+		case trace.LineEnd:
 			ended = true
 		default:
-			return nil, profile, runs, warns, bad("unknown line type %q", typ.Type)
+			return nil, profile, runs, warns, bad("unknown line type %q", typ)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -316,40 +302,6 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 		return nil, profile, runs, warns, &TraceError{File: in.Name, Line: 1, Reason: "empty trace: no header"}
 	}
 	return lines, profile, runs, warns, nil
-}
-
-// cutShort reports whether b is the beginning of a JSON object that ends
-// before it closes: what a writer leaves when it stops in the middle of a
-// record. Any other malformed line is an error, not a warning.
-func cutShort(b []byte) bool {
-	if len(b) == 0 || b[0] != '{' {
-		return false
-	}
-	var v json.RawMessage
-	return errors.Is(json.NewDecoder(bytes.NewReader(b)).Decode(&v), io.ErrUnexpectedEOF)
-}
-
-// strictUnmarshal refuses fields the schema does not have: a misspelt
-// field in a hand-edited trace should not be silently ignored.
-func strictUnmarshal(b []byte, v any) error {
-	d := json.NewDecoder(strings.NewReader(string(b)))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
-}
-
-func parseMsg(m *sim.Msg) (protocol.Message, error) {
-	k, err := sim.ParseKind(m.Kind)
-	if err != nil {
-		return protocol.Message{}, err
-	}
-	out := protocol.Message{Kind: k, RegID: protocol.RegID(m.RegID), Seq: m.Seq, Payload: m.Payload}
-	if out.Tc, err = sim.ParseToken(m.Tc); err != nil {
-		return out, fmt.Errorf("tc: %w", err)
-	}
-	if out.Ts, err = sim.ParseToken(m.Ts); err != nil {
-		return out, fmt.Errorf("ts: %w", err)
-	}
-	return out, nil
 }
 
 type validator struct {
@@ -450,7 +402,6 @@ func (v *validator) ready(l *traceLine) bool {
 // replay runs one step through the model and compares.
 func (v *validator) replay(l *traceLine) error {
 	rec := &l.rec
-	kind, _ := sim.ParseStepKind(rec.Step)
 	if rec.Machine == "" {
 		// A network step of a simulated run (drop, dup, corrupt, inject),
 		// or a delivery no machine took: nothing for a machine to check.
@@ -464,24 +415,24 @@ func (v *validator) replay(l *traceLine) error {
 	id := protocol.RegID(rec.RegID)
 	var recv protocol.Message
 	if rec.Recv != nil {
-		recv, _ = parseMsg(rec.Recv)
+		recv, _ = rec.Recv.Message()
 		v.report.Receives++
 		v.matchSend(l, recv)
 	}
 	var sent protocol.Message
 	if rec.Sent != nil {
-		sent, _ = parseMsg(rec.Sent)
+		sent, _ = rec.Sent.Message()
 	}
 	here := runKey{l.file, l.run}
 	key := machineKey{server: rec.Machine == "server", id: id}
 	last, seen := v.lastRun[key]
 	v.lastRun[key] = here
-	out, commit, err := v.apply(l, kind, recv, sent, false)
+	out, commit, err := v.apply(l, recv, sent, false)
 	if err != nil && seen && last != here {
 		// The machine's first step since a restart: a server on a memory
 		// store, or a device process, starts with nothing. If the step
 		// replays from a new machine, the state was lost, not forged.
-		if fout, fcommit, ferr := v.apply(l, kind, recv, sent, true); ferr == nil {
+		if fout, fcommit, ferr := v.apply(l, recv, sent, true); ferr == nil {
 			out, commit, err = fout, fcommit, nil
 			v.warnAfresh(l, key, last)
 		}
@@ -504,7 +455,7 @@ func (v *validator) replay(l *traceLine) error {
 
 // apply replays step l on a copy of its machine (a new machine if fresh)
 // and compares the outcome with the trace; commit keeps the new state.
-func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.Message, fresh bool) (out protocol.Output, commit func(), err error) {
+func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool) (out protocol.Output, commit func(), err error) {
 	rec := &l.rec
 	id := protocol.RegID(rec.RegID)
 	// The token a fresh-token step drew is the one its message carries.
@@ -521,15 +472,15 @@ func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.M
 		if old := v.clients[id]; old != nil && !fresh {
 			c = *old
 		}
-		switch kind {
-		case sim.StepStart:
+		switch rec.Step {
+		case trace.StepStart:
 			out = c.Start(v.h, rec.T, script)
-		case sim.StepDeliver:
+		case trace.StepDeliver:
 			if rec.Recv == nil {
 				return out, nil, v.at(l, false, "deliver step without a received message")
 			}
 			out = c.Handle(v.h, rec.T, recv)
-		case sim.StepClientTimer:
+		case trace.StepClientTimer:
 			out = c.Timeout(v.h, rec.T, script)
 		default:
 			return out, nil, v.at(l, true, "a client takes no %q step", rec.Step)
@@ -546,8 +497,8 @@ func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.M
 				sl = *old
 			}
 		}
-		switch kind {
-		case sim.StepDeliver:
+		switch rec.Step {
+		case trace.StepDeliver:
 			if rec.Recv == nil {
 				return out, nil, v.at(l, false, "deliver step without a received message")
 			}
@@ -556,7 +507,7 @@ func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.M
 			// given, and BOUNDED is checked on the count below instead.
 			env := protocol.SlotEnv{Admit: rec.Err != protocol.ErrSessionCap.Error()}
 			out = sl.Handle(v.h, rec.T, recv, script, env)
-		case sim.StepServerTimer:
+		case trace.StepServerTimer:
 			if rec.Err == ErrEvicted.Error() {
 				var err error
 				if out, err = v.evict(l, &sl); err != nil {
@@ -565,7 +516,7 @@ func (v *validator) apply(l *traceLine, kind sim.StepKind, recv, sent protocol.M
 				break
 			}
 			out = sl.Expire(v.h, rec.T)
-		case sim.StepIssue:
+		case trace.StepIssue:
 			out = sl.Issue(v.h, rec.T, sent.Payload)
 		default:
 			return out, nil, v.at(l, true, "a server slot takes no %q step", rec.Step)
@@ -639,7 +590,7 @@ func (v *validator) matchSend(l *traceLine, recv protocol.Message) {
 	case !ok:
 		reason = "no logged send has this id"
 	default:
-		sent, _ := parseMsg(s.rec.Sent)
+		sent, _ := s.rec.Sent.Message()
 		if sent == recv {
 			v.report.Matched++
 			return

@@ -14,6 +14,7 @@ import (
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
 	"github.com/verishake/verishake/sim/explore"
+	"github.com/verishake/verishake/trace"
 )
 
 func init() {
@@ -177,7 +178,7 @@ func (j checkJob) writeCounterexample(p protocol.Profile, c explore.Counterexamp
 	cfg := sim.DefaultConfig()
 	cfg.Profile, cfg.Variant, cfg.Seed = p, j.variant, 0
 	cfg.Clients, cfg.Handshakes, cfg.Commands = j.b.Clients, j.b.Clients*j.b.Sessions, j.b.Commands
-	if _, err := sim.TraceSteps(f, cfg, c.Steps, sim.Target{Property: c.Property, Continuation: c.Continuation}); err != nil {
+	if _, err := sim.TraceSteps(f, cfg, c.Steps, trace.Target{Property: c.Property, Continuation: c.Continuation}); err != nil {
 		f.Close()
 		return "", fmt.Errorf("counterexample %s: %w", path, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/trace"
 )
 
 // TestServeAppendsToItsTrace: a second serve on the same --trace keeps the
@@ -66,7 +66,7 @@ func TestServeRefusesToAppendToANonTrace(t *testing.T) {
 // middle (a crash) is a warning on stderr, not a failure.
 func TestValidateWarnsOnRecordCutShort(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cut.jsonl")
-	header, err := json.Marshal(sim.Header{Type: sim.LineHeader, Schema: sim.TraceSchema, Source: sim.SourceTransport, Profile: protocol.Hardened()})
+	header, err := json.Marshal(trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceTransport, Profile: protocol.Hardened()})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, append(header, "\n"+`{"type":"step","n":1,"t":5,"step":"sta`...), 0o600))
 	status, out, errOut := runCLI("validate", path)

@@ -1,0 +1,60 @@
+package explore
+
+import (
+	"fmt"
+
+	"github.com/verishake/verishake/sim"
+)
+
+// Root returns the initial world Run explores for cfg, for a tool that
+// walks the same state space one step at a time (the web explorer, the
+// state graph dump). Like Run, it sets the budget of an adversary that has
+// one to cfg.Injects.
+func Root(cfg Config) (*sim.World, error) {
+	if cfg.Handshake == nil || cfg.Clients < 1 || cfg.Sessions < 1 {
+		return nil, fmt.Errorf("%w: need a handshake, at least one client and one session (have %d, %d)", ErrConfig, cfg.Clients, cfg.Sessions)
+	}
+	if x, ok := cfg.Adversary.(interface{ SetBudget(int) }); ok {
+		x.SetBudget(cfg.Injects)
+	}
+	w, err := sim.NewWorld(cfg.Handshake, sim.WorldOptions{
+		Clients:    cfg.Clients,
+		Handshakes: cfg.Clients * cfg.Sessions,
+		Commands:   cfg.Commands,
+		Adversary:  cfg.Adversary,
+		Limits: sim.Limits{Drops: cfg.Losses, Dups: cfg.Dups, Corrupts: cfg.Corrupts, Injects: cfg.Injects,
+			StartsPerClient: cfg.Sessions},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return w, nil
+}
+
+// Take takes step s on w as one transition of Run: an injection is
+// delivered in the same transition, and injections and floods are charged
+// to the adversary's budget. It returns the steps applied (the injection's
+// delivery after it) and their results. A step w refuses is an error and
+// leaves w unchanged; s should be one w enabled, or the budgets the search
+// keeps are not kept.
+func Take(w *sim.World, s sim.Step) ([]sim.Step, []sim.Result, error) {
+	var r sim.Result
+	if err := w.ApplyInto(&s, &r); err != nil {
+		return nil, nil, err
+	}
+	steps, results := []sim.Step{s}, []sim.Result{r}
+	switch s.Kind {
+	case sim.StepInject, sim.StepFlood:
+		if sp, ok := w.Adversary().(interface{ Spend() }); ok {
+			sp.Spend()
+		}
+	}
+	if s.Kind != sim.StepInject {
+		return steps, results, nil
+	}
+	d := deliverInjected(w, &r)
+	if err := w.ApplyInto(&d, &r); err != nil {
+		return steps, results, fmt.Errorf("explore: delivering injection %v: %w", s, err)
+	}
+	return append(steps, d), append(results, r), nil
+}

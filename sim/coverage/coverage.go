@@ -29,7 +29,9 @@ type Row struct {
 	To      string `json:"to"`
 }
 
-func (r Row) String() string { return fmt.Sprintf("%s %s --%s--> %s", r.Machine, r.From, r.Event, r.To) }
+func (r Row) String() string {
+	return fmt.Sprintf("%s %s --%s--> %s", r.Machine, r.From, r.Event, r.To)
+}
 
 // RowCount is a row and how often it was taken.
 type RowCount struct {

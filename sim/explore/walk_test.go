@@ -13,7 +13,9 @@ import (
 
 // walkConfigs are small state spaces of different shapes: the patent
 // with the adversary (it breaks), the hardened profile with network faults
-// and the insider, and two clients with the symmetry and token renaming on.
+// and the insider, with and without token renaming, a space where Run's
+// skipping of equal steps changes the count, and two clients with the
+// symmetry and token renaming on.
 func walkConfigs() map[string]func() Config {
 	hardened := protocol.Hardened()
 	hardened.Retries = 1
@@ -25,6 +27,18 @@ func walkConfigs() map[string]func() Config {
 		"hardened+faults+insider": func() Config {
 			return Config{Handshake: hardened.MustCompile(), Clients: 1, Sessions: 1, Commands: 1, Losses: 1, Dups: 1,
 				Adversary: adversary.NewExplorer(adversary.Capabilities{Insider: true}, 1, 2)}
+		},
+		"hardened+faults+insider+renaming": func() Config {
+			return Config{Handshake: hardened.MustCompile(), Clients: 1, Sessions: 1, Commands: 1, Losses: 1, Dups: 1, RenameTokens: true,
+				Adversary: adversary.NewExplorer(adversary.Capabilities{Insider: true}, 1, 2)}
+		},
+		// Two equal Validations in different slots, where the fingerprint
+		// up to a renaming of tokens depends on which slot is delivered:
+		// Run skips the second delivery as the same as the first, and Walk
+		// must too (without it, Walk counts 154136 states here).
+		"hardened+dup+impersonating-insider+renaming": func() Config {
+			return Config{Handshake: hardened.MustCompile(), Clients: 1, Sessions: 1, Dups: 1, Injects: 1, RenameTokens: true,
+				Adversary: adversary.NewExplorer(adversary.Capabilities{Insider: true, Impersonate: true}, 1, 2)}
 		},
 		"hardened+two-clients": func() Config {
 			p := protocol.Hardened()
@@ -74,7 +88,7 @@ func TestWalkHooksAndLimit(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Equal(t, pre, post)
-	require.Equal(t, rep.Transitions, uint64(edges))
+	require.LessOrEqual(t, uint64(edges), rep.Transitions, "a step that does what an earlier one does is no edge")
 	require.Equal(t, rep.States-1, uint64(fresh), "every state but the first is reached new once")
 	require.Greater(t, post, edges, "an injection is two steps")
 

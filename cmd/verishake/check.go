@@ -20,7 +20,8 @@ func init() {
 	register(command{
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
-			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json]",
+			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json]\n" +
+			"       [--coverage [--coverage-walks N]]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
 	})
@@ -243,12 +244,17 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing this many states (0: no limit)")
 	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	withCov := fs.Bool("coverage", false, "also report the table rows and step kinds taken, and what random walks reach (walks the space a second time, on one core)")
+	walks := fs.Int("coverage-walks", 1000, "random walks --coverage compares with the exhaustive search")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
 	p, err := resolveProfile(*profile, *variant)
 	if err != nil {
 		return usagef(stderr, "check", "%v", err)
+	}
+	if *walks < 0 {
+		return usagef(stderr, "check", "--coverage-walks %d: want 0 or more", *walks)
 	}
 	if err := b.validate(); err != nil {
 		return usagef(stderr, "check", "%v", err)
@@ -268,11 +274,21 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake check: %v\n", err)
 		return exitUsage
 	}
+	var cov *coverageReport
+	if *withCov {
+		if cov, err = job.coverage(context.Background(), *walks, 1); err != nil {
+			fmt.Fprintf(stderr, "verishake check: %v\n", err)
+			return exitUsage
+		}
+	}
 	if *asJSON {
-		out, _ := json.Marshal(rep)
+		out, _ := json.Marshal(withCoverage(rep, cov))
 		fmt.Fprintln(stdout, string(out))
 	} else {
 		printCheck(stdout, rep)
+		if cov != nil {
+			printCoverage(stdout, cov)
+		}
 	}
 	return checkStatus(rep.Properties)
 }

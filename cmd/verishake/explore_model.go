@@ -45,19 +45,27 @@ func newWebModel(job checkJob) (*webModel, error) {
 	}
 	m := &webModel{job: job, label: label, withAdv: job.b.Injects > 0 && job.caps != (adversary.Capabilities{}) || job.caps.Insider,
 		cfg: explore.Config{Handshake: h, Clients: job.b.Clients, Sessions: job.b.Sessions, Commands: job.b.Commands,
-			Losses: job.b.Losses, Dups: job.b.Dups, Injects: job.b.Injects, Agree: job.agree}}
+			Losses: job.b.Losses, Dups: job.b.Dups, Injects: job.b.Injects, Agree: job.agree,
+			Symmetry: job.symmetry, RenameTokens: job.rename, Workers: job.workers}}
 	if _, err := m.newWalk(); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// newWalk returns a walk at the initial world, with an adversary of its own.
-func (m *webModel) newWalk() (*walk, error) {
+// config is the explorer's configuration for the job, with an adversary
+// of its own: an explorer adversary is changed by the walk that uses it.
+func (m *webModel) config() explore.Config {
 	cfg := m.cfg
 	if m.withAdv {
 		cfg.Adversary = adversary.NewExplorer(m.job.caps, m.job.b.Clients, protocol.RegID(m.job.b.Clients+1))
 	}
+	return cfg
+}
+
+// newWalk returns a walk at the initial world.
+func (m *webModel) newWalk() (*walk, error) {
+	cfg := m.config()
 	w, err := explore.Root(cfg)
 	if err != nil {
 		return nil, err

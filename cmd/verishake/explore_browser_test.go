@@ -65,7 +65,7 @@ func TestExplorerInBrowser(t *testing.T) {
 
 	b := defaultBounds
 	b.Losses, b.Dups = 0, 0
-	model, err := newWebModel(checkJob{profile: protocol.Patent(), b: b, caps: adversary.Default(), agree: true})
+	model, err := newWebModel(checkJob{profile: protocol.Patent(), b: b, caps: adversary.Default(), agree: true, symmetry: true, rename: true})
 	require.NoError(t, err)
 	srv := httptest.NewServer(newExploreServer(model, cexDir, false, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	defer srv.Close()
@@ -182,5 +182,17 @@ func TestExplorerInBrowser(t *testing.T) {
 	require.Equal(t, 2, count("#claims tr.new"), "the claims of step 6 are marked new")
 	require.Contains(t, text("#claims tr.new:last-child"), "Commit(server, 1, Tc=#1, Ts=#2)")
 	require.True(t, strings.Contains(text("#taken li.current"), "6."), "the step list marks step 6")
+	// The replayed Confirm1 takes the patent's Reconfirm1 row, for the
+	// first time on this path.
+	require.Contains(t, text("#coverage tr.new"), "Reconfirm1")
+
+	// The whole space's coverage: with one session per client, no client
+	// starts again once verified.
+	require.NoError(t, chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS(`#coverage-space`)),
+		until(has("#coverage-space-out", "random walks reach")),
+	))
+	require.Contains(t, text("#never-taken"), "client Verified --Start--> AwaitValidation")
+	require.Contains(t, text("#coverage-space-out"), "The whole space: 672 states", "the states check counts at these bounds")
 	shot("explore-counterexample.png")
 }

@@ -118,9 +118,11 @@ func (c *traceCex) walkTo(n int) (*walk, error) {
 	for i := range n {
 		var r sim.Result
 		s := c.steps[i]
+		wk.tally.Pre(w, &s)
 		if err := w.ApplyInto(&s, &r); err != nil {
 			return nil, fmt.Errorf("step %d: %w", i+1, err)
 		}
+		wk.tally.Post(w, &s, &r)
 		wk.record([]sim.Step{s}, []sim.Result{r})
 	}
 	return wk, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
+	"github.com/verishake/verishake/sim/coverage"
 	"github.com/verishake/verishake/sim/explore"
 )
 
@@ -88,7 +89,7 @@ func (m *webModel) follow(path []int) (*walk, error) {
 		if k < 0 || k >= len(enabled) {
 			return nil, fmt.Errorf("path[%d] = %d: that state enables %d steps (0..%d)", i, k, len(enabled), len(enabled)-1)
 		}
-		steps, results, err := explore.Take(wk.w, enabled[k])
+		steps, results, err := explore.Take(wk.w, enabled[k], explore.Hooks{Pre: wk.tally.Pre, Post: wk.tally.Post})
 		if err != nil {
 			return nil, fmt.Errorf("path[%d]: %w", i, err)
 		}
@@ -108,12 +109,13 @@ type walk struct {
 	moves   []int        // per transition: how many records it added
 	ledger  protocol.Ledger
 	claims  []claimView
+	tally   *coverage.Tally // the rows the path took
 	props   map[string]*propView // the first violation of each property
 }
 
 func newWalkFrom(w *sim.World, retries int, agree bool) *walk {
 	wk := &walk{w: w, retries: retries, agree: agree, bounded: sim.BoundedMonitor{Cap: w.Handshake().Profile().HalfOpenCap},
-		props: map[string]*propView{}}
+		props: map[string]*propView{}, tally: coverage.New(w.Handshake())}
 	wk.judgeState()
 	return wk
 }
@@ -183,6 +185,8 @@ type stateView struct {
 	Claims     []claimView   `json:"claims"`
 	Properties []propView    `json:"properties"`
 	Enabled    []enabledView `json:"enabled"`
+	// Coverage is the table rows the path took.
+	Coverage []rowView `json:"coverage"`
 	Taken      []takenView   `json:"taken"`
 	// Changes lists what the last transition changed, by item key.
 	Changes []changeView `json:"changes"`
@@ -244,6 +248,11 @@ type propView struct {
 	Reason  string `json:"reason,omitempty"`
 }
 
+type rowView struct {
+	Key string `json:"key"`
+	coverage.RowCount
+}
+
 type enabledView struct {
 	Index int    `json:"index"`
 	Kind  string `json:"kind"`
@@ -303,6 +312,9 @@ func (wk *walk) view(label string, withEnabled bool) stateView {
 			v.Properties = append(v.Properties, propView{ID: id, Verdict: verdictHolds})
 		}
 	}
+	for _, rc := range wk.tally.Report().Rows {
+		v.Coverage = append(v.Coverage, rowView{Key: "row:" + rc.Row.String(), RowCount: rc})
+	}
 	if withEnabled {
 		for i, s := range w.Enabled(nil) {
 			v.Enabled = append(v.Enabled, enabledView{Index: i, Kind: s.Kind.String(), Label: stepText(w, s)})
@@ -360,6 +372,11 @@ func diff(prev, cur stateView) []changeView {
 		}
 		for _, p := range v.Properties {
 			xs = append(xs, item{"prop:" + p.ID, p.ID + " " + p.Verdict})
+		}
+		for _, r := range v.Coverage {
+			if r.Count > 0 {
+				xs = append(xs, item{r.Key, fmt.Sprintf("row %s taken %d times", r.Row, r.Count)})
+			}
 		}
 		return xs
 	}

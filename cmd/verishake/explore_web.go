@@ -79,7 +79,7 @@ func runExplore(args []string, stdout, stderr io.Writer) int {
 	if err := checkListenAddr(*addr, *allowRemote); err != nil {
 		return usagef(stderr, "explore", "--addr: %v", err)
 	}
-	model, err := newWebModel(checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree})
+	model, err := newWebModel(checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: true, rename: true})
 	if err != nil {
 		return usagef(stderr, "explore", "%v", err)
 	}
@@ -147,6 +147,9 @@ type exploreServer struct {
 	uploads map[string]*traceCex
 	order   []string
 	next    int
+
+	covMu sync.Mutex
+	cov   *coverageReport // the whole space's, once asked for
 }
 
 func newExploreServer(model *webModel, cexDir string, allowRemote bool, log *slog.Logger) *exploreServer {
@@ -165,6 +168,7 @@ func newExploreServer(model *webModel, cexDir string, allowRemote bool, log *slo
 	s.mux.HandleFunc("GET /api/cex", s.handleCexList)
 	s.mux.HandleFunc("POST /api/cex", s.handleUpload)
 	s.mux.HandleFunc("GET /api/cex/{name}", s.handleCex)
+	s.mux.HandleFunc("GET /api/coverage", s.handleCoverage)
 	return s
 }
 
@@ -257,6 +261,26 @@ func (s *exploreServer) handleState(w http.ResponseWriter, r *http.Request) {
 		v.Changes = diff(prev.view(s.model.label, false), v)
 	}
 	writeJSON(w, v)
+}
+
+// coverageWalks is how many random walks the page's coverage compares
+// with the exhaustive walk.
+const coverageWalks = 1000
+
+// handleCoverage walks the whole state space once (the first request
+// waits for it) and answers check --coverage's report.
+func (s *exploreServer) handleCoverage(w http.ResponseWriter, r *http.Request) {
+	s.covMu.Lock()
+	defer s.covMu.Unlock()
+	if s.cov == nil {
+		c, err := s.model.job.coverage(r.Context(), coverageWalks, 1)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		s.cov = c
+	}
+	writeJSON(w, s.cov)
 }
 
 type cexEntry struct {

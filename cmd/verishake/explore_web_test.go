@@ -58,7 +58,7 @@ func exploreTestServer(t *testing.T) (*httptest.Server, string) {
 	require.Equal(t, exitViolation, status, errOut)
 	b := defaultBounds
 	b.Losses, b.Dups = 0, 0
-	model, err := newWebModel(checkJob{profile: protocol.Patent(), b: b, caps: adversary.Default(), agree: true})
+	model, err := newWebModel(checkJob{profile: protocol.Patent(), b: b, caps: adversary.Default(), agree: true, symmetry: true, rename: true})
 	require.NoError(t, err)
 	srv := httptest.NewServer(newExploreServer(model, dir, false, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)

@@ -103,6 +103,13 @@ function render(st) {
     mark(tr, "prop:" + p.id, changes);
     return tr;
   }));
+  const taken = st.coverage.filter((r) => r.count > 0).length;
+  $("coverage-sum").textContent = "(" + taken + " of " + st.coverage.length + ")";
+  fillTable("coverage", st.coverage.map((r) => {
+    const tr = el("tr", { class: r.count ? "" : "never" }, ...cells(r.machine, r.from, r.event, r.to, r.count || ""));
+    mark(tr, r.key, changes);
+    return tr;
+  }));
   $("changes").replaceChildren(...(st.changes.length ? st.changes.map((c) => el("li", { class: c.what }, c.what + ": " + c.text))
     : [el("li", { class: "muted" }, st.steps ? "nothing the page shows" : "the initial world")]));
   $("taken").replaceChildren(...st.taken.map((t) => {
@@ -204,7 +211,34 @@ async function upload(file) {
   }
 }
 
+async function spaceCoverage() {
+  const out = $("coverage-space-out");
+  out.replaceChildren(el("p", { class: "muted" }, "walking the whole state space…"));
+  $("coverage-space").disabled = true;
+  try {
+    const c = await api("/api/coverage");
+    const never = c.rows.never_taken.map((r) => el("li", { class: "mono" }, r.machine + " " + r.from + " --" + r.event + "--> " + r.to));
+    const kids = [
+      el("p", {}, "The whole space: " + c.states + " states; " + c.rows.taken + " of " + c.rows.total + " rows taken."),
+      el("p", {}, never.length ? "Rows no transition takes:" : "Every row is taken."),
+      el("ul", { id: "never-taken" }, ...never),
+    ];
+    if (c.step_kinds_never_taken.length) kids.push(el("p", {}, "Step kinds never taken: " + c.step_kinds_never_taken.join(", ")));
+    if (c.random) {
+      kids.push(el("p", { id: "random-walks" }, c.random.walks + " random walks reach " + c.random.states + " of the " + c.states +
+        " states (" + c.random.percent.toFixed(1) + "%) and take " + c.random.rows.taken + " of the " + c.random.rows.total + " rows."));
+    }
+    out.replaceChildren(...kids);
+  } catch (err) {
+    out.replaceChildren();
+    showError(err);
+  } finally {
+    $("coverage-space").disabled = false;
+  }
+}
+
 async function init() {
+  $("coverage-space").onclick = spaceCoverage;
   $("back").onclick = () => { ui.path.pop(); go(); };
   $("reset").onclick = () => { ui.path = []; go(); };
   $("cex-open").onclick = () => { const n = $("cex-list").value; if (n) openCex(n, 0); };

@@ -109,7 +109,7 @@ type walk struct {
 	moves   []int        // per transition: how many records it added
 	ledger  protocol.Ledger
 	claims  []claimView
-	tally   *coverage.Tally // the rows the path took
+	tally   *coverage.Tally      // the rows the path took
 	props   map[string]*propView // the first violation of each property
 }
 
@@ -186,8 +186,8 @@ type stateView struct {
 	Properties []propView    `json:"properties"`
 	Enabled    []enabledView `json:"enabled"`
 	// Coverage is the table rows the path took.
-	Coverage []rowView `json:"coverage"`
-	Taken      []takenView   `json:"taken"`
+	Coverage []rowView   `json:"coverage"`
+	Taken    []takenView `json:"taken"`
 	// Changes lists what the last transition changed, by item key.
 	Changes []changeView `json:"changes"`
 	// Diagram is the path's sequence diagram as an SVG document.

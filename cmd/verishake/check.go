@@ -21,7 +21,7 @@ func init() {
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
 			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json]\n" +
-			"       [--coverage [--coverage-walks N]]",
+			"       [--coverage [--coverage-walks N]] [--dump FILE.dot|FILE.json [--dump-max N]]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
 	})
@@ -246,6 +246,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	withCov := fs.Bool("coverage", false, "also report the table rows and step kinds taken, and what random walks reach (walks the space a second time, on one core)")
 	walks := fs.Int("coverage-walks", 1000, "random walks --coverage compares with the exhaustive search")
+	dump := fs.String("dump", "", "write the state graph to FILE.dot (Graphviz) or FILE.json; small bounds only")
+	dumpMax := fs.Int("dump-max", 10_000, "--dump refuses bounds with more states than this")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
@@ -267,6 +269,16 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return usagef(stderr, "check", "--workers and --max-states must not be negative")
 	}
 	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex}
+	if *dump != "" {
+		if *dumpMax < 1 {
+			return usagef(stderr, "check", "--dump-max %d: want at least 1", *dumpMax)
+		}
+		n, err := job.dump(context.Background(), *dump, *dumpMax)
+		if err != nil {
+			return usagef(stderr, "check", "%v", err)
+		}
+		fmt.Fprintf(stderr, "verishake check: --dump: %d states written to %s\n", n, *dump)
+	}
 	bar := newProgress(stderr, "states")
 	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), -1) })
 	bar.done()

@@ -22,7 +22,7 @@ func walkTally(t *testing.T, p protocol.Profile, clients, losses, injects int) (
 	require.NoError(t, err)
 	tally := New(h)
 	cfg := explore.Config{Handshake: h, Clients: clients, Sessions: 2, Commands: 1, Losses: losses, Dups: 1, Injects: injects,
-		Adversary: adversary.NewExplorer(adversary.Default(), clients, protocol.RegID(clients+1)), RenameTokens: true, MaxStates: 60_000}
+		Adversary: adversary.NewExplorer(adversary.Default(), clients, protocol.RegID(clients+1)), RenameTokens: true, MaxStates: 20_000}
 	rep, err := explore.Walk(context.Background(), cfg, explore.Hooks{Pre: tally.Pre, Post: tally.Post})
 	if !errors.Is(err, explore.ErrStateLimit) {
 		require.NoError(t, err)

@@ -8,8 +8,10 @@
 // ran on the way (a slot expires its sessions lazily, on the next input).
 // It derives the rows from the machine states around the step and the
 // input, by the rules the machines follow, and checks each derivation
-// against the state the machine reached: a step whose rows do not lead
-// there is counted as unexplained, so that the tally can be trusted.
+// against the state the machine reached (and, where a new Hello and a
+// duplicate go between the same states, against the client tokens the
+// slot has seen): a step whose rows do not fit is counted as unexplained,
+// so that the tally can be trusted.
 package coverage
 
 import (
@@ -146,10 +148,7 @@ func (t *Tally) Post(w *sim.World, s *sim.Step, r *sim.Result) {
 	case c.client >= 0:
 		t.client(c, w.Clients[c.client].State, r)
 	case c.server:
-		after := protocol.SessionNone
-		if sl, ok := w.Server.Slot(c.slotID); ok {
-			after = sl.State
-		}
+		after, _ := w.Server.Slot(c.slotID) // State None when none is kept
 		t.serverStep(c, after, w.Now, r)
 	}
 }
@@ -189,7 +188,8 @@ func (t *Tally) client(c capture, after protocol.ClientState, r *sim.Result) {
 // early lists the refusals a slot makes before it runs its expiry.
 var early = []error{protocol.ErrWrongRole, protocol.ErrWrongRegID, protocol.ErrZeroToken}
 
-func (t *Tally) serverStep(c capture, after protocol.SessionState, now protocol.Time, r *sim.Result) {
+func (t *Tally) serverStep(c capture, afterSlot protocol.Slot, now protocol.Time, r *sim.Result) {
+	after := afterSlot.State
 	m, sl, p := t.h.ServerMachine(), c.slot, t.h.Profile()
 	st := sl.State
 	var rows []Row
@@ -236,6 +236,13 @@ func (t *Tally) serverStep(c capture, after protocol.SessionState, now protocol.
 			t.unexplained[fmt.Sprintf("server accepts %v in %v, which has no row for %v", c.kind, st, ev)]++
 			return
 		}
+		// A new Hello and a duplicate can go between the same states: a
+		// new one's Tc is the first the slot has seen, a duplicate leaves
+		// what it has seen as it was.
+		if known && c.msg.Kind == protocol.Hello && c.kind != sim.StepInsider && !seenFits(ev, sl, afterSlot, c.msg.Tc) {
+			t.unexplained[fmt.Sprintf("server %v in %v: the client tokens it has seen do not fit", ev, sl.State)]++
+			return
+		}
 	}
 	// The insider's verified session is forgotten as it is verified
 	// (sim.World): its slot is empty after the step whatever rows it took.
@@ -246,6 +253,15 @@ func (t *Tally) serverStep(c capture, after protocol.SessionState, now protocol.
 	for _, row := range rows {
 		t.take(row)
 	}
+}
+
+// seenFits reports whether a Hello with client token tc that took event
+// ev left what the slot has seen (Slot.Seen) as that event does.
+func seenFits(ev protocol.ServerEvent, before, after protocol.Slot, tc protocol.Token) bool {
+	if ev == protocol.OnDupHello {
+		return after.Seen == before.Seen
+	}
+	return after.Seen[0] == tc && [3]protocol.Token(after.Seen[1:]) == [3]protocol.Token(before.Seen[:3])
 }
 
 func (t *Tally) take(r Row) {

@@ -21,6 +21,9 @@ import (
 // again from the start on every request.
 const maxTraceSteps = 20_000
 
+// maxTraceClients bounds the clients of a trace the explorer opens.
+const maxTraceClients = 10_000
+
 // maxDiagramRows bounds the rows of a trace's diagram: a window around
 // the step shown.
 const maxDiagramRows = 400
@@ -38,6 +41,14 @@ type traceCex struct {
 // loadTrace checks data as `verishake replay` does and keeps its steps.
 // The error names the file and says what is wrong with it.
 func loadTrace(name string, data []byte) (*traceCex, error) {
+	// The world a trace's header asks for is built before its steps are
+	// read: refuse one too large to build for a page.
+	first, _, _ := bytes.Cut(data, []byte("\n"))
+	var head sim.Header
+	if json.Unmarshal(first, &head) == nil && head.Config != nil && (head.Config.Clients > maxTraceClients || head.Config.Handshakes > maxTraceSteps) {
+		return nil, fmt.Errorf("%s:1: %d clients, %d handshakes: the explorer opens traces of at most %d clients and %d handshakes",
+			name, head.Config.Clients, head.Config.Handshakes, maxTraceClients, maxTraceSteps)
+	}
 	out, err := sim.Replay(bytes.NewReader(data), name, sim.ReplayOptions{})
 	if err != nil {
 		return nil, err

@@ -192,6 +192,12 @@ func (s *exploreServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if origin := r.Header.Get("Origin"); r.Method != http.MethodGet && r.Method != http.MethodHead && origin != "" && origin != "http://"+r.Host {
+		// A page elsewhere may send a POST here (its browser sets Host to
+		// this server); its Origin gives it away.
+		writeError(w, http.StatusForbidden, fmt.Sprintf("a %s from origin %q: the explorer takes changes from its own page only", r.Method, origin))
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	s.mux.ServeHTTP(w, r)

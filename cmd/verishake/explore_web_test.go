@@ -128,11 +128,24 @@ func TestExploreAPIRejectsBadInput(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, status, body)
 		require.Contains(t, body, c.reason)
 	}
+	// A trace asking for a world too large to build.
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/cex", strings.NewReader(`{"type":"header","schema":1,"config":{"clients":1000000000}}`+"\n"))
+	require.NoError(t, err)
+	status, body := getJSON(t, req, nil)
+	require.Equal(t, http.StatusBadRequest, status, body)
+	require.Contains(t, body, "1000000000 clients")
+	// A POST from another page's origin.
+	req, err = http.NewRequest(http.MethodPost, srv.URL+"/api/cex", strings.NewReader("x"))
+	require.NoError(t, err)
+	req.Header.Set("Origin", "http://attacker.example")
+	status, body = getJSON(t, req, nil)
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.Contains(t, body, "its own page only")
 	// A page that rebinds its DNS name to 127.0.0.1 is refused.
-	req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/model", nil)
+	req, err = http.NewRequest(http.MethodGet, srv.URL+"/api/model", nil)
 	require.NoError(t, err)
 	req.Host = "attacker.example:80"
-	status, body := getJSON(t, req, nil)
+	status, body = getJSON(t, req, nil)
 	require.Equal(t, http.StatusForbidden, status, body)
 }
 

@@ -167,7 +167,7 @@ func newExploreServer(model *webModel, cexDir string, allowRemote bool, log *slo
 	s.mux.HandleFunc("GET /api/state", s.handleState)
 	s.mux.HandleFunc("GET /api/cex", s.handleCexList)
 	s.mux.HandleFunc("POST /api/cex", s.handleUpload)
-	s.mux.HandleFunc("GET /api/cex/{name}", s.handleCex)
+	s.mux.HandleFunc("GET /api/cex/{name...}", s.handleCex)
 	s.mux.HandleFunc("GET /api/coverage", s.handleCoverage)
 	return s
 }
@@ -294,16 +294,26 @@ type cexEntry struct {
 	Size int64  `json:"size"`
 }
 
-// handleCexList lists the traces in the counterexample directory and
-// those uploaded.
+// handleCexList lists the traces in the counterexample directory, and
+// in its subdirectories (a run's own), and those uploaded.
 func (s *exploreServer) handleCexList(w http.ResponseWriter, r *http.Request) {
 	out := []cexEntry{}
-	if ents, err := os.ReadDir(s.cexDir); err == nil {
-		for _, e := range ents {
-			if info, err := e.Info(); err == nil && info.Mode().IsRegular() && validTraceName(e.Name()) {
-				out = append(out, cexEntry{e.Name(), info.Size()})
+	if root, err := os.OpenRoot(s.cexDir); err == nil {
+		_ = fs.WalkDir(root.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return nil // an unreadable entry is left out
+			case d.IsDir() && strings.Count(path, "/") >= maxCexDepth:
+				return fs.SkipDir
+			case len(out) >= maxCexList:
+				return fs.SkipAll
 			}
-		}
+			if info, err := d.Info(); err == nil && info.Mode().IsRegular() && validTraceName(path) {
+				out = append(out, cexEntry{path, info.Size()})
+			}
+			return nil
+		})
+		root.Close()
 	}
 	s.mu.Lock()
 	for _, n := range s.order {
@@ -313,11 +323,26 @@ func (s *exploreServer) handleCexList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
-// validTraceName accepts the base name of a .jsonl file, nothing that
-// leads out of the directory.
+// The counterexample directory is listed to this depth, and this many
+// traces at most.
+const (
+	maxCexDepth = 3
+	maxCexList  = 1000
+)
+
+// validTraceName accepts the path of a .jsonl file under the directory,
+// slash-separated, with no part that is empty, hidden or "..": the
+// directory is opened as an os.Root besides, which no path escapes.
 func validTraceName(name string) bool {
-	return strings.HasSuffix(name, ".jsonl") && name == filepath.Base(name) && !strings.HasPrefix(name, ".") &&
-		!strings.ContainsAny(name, `/\`)
+	if !strings.HasSuffix(name, ".jsonl") || strings.Contains(name, `\`) {
+		return false
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == "" || strings.HasPrefix(part, ".") {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *exploreServer) handleUpload(w http.ResponseWriter, r *http.Request) {
@@ -384,7 +409,7 @@ func (s *exploreServer) trace(name string) (*traceCex, int, error) {
 		return c, 0, nil
 	}
 	if !validTraceName(name) {
-		return nil, http.StatusBadRequest, fmt.Errorf("trace %q: want the name of a .jsonl file in %s, or of an upload", name, s.cexDir)
+		return nil, http.StatusBadRequest, fmt.Errorf("trace %q: want the path of a .jsonl file under %s, or the name of an upload", name, s.cexDir)
 	}
 	root, err := os.OpenRoot(s.cexDir)
 	if err != nil {

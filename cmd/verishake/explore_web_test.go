@@ -106,8 +106,9 @@ func TestExploreAPIRejectsBadInput(t *testing.T) {
 		{"/api/state?path=-1", 400, `path[0] = "-1"`},
 		{"/api/state?path=0,,1", 400, `path[1] = ""`},
 		{"/api/state?path=" + strings.Repeat("0,", maxPath) + "0", 400, "at most 4096"},
-		{"/api/cex/..%2F..%2Fetc%2Fpasswd", 400, "want the name of a .jsonl file"},
-		{"/api/cex/.hidden.jsonl", 400, "want the name of a .jsonl file"},
+		{"/api/cex/..%2F..%2Fetc%2Fpasswd", 400, "want the path of a .jsonl file"},
+		{"/api/cex/sub/..%2F..%2Fx.jsonl", 400, "want the path of a .jsonl file"},
+		{"/api/cex/.hidden.jsonl", 400, "want the path of a .jsonl file"},
 		{"/api/cex/missing.jsonl", 404, "no such file"},
 		{"/api/cex/patent-AUTH-S.jsonl?step=7", 400, "want a number in 0..6"},
 		{"/api/cex/patent-AUTH-S.jsonl?step=-1", 400, "want a number in 0..6"},
@@ -147,6 +148,28 @@ func TestExploreAPIRejectsBadInput(t *testing.T) {
 	req.Host = "attacker.example:80"
 	status, body = getJSON(t, req, nil)
 	require.Equal(t, http.StatusForbidden, status, body)
+}
+
+// Traces in a run's own subdirectory are listed and open by their path;
+// a link that leads out of the directory does not.
+func TestExploreTracesInSubdirectories(t *testing.T) {
+	srv, dir := exploreTestServer(t)
+	sub := filepath.Join(dir, "run-1")
+	require.NoError(t, os.Mkdir(sub, 0o755))
+	require.NoError(t, os.Rename(filepath.Join(dir, "patent-LIVE.jsonl"), filepath.Join(sub, "patent-LIVE.jsonl")))
+	outside := filepath.Join(t.TempDir(), "outside.jsonl")
+	require.NoError(t, os.WriteFile(outside, []byte("{}"), 0o644))
+	require.NoError(t, os.Symlink(outside, filepath.Join(sub, "link.jsonl")))
+	var list []cexEntry
+	status, body := get(t, srv.URL+"/api/cex", &list)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, `"run-1/patent-LIVE.jsonl"`)
+	var v cexView
+	status, body = get(t, srv.URL+"/api/cex/run-1/patent-LIVE.jsonl?step=1", &v)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, "LIVE", v.Target)
+	status, body = get(t, srv.URL+"/api/cex/run-1/link.jsonl", nil)
+	require.Equal(t, http.StatusNotFound, status, body)
 }
 
 // An uploaded trace opens as one from the directory does.

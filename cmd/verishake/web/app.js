@@ -142,7 +142,7 @@ async function loadState() {
 async function openCex(name, step) {
   try {
     const q = step === undefined || step === null ? "" : "?step=" + step;
-    const v = await api("/api/cex/" + encodeURIComponent(name) + q);
+    const v = await api("/api/cex/" + name.split("/").map(encodeURIComponent).join("/") + q);
     showError(null);
     ui.mode = "cex"; ui.cex = name; ui.step = v.step; ui.total = v.total;
     setHash();

@@ -89,7 +89,7 @@ func runExplore(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := &http.Server{Handler: newExploreServer(model, *cex, *allowRemote, log), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := exploreContext()
 	defer stop()
 	fmt.Fprintf(stdout, "verishake explore: %s at http://%s/ (Ctrl-C to stop)\n", model.label, ln.Addr())
 	done := make(chan error, 1)
@@ -106,6 +106,12 @@ func runExplore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake explore: shutdown: %v\n", err)
 	}
 	return exitOK
+}
+
+// exploreContext is done when the explorer should stop: on Ctrl-C or
+// SIGTERM (a test stops it its own way).
+var exploreContext = func() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 // checkListenAddr refuses an address that is not host:port with a

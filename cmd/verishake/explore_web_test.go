@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"encoding/xml"
 	"io"
 	"log/slog"
 	"net/http"
@@ -249,4 +252,67 @@ func TestExploreStatePath(t *testing.T) {
 	require.Equal(t, "Hello", after.InFlight[0].Kind)
 	require.Contains(t, after.Changes, changeView{Key: "client:1", What: "changed", Text: "client 1: AwaitValidation tc=#1 ts= tries=1 deadline= seq=0"})
 	require.Contains(t, after.Diagram, `data-n="1"`)
+}
+
+// The command serves the page on the address it prints, and stops
+// cleanly when told to.
+func TestExploreCommandServes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	old := exploreContext
+	exploreContext = func() (context.Context, context.CancelFunc) { return ctx, cancel }
+	defer func() { exploreContext = old }()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var errOut strings.Builder
+	go func() {
+		done <- run([]string{"explore", "--profile", "patent", "--addr", "127.0.0.1:0", "--cex", t.TempDir()}, pw, &errOut)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	go io.Copy(io.Discard, pr)
+	require.Contains(t, line, "verishake explore: patent at http://127.0.0.1:")
+	url := strings.Fields(line)[4]
+	res, err := http.Get(url)
+	require.NoError(t, err)
+	page, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, string(page), `<script src="/static/app.js">`)
+	for _, asset := range []string{"static/app.js", "static/style.css"} {
+		res, err := http.Get(url + asset)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode, asset)
+	}
+	cancel()
+	require.Equal(t, exitOK, <-done, errOut.String())
+}
+
+// Every counterexample's diagram is well-formed SVG with one row per step.
+func TestExploreDiagramIsSVG(t *testing.T) {
+	srv, dir := exploreTestServer(t)
+	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		var v cexView
+		status, body := get(t, srv.URL+"/api/cex/"+filepath.Base(f), &v)
+		require.Equal(t, http.StatusOK, status, body)
+		d := xml.NewDecoder(strings.NewReader(v.State.Diagram))
+		rows := 0
+		for {
+			tok, err := d.Token()
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err, "%s: %s", f, v.State.Diagram)
+			if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "g" {
+				rows++
+			}
+		}
+		require.Equal(t, v.Total, rows, "%s: a row per step", f)
+	}
 }

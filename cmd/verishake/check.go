@@ -21,7 +21,8 @@ func init() {
 	register(command{
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
-			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json]",
+			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json]\n" +
+			"       [--coverage [--coverage-walks N]] [--dump FILE.dot|FILE.json [--dump-max N]]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
 	})
@@ -244,12 +245,19 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing this many states (0: no limit)")
 	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	withCov := fs.Bool("coverage", false, "also report the table rows and step kinds taken, and what random walks reach (walks the space a second time, on one core)")
+	walks := fs.Int("coverage-walks", 1000, "random walks --coverage compares with the exhaustive search")
+	dump := fs.String("dump", "", "write the state graph to FILE.dot (Graphviz) or FILE.json; small bounds only")
+	dumpMax := fs.Int("dump-max", 10_000, "--dump refuses bounds with more states than this")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
 	p, err := resolveProfile(*profile, *variant)
 	if err != nil {
 		return usagef(stderr, "check", "%v", err)
+	}
+	if *walks < 0 {
+		return usagef(stderr, "check", "--coverage-walks %d: want 0 or more", *walks)
 	}
 	if err := b.validate(); err != nil {
 		return usagef(stderr, "check", "%v", err)
@@ -262,6 +270,16 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return usagef(stderr, "check", "--workers and --max-states must not be negative")
 	}
 	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex}
+	if *dump != "" {
+		if *dumpMax < 1 {
+			return usagef(stderr, "check", "--dump-max %d: want at least 1", *dumpMax)
+		}
+		n, err := job.dump(context.Background(), *dump, *dumpMax)
+		if err != nil {
+			return usagef(stderr, "check", "%v", err)
+		}
+		fmt.Fprintf(stderr, "verishake check: --dump: %d states written to %s\n", n, *dump)
+	}
 	bar := newProgress(stderr, "states")
 	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), -1) })
 	bar.done()
@@ -269,11 +287,21 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake check: %v\n", err)
 		return exitUsage
 	}
+	var cov *coverageReport
+	if *withCov {
+		if cov, err = job.coverage(context.Background(), *walks, 1); err != nil {
+			fmt.Fprintf(stderr, "verishake check: %v\n", err)
+			return exitUsage
+		}
+	}
 	if *asJSON {
-		out, _ := json.Marshal(rep)
+		out, _ := json.Marshal(withCoverage(rep, cov))
 		fmt.Fprintln(stdout, string(out))
 	} else {
 		printCheck(stdout, rep)
+		if cov != nil {
+			printCoverage(stdout, cov)
+		}
 	}
 	return checkStatus(rep.Properties)
 }

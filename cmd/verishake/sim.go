@@ -24,7 +24,7 @@ func init() {
 		name: "sim",
 		usage: "[--profile P] [--variant V] [--clients N] [--handshakes N] [--loss F] [--push-loss F] [--dup F]\n" +
 			"                     [--delay MIN..MAX] [--corrupt F] [--adversary none|replay|forge|impersonate|flood|all]\n" +
-			"                     [--rate F] [--commands N] [--horizon D] [--seed S] [--trace FILE] [--plot FILE.svg] [--json]",
+			"                     [--rate F] [--commands N] [--horizon D] [--seed S] [--trace FILE] [--plot FILE.svg] [--coverage] [--json]",
 		summary: "simulate many clients and one server over a lossy push platform, checking the properties online",
 		run:     runSim,
 	})
@@ -37,7 +37,7 @@ type simFlags struct {
 	loss, pushLoss, dup, corrupt, rate              float64
 	seed                                            uint64
 	horizon                                         time.Duration
-	json                                            bool
+	json, coverage                                  bool
 	pushLossSet                                     bool
 }
 
@@ -62,6 +62,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.trace, "trace", "", "write the run's JSON Lines trace to FILE")
 	fs.StringVar(&f.plot, "plot", "", "write an SVG histogram of verified handshakes' latency to FILE.svg")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object")
+	fs.BoolVar(&f.coverage, "coverage", false, "also report the machines' table rows the run took and never took")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
@@ -92,6 +93,11 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 			return usagef(stderr, "sim", "--plot: %v", err)
 		}
 		defer plotFile.Close()
+	}
+	var cov *coverageWriter
+	if f.coverage {
+		cov = newCoverageWriter()
+		opts.Trace = teeTrace(opts.Trace, cov)
 	}
 	bar := newProgress(stderr, "handshakes")
 	opts.Progress = bar.update
@@ -132,8 +138,12 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	var covRep *simCoverage
+	if cov != nil {
+		covRep = cov.report()
+	}
 	if f.json {
-		b, err := json.Marshal(rep)
+		b, err := json.Marshal(withSimCoverage(rep, covRep))
 		if err != nil {
 			fmt.Fprintf(stderr, "verishake sim: %v\n", err)
 			return exitUsage
@@ -141,6 +151,9 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
 		printReport(stdout, cfg, rep)
+		if covRep != nil {
+			printSimCoverage(stdout, covRep)
+		}
 	}
 	if len(rep.Violations) > 0 {
 		if f.json {

@@ -537,7 +537,7 @@ func (s *search[S, A]) rebuild(pi int, v violation) ([]A, int, error) {
 	var cur, next S
 	s.m.Init(&cur)
 	var out, acts []A
-	for _, k := range idx {
+	for n, k := range idx {
 		acts = s.m.Actions(&cur, acts[:0])
 		if int(k) >= len(acts) {
 			return nil, 0, fmt.Errorf("%w: rebuilding %s's counterexample: %d actions enabled where the search took the %d-th (the model is not deterministic)", ErrModel, s.props[pi].Name, len(acts), k+1)
@@ -545,15 +545,27 @@ func (s *search[S, A]) rebuild(pi int, v violation) ([]A, int, error) {
 		a := acts[k]
 		out = append(out, a)
 		s.m.Apply(&cur, &a, &next)
+		if n == len(idx)-1 && v.action >= 0 {
+			// The violating step itself: judge it again.
+			if p := &s.props[pi]; p.Step != nil && p.Step(&cur, &a, &next) == nil {
+				return nil, 0, s.notReproduced(pi)
+			}
+		}
 		cur, next = next, cur
 	}
 	p := &s.props[pi]
-	if p.Continue == nil {
-		return out, 0, nil
-	}
 	n := len(out)
-	if p.Continue(&cur, &out) == nil {
-		return nil, 0, fmt.Errorf("%w: rebuilding %s's counterexample: the state it failed in passes it now (the model is not deterministic)", ErrModel, p.Name)
+	switch {
+	case p.State != nil && p.State(&cur) == nil,
+		p.Stuck != nil && (len(s.m.Actions(&cur, acts[:0])) > 0 || p.Stuck(&cur) == nil),
+		p.Continue != nil && p.Continue(&cur, &out) == nil:
+		return nil, 0, s.notReproduced(pi)
 	}
 	return out, len(out) - n, nil
+}
+
+// notReproduced is rebuild's error for a path that does not fail its
+// property when the model runs it again.
+func (s *search[S, A]) notReproduced(pi int) error {
+	return fmt.Errorf("%w: rebuilding %s's counterexample: the path the search found does not violate it when run again (the model is not deterministic)", ErrModel, s.props[pi].Name)
 }

@@ -83,6 +83,9 @@ func cloneSpec[S, E comparable](sp Spec[S, E]) Spec[S, E] {
 	return sp
 }
 
+// Name returns the spec's name, which errors about the machine give.
+func (m *Machine[S, E]) Name() string { return m.spec.Name }
+
 // Spec returns a copy of the spec the machine was compiled from.
 func (m *Machine[S, E]) Spec() Spec[S, E] { return cloneSpec(m.spec) }
 
@@ -127,7 +130,7 @@ func (m *Machine[S, E]) IsTerminal(s S) bool {
 }
 
 // StateByName returns the declared state whose name (fmt.Sprint) is n, for
-// reading states back from diagrams, traces and looplab.
+// reading states back from diagrams, traces and other engines.
 func (m *Machine[S, E]) StateByName(n string) (S, bool) {
 	if i := slices.Index(m.sNames, n); i >= 0 {
 		return m.states[i], true

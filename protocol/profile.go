@@ -231,6 +231,9 @@ type Handshake struct {
 	profile Profile
 	client  *clientMachine
 	server  *serverMachine
+	// The errors for the (state, event) pairs each table refuses.
+	clientRefusals refusals[ClientState, ClientEvent]
+	serverRefusals refusals[SessionState, ServerEvent]
 }
 
 // Compile validates p and builds its client and server tables.
@@ -238,15 +241,27 @@ func (p Profile) Compile() (*Handshake, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	cm, err := compileClient(p)
+	return compileTables(p, ClientSpec(p), ServerSpec(p))
+}
+
+// compileTables builds a Handshake for p from the given tables; Compile
+// passes p's own, tests pass edited ones.
+func compileTables(p Profile, client fsm.Spec[ClientState, ClientEvent], server fsm.Spec[SessionState, ServerEvent]) (*Handshake, error) {
+	cm, err := fsm.Compile(client)
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: client table: %w", p.Name, err)
 	}
-	sm, err := compileServer(p)
+	sm, err := fsm.Compile(server)
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: server table: %w", p.Name, err)
 	}
-	return &Handshake{profile: p, client: cm, server: sm}, nil
+	return &Handshake{
+		profile:        p,
+		client:         cm,
+		server:         sm,
+		clientRefusals: newRefusals(cm, len(clientStateNames), len(clientEventNames)),
+		serverRefusals: newRefusals(sm, len(sessionStateNames), len(serverEventNames)),
+	}, nil
 }
 
 // MustCompile is Compile for profiles known to be valid, such as the

@@ -59,7 +59,7 @@ func ExampleInstance_Fire() {
 	// Output:
 	// Locked [Coin Push]
 	// Unlocked [Push]
-	// Unlocked fsm "turnstile": no transition from Unlocked on Coin
+	// Unlocked fsm: machine "turnstile": no transition from Unlocked on Coin
 	// Unlocked Coin true
 	// Locked
 }

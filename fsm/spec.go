@@ -77,8 +77,8 @@ type SpecError struct {
 	Msg     string // names the states and events involved
 }
 
-// Error returns e.g. `fsm "client": duplicate transition from AwaitValidation on Timeout`.
-func (e *SpecError) Error() string { return fmt.Sprintf("fsm %q: %s", e.Machine, e.Msg) }
+// Error returns e.g. `fsm: machine "client": duplicate transition from AwaitValidation on Timeout`.
+func (e *SpecError) Error() string { return fmt.Sprintf("fsm: machine %q: %s", e.Machine, e.Msg) }
 
 // name is the single naming rule shared by errors, exports and the by-name
 // lookups (StateByName, EventByName) that adapters to other engines, such

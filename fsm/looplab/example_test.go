@@ -53,5 +53,5 @@ func ExampleFire() {
 	// Output:
 	// Push true Locked <nil>
 	// Coin true Unlocked <nil>
-	// Coin false Unlocked fsm "turnstile": no transition from Unlocked on Coin
+	// Coin false Unlocked fsm: machine "turnstile": no transition from Unlocked on Coin
 }

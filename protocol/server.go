@@ -376,7 +376,8 @@ func (sl *Slot) Expire(h *Handshake, now Time) Output {
 // expireDue drops the sessions whose lifetime is over and returns their Ts
 // (pending, verified; zero where none expired). A session due to expire in
 // a state whose table has no expiry row is an error, and the session stays.
-func (sl *Slot) expireDue(h *Handshake, now Time) (expired [2]Token, err error) {
+func (sl *Slot) expireDue(h *Handshake, now Time) ([2]Token, error) {
+	var expired [2]Token
 	if sl.HalfOpen() && now >= sl.Pending.Expires {
 		to, err := sl.next(h, ExpirePending)
 		if err != nil {

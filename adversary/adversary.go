@@ -87,7 +87,7 @@ func ParseCapabilities(s string) (Capabilities, error) {
 		case "read-push":
 			c.ReadPush = true
 		default:
-			return c, fmt.Errorf("unknown capability %q (want replay, impersonate, insider, forge, flood, read-upstream, read-push, default or none)", name)
+			return c, fmt.Errorf("adversary: unknown capability %q (want replay, impersonate, insider, forge, flood, read-upstream, read-push, default or none)", name)
 		}
 	}
 	return c, nil

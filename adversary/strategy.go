@@ -40,7 +40,7 @@ func ParseStrategy(name string) (Strategy, error) {
 			return Strategy(i), nil
 		}
 	}
-	return None, fmt.Errorf("unknown adversary %q (want %s)", name, strings.Join(strategyNames[:], ", "))
+	return None, fmt.Errorf("adversary: unknown adversary %q (want %s)", name, strings.Join(strategyNames[:], ", "))
 }
 
 // Capabilities is what the strategy needs of the threat model.

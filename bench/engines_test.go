@@ -10,12 +10,13 @@ import (
 	"github.com/qmuntal/stateless"
 
 	"github.com/verishake/verishake/fsm"
+	"github.com/verishake/verishake/fsm/looplab"
 )
 
 // One transition table for the three engines: the client side of a
 // handshake as a long-lived session (Reset goes back to Idle), with
 // self-loops (Retry, Command) and an event sequence that cycles from Idle
-// back to Idle. It is the table of fsm's own BenchmarkFireVsLooplab.
+// back to Idle. It is the table of fsm/looplab's BenchmarkFireVsLooplab.
 
 type state uint8
 
@@ -94,17 +95,17 @@ func newVerishake() *verishake { return &verishake{fsm.MustCompile(spec()).Start
 func (v *verishake) fire(e event) error { return v.in.Fire(e) }
 func (v *verishake) state() state       { return v.in.State() }
 
-// looplab is built by the fsm package's adapter from the same spec.
+// looplabEngine is built by package fsm/looplab from the same spec.
 // Self-loops come back as looplab's NoTransitionError, which is its way of
 // saying "accepted, state unchanged".
-type looplab struct {
+type looplabEngine struct {
 	f     *lfsm.FSM
 	ctx   context.Context
 	names map[string]state
 }
 
-func newLooplab() *looplab {
-	f, err := fsm.MustCompile(spec()).Looplab(Idle)
+func newLooplab() *looplabEngine {
+	f, err := looplab.New(fsm.MustCompile(spec()), Idle)
 	if err != nil {
 		panic(err)
 	}
@@ -112,10 +113,10 @@ func newLooplab() *looplab {
 	for i, n := range stateNames {
 		names[n] = state(i)
 	}
-	return &looplab{f: f, ctx: context.Background(), names: names}
+	return &looplabEngine{f: f, ctx: context.Background(), names: names}
 }
 
-func (l *looplab) fire(e event) error {
+func (l *looplabEngine) fire(e event) error {
 	err := l.f.Event(l.ctx, eventNames[e])
 	var noTrans lfsm.NoTransitionError
 	if errors.As(err, &noTrans) && noTrans.Err == nil {
@@ -123,7 +124,7 @@ func (l *looplab) fire(e event) error {
 	}
 	return err
 }
-func (l *looplab) state() state { return l.names[l.f.Current()] }
+func (l *looplabEngine) state() state { return l.names[l.f.Current()] }
 
 // stateless gets the same rows: Permit, or PermitReentry for a self-loop.
 type statelessEngine struct{ sm *stateless.StateMachine }

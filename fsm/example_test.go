@@ -59,7 +59,7 @@ func ExampleInstance_Fire() {
 	// Output:
 	// Locked [Coin Push]
 	// Unlocked [Push]
-	// Unlocked fsm "turnstile": no transition from Unlocked on Coin
+	// Unlocked fsm: machine "turnstile": no transition from Unlocked on Coin
 	// Unlocked Coin true
 	// Locked
 }
@@ -75,16 +75,4 @@ func ExampleMachine_Mermaid() {
 	//     Unlocked --> Locked: Push
 	//     classDef current font-weight:bold,stroke-width:3px,fill:#bde0fe
 	//     class Unlocked current
-}
-
-func ExampleMachine_LooplabFire() {
-	f, _ := turnstile.Looplab(Locked)
-	for _, in := range []Input{Push, Coin, Coin} {
-		accepted, err := turnstile.LooplabFire(f, in)
-		fmt.Println(in, accepted, f.Current(), err)
-	}
-	// Output:
-	// Push true Locked <nil>
-	// Coin true Unlocked <nil>
-	// Coin false Unlocked fsm "turnstile": no transition from Unlocked on Coin
 }

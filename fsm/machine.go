@@ -83,6 +83,9 @@ func cloneSpec[S, E comparable](sp Spec[S, E]) Spec[S, E] {
 	return sp
 }
 
+// Name returns the spec's name, which errors about the machine give.
+func (m *Machine[S, E]) Name() string { return m.spec.Name }
+
 // Spec returns a copy of the spec the machine was compiled from.
 func (m *Machine[S, E]) Spec() Spec[S, E] { return cloneSpec(m.spec) }
 
@@ -127,7 +130,7 @@ func (m *Machine[S, E]) IsTerminal(s S) bool {
 }
 
 // StateByName returns the declared state whose name (fmt.Sprint) is n, for
-// reading states back from diagrams, traces and looplab.
+// reading states back from diagrams, traces and other engines.
 func (m *Machine[S, E]) StateByName(n string) (S, bool) {
 	if i := slices.Index(m.sNames, n); i >= 0 {
 		return m.states[i], true
@@ -221,9 +224,9 @@ func (in Instance[S, E]) Permitted() []E {
 // The reasons a [NoTransitionError] gives in its Err field; match them with
 // errors.Is.
 var (
-	ErrNoTransition = errors.New("no transition")
-	ErrUnknownState = errors.New("unknown state")
-	ErrUnknownEvent = errors.New("unknown event")
+	ErrNoTransition = errors.New("fsm: no transition")
+	ErrUnknownState = errors.New("fsm: unknown state")
+	ErrUnknownEvent = errors.New("fsm: unknown event")
 )
 
 // NoTransitionError reports a rejected event. It is always returned as a
@@ -245,11 +248,11 @@ type NoTransitionError[S, E comparable] struct {
 func (e *NoTransitionError[S, E]) Error() string {
 	switch e.Err {
 	case ErrUnknownState:
-		return fmt.Sprintf("fsm %q: unknown state %s (event %s)", e.Machine, name(e.State), name(e.Event))
+		return fmt.Sprintf("fsm: machine %q: unknown state %s (event %s)", e.Machine, name(e.State), name(e.Event))
 	case ErrUnknownEvent:
-		return fmt.Sprintf("fsm %q: unknown event %s in state %s", e.Machine, name(e.Event), name(e.State))
+		return fmt.Sprintf("fsm: machine %q: unknown event %s in state %s", e.Machine, name(e.Event), name(e.State))
 	}
-	return fmt.Sprintf("fsm %q: no transition from %s on %s", e.Machine, name(e.State), name(e.Event))
+	return fmt.Sprintf("fsm: machine %q: no transition from %s on %s", e.Machine, name(e.State), name(e.Event))
 }
 
 // Unwrap returns Err.

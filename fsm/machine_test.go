@@ -44,7 +44,7 @@ func TestFireFailureLeavesStateAndNamesIt(t *testing.T) {
 	err := in.Fire(Confirm2)
 	require.Error(t, err)
 	assert.Equal(t, AwaitValidation, in.State())
-	assert.EqualError(t, err, `fsm "client": no transition from AwaitValidation on Confirm2`)
+	assert.EqualError(t, err, `fsm: machine "client": no transition from AwaitValidation on Confirm2`)
 	assert.ErrorIs(t, err, fsm.ErrNoTransition)
 
 	var nt *fsm.NoTransitionError[hsState, hsEvent]
@@ -67,7 +67,7 @@ func TestUnknownValues(t *testing.T) {
 	in := m.At(hsState(200))
 	err := in.Fire(Start)
 	assert.ErrorIs(t, err, fsm.ErrUnknownState)
-	assert.EqualError(t, err, `fsm "client": unknown state hsState(200) (event Start)`)
+	assert.EqualError(t, err, `fsm: machine "client": unknown state hsState(200) (event Start)`)
 	assert.Equal(t, hsState(200), in.State())
 	assert.Nil(t, in.Permitted())
 	assert.False(t, m.IsTerminal(hsState(200)))
@@ -75,7 +75,7 @@ func TestUnknownValues(t *testing.T) {
 	in = m.Start()
 	err = in.Fire(hsEvent(255))
 	assert.ErrorIs(t, err, fsm.ErrUnknownEvent)
-	assert.EqualError(t, err, `fsm "client": unknown event hsEvent(255) in state Idle`)
+	assert.EqualError(t, err, `fsm: machine "client": unknown event hsEvent(255) in state Idle`)
 	var nt *fsm.NoTransitionError[hsState, hsEvent]
 	require.ErrorAs(t, err, &nt)
 	assert.Equal(t, hsEvent(255), nt.Event)

@@ -77,11 +77,13 @@ type SpecError struct {
 	Msg     string // names the states and events involved
 }
 
-// Error returns e.g. `fsm "client": duplicate transition from AwaitValidation on Timeout`.
-func (e *SpecError) Error() string { return fmt.Sprintf("fsm %q: %s", e.Machine, e.Msg) }
+// Error returns e.g. `fsm: machine "client": duplicate transition from AwaitValidation on Timeout`.
+func (e *SpecError) Error() string { return fmt.Sprintf("fsm: machine %q: %s", e.Machine, e.Msg) }
 
-// name is the single naming rule shared by errors, exports and the looplab
-// adapter; Validate checks it is injective over the declared values.
+// name is the single naming rule shared by errors, exports and the by-name
+// lookups (StateByName, EventByName) that adapters to other engines, such
+// as package fsm/looplab, rely on; Validate checks it is injective over the
+// declared values.
 func name[T any](v T) string { return fmt.Sprint(v) }
 
 // Validate checks the spec and returns every problem found, joined; nil if

@@ -28,7 +28,7 @@ func TestValidateRejects(t *testing.T) {
 		name string
 		spec fsm.Spec[hsState, hsEvent]
 		kind fsm.SpecErrorKind
-		msg  string // exact problem text after the `fsm "client": ` prefix
+		msg  string // exact problem text after the `fsm: machine "client": ` prefix
 	}{
 		{"duplicate transition", edit(func(sp *fsm.Spec[hsState, hsEvent]) {
 			sp.Transitions = append(sp.Transitions, hsRow{AwaitValidation, Timeout, AwaitConfirm2})
@@ -82,7 +82,7 @@ func TestValidateRejects(t *testing.T) {
 			found := false
 			for _, e := range unjoin(err) {
 				if errors.As(e, &se) && se.Kind == tt.kind {
-					assert.Equal(t, `fsm "client": `+tt.msg, se.Error())
+					assert.Equal(t, `fsm: machine "client": `+tt.msg, se.Error())
 					found = true
 				}
 			}
@@ -109,7 +109,7 @@ func TestValidateRejectsDuplicateNames(t *testing.T) {
 	var se *fsm.SpecError
 	require.True(t, errors.As(err, &se))
 	assert.Equal(t, fsm.DuplicateName, se.Kind)
-	assert.Equal(t, `fsm "names": states 1 and 2 both print as "Same"`, se.Error())
+	assert.Equal(t, `fsm: machine "names": states 1 and 2 both print as "Same"`, se.Error())
 
 	// Events too, and fmt.Sprint rather than the Go value decides.
 	ev := fsm.Spec[string, any]{

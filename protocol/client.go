@@ -91,8 +91,6 @@ func ClientSpec(p Profile) fsm.Spec[ClientState, ClientEvent] {
 	return sp
 }
 
-func compileClient(p Profile) (*clientMachine, error) { return fsm.Compile(ClientSpec(p)) }
-
 // Client is one device's side of the handshake: a small value with no
 // pointers, so a world of clients copies and hashes cheaply. Create it with
 // NewClient; drive it with Start, Handle and Timeout.
@@ -125,9 +123,9 @@ func NewClient(id RegID) Client {
 // Start begins a new handshake: a fresh Tc (unless the profile reuses it)
 // in a Hello. Allowed when idle, verified (re-keying) or failed.
 func (c *Client) Start(h *Handshake, now Time, tokens TokenSource) Output {
-	to, ok := c.next(h, Start)
-	if !ok {
-		return c.reject(ErrUnexpected)
+	to, err := c.next(h, Start)
+	if err != nil {
+		return c.reject(err)
 	}
 	if !h.profile.ReuseClientToken || c.Tc.IsZero() {
 		c.Tc = h.newToken(tokens)
@@ -178,9 +176,9 @@ func (c *Client) onValidation(h *Handshake, now Time, m Message) Output {
 			// A zero Ts would let any message "match" an unset field.
 			return c.reject(ErrZeroToken)
 		}
-		to, ok := c.next(h, OnValidation)
-		if !ok {
-			return c.reject(ErrUnexpected)
+		to, err := c.next(h, OnValidation)
+		if err != nil {
+			return c.reject(err)
 		}
 		c.State, c.Ts, c.Tries, c.Ext = to, m.Ts, 1, ext
 		c.arm(h, now)
@@ -202,8 +200,8 @@ func (c *Client) onValidation(h *Handshake, now Time, m Message) Output {
 		}
 		// Our Confirm1 may have been lost; answering again is what lets
 		// the server finish.
-		if _, ok := c.next(h, OnDupValidation); !ok {
-			return c.reject(ErrUnexpected)
+		if _, err := c.next(h, OnDupValidation); err != nil {
+			return c.reject(err)
 		}
 		c.Ext = ext
 		return c.send(Message{Kind: Confirm1, RegID: c.RegID, Ts: c.Ts})
@@ -223,9 +221,9 @@ func (c *Client) onConfirm2(h *Handshake, m Message) Output {
 	if c.State == ClientVerified {
 		return c.reject(ErrDuplicate)
 	}
-	to, ok := c.next(h, OnConfirm2)
-	if !ok {
-		return c.reject(ErrUnexpected)
+	to, err := c.next(h, OnConfirm2)
+	if err != nil {
+		return c.reject(err)
 	}
 	c.State, c.Deadline, c.Ext = to, Never, ext
 	out := c.send(Message{})
@@ -250,9 +248,9 @@ func (c *Client) onCommand(h *Handshake, m Message) Output {
 	if !clientCheck(hooks.CommandSeq, c, &ext, &m, !h.profile.CommandSeq || c.freshSeq(h, m.Seq)) {
 		return c.reject(ErrRepeatedSeq)
 	}
-	to, ok := c.next(h, OnCommand)
-	if !ok {
-		return c.reject(ErrUnexpected)
+	to, err := c.next(h, OnCommand)
+	if err != nil {
+		return c.reject(err)
 	}
 	if h.profile.CommandSeq {
 		c.markSeq(h, m.Seq)
@@ -319,15 +317,15 @@ func (c *Client) Timeout(h *Handshake, now Time, tokens TokenSource) Output {
 		return c.reject(ErrNotDue)
 	}
 	if now >= c.Expires || int(c.Tries) > h.profile.Retries {
-		to, ok := c.next(h, GiveUp)
-		if !ok {
-			return c.reject(ErrUnexpected)
+		to, err := c.next(h, GiveUp)
+		if err != nil {
+			return c.reject(err)
 		}
 		c.State, c.Deadline = to, Never
 		return c.send(Message{})
 	}
-	if _, ok := c.next(h, Retry); !ok {
-		return c.reject(ErrUnexpected)
+	if _, err := c.next(h, Retry); err != nil {
+		return c.reject(err)
 	}
 	c.Tries++
 	c.arm(h, now)
@@ -353,9 +351,13 @@ func (c *Client) arm(h *Handshake, now Time) {
 }
 
 // next looks ev up in the table from the current state. The checks before
-// it decide the event; the table decides whether the event is allowed here.
-func (c *Client) next(h *Handshake, ev ClientEvent) (ClientState, bool) {
-	return h.client.Lookup(c.State, ev)
+// it decide the event; the table decides whether the event is allowed here,
+// and a refusal is a NoTransitionError naming the state and the event.
+func (c *Client) next(h *Handshake, ev ClientEvent) (ClientState, error) {
+	if to, ok := h.client.Lookup(c.State, ev); ok {
+		return to, nil
+	}
+	return c.State, h.clientRefusals.of(c.State, ev)
 }
 
 func (c *Client) send(m Message) Output { return Output{Send: m, Deadline: c.Deadline} }

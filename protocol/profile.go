@@ -157,11 +157,11 @@ func ProfileByName(name string) (Profile, error) {
 	case "hardened":
 		return Hardened(), nil
 	}
-	return Profile{}, fmt.Errorf("unknown profile %q (want patent or hardened)", name)
+	return Profile{}, fmt.Errorf("protocol: unknown profile %q (want patent or hardened)", name)
 }
 
 // ErrProfile marks a profile whose knobs contradict each other.
-var ErrProfile = errors.New("invalid profile")
+var ErrProfile = errors.New("protocol: invalid profile")
 
 // Validate reports knobs out of range, naming each.
 func (p Profile) Validate() error {
@@ -231,6 +231,9 @@ type Handshake struct {
 	profile Profile
 	client  *clientMachine
 	server  *serverMachine
+	// The errors for the (state, event) pairs each table refuses.
+	clientRefusals refusals[ClientState, ClientEvent]
+	serverRefusals refusals[SessionState, ServerEvent]
 }
 
 // Compile validates p and builds its client and server tables.
@@ -238,15 +241,27 @@ func (p Profile) Compile() (*Handshake, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	cm, err := compileClient(p)
+	return compileTables(p, ClientSpec(p), ServerSpec(p))
+}
+
+// compileTables builds a Handshake for p from the given tables; Compile
+// passes p's own, tests pass edited ones.
+func compileTables(p Profile, client fsm.Spec[ClientState, ClientEvent], server fsm.Spec[SessionState, ServerEvent]) (*Handshake, error) {
+	cm, err := fsm.Compile(client)
 	if err != nil {
-		return nil, fmt.Errorf("profile %q: client table: %w", p.Name, err)
+		return nil, fmt.Errorf("protocol: profile %q: client table: %w", p.Name, err)
 	}
-	sm, err := compileServer(p)
+	sm, err := fsm.Compile(server)
 	if err != nil {
-		return nil, fmt.Errorf("profile %q: server table: %w", p.Name, err)
+		return nil, fmt.Errorf("protocol: profile %q: server table: %w", p.Name, err)
 	}
-	return &Handshake{profile: p, client: cm, server: sm}, nil
+	return &Handshake{
+		profile:        p,
+		client:         cm,
+		server:         sm,
+		clientRefusals: newRefusals(cm, len(clientStateNames), len(clientEventNames)),
+		serverRefusals: newRefusals(sm, len(sessionStateNames), len(serverEventNames)),
+	}, nil
 }
 
 // MustCompile is Compile for profiles known to be valid, such as the
@@ -305,19 +320,19 @@ func (o *Output) claim(c Claim) {
 
 // Why a machine rejects an input. Each leaves the machine as it was.
 var (
-	ErrWrongTc      = errors.New("client token is not the pending handshake's")
-	ErrWrongTs      = errors.New("server token is not the session's")
-	ErrUnknownRegID = errors.New("no session for this RegID")
-	ErrExpired      = errors.New("session expired")
-	ErrDuplicate    = errors.New("duplicate of a message already acted on")
-	ErrRepeatedSeq  = errors.New("command sequence number not above the last executed")
-	ErrUnexpected   = errors.New("message not expected in this state")
-	ErrSessionCap   = errors.New("half-open session cap reached")
-	ErrNotVerified  = errors.New("no verified session")
-	ErrNotDue       = errors.New("timer not due")
-	ErrWrongRole    = errors.New("message kind travels the other way")
-	ErrWrongRegID   = errors.New("message addressed to another RegID")
-	ErrZeroToken    = errors.New("token missing (zero)")
+	ErrWrongTc      = errors.New("protocol: client token is not the pending handshake's")
+	ErrWrongTs      = errors.New("protocol: server token is not the session's")
+	ErrUnknownRegID = errors.New("protocol: no session for this RegID")
+	ErrExpired      = errors.New("protocol: session expired")
+	ErrDuplicate    = errors.New("protocol: duplicate of a message already acted on")
+	ErrRepeatedSeq  = errors.New("protocol: command sequence number not above the last executed")
+	ErrUnexpected   = errors.New("protocol: message not expected in this state")
+	ErrSessionCap   = errors.New("protocol: half-open session cap reached")
+	ErrNotVerified  = errors.New("protocol: no verified session")
+	ErrNotDue       = errors.New("protocol: timer not due")
+	ErrWrongRole    = errors.New("protocol: message kind travels the other way")
+	ErrWrongRegID   = errors.New("protocol: message addressed to another RegID")
+	ErrZeroToken    = errors.New("protocol: token missing (zero)")
 )
 
 // ClientMachine is the client's compiled transition table.

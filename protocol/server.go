@@ -118,8 +118,6 @@ func ServerSpec(p Profile) fsm.Spec[SessionState, ServerEvent] {
 	return sp
 }
 
-func compileServer(p Profile) (*serverMachine, error) { return fsm.Compile(ServerSpec(p)) }
-
 // Session is one handshake as the server keeps it.
 type Session struct {
 	Tc, Ts  Token
@@ -195,7 +193,10 @@ func (sl *Slot) Handle(h *Handshake, now Time, m Message, tokens TokenSource, en
 		// Zero means "no token": matching it would match an empty session.
 		return sl.reject(ErrZeroToken)
 	}
-	expired := sl.expireDue(h, now)
+	expired, err := sl.expireDue(h, now)
+	if err != nil {
+		return sl.reject(err)
+	}
 	if m.Kind == Hello {
 		return sl.onHello(h, now, m, tokens, env)
 	}
@@ -208,8 +209,8 @@ func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, e
 		if sl.HalfOpen() && m.Tc.Equal(sl.Pending.Tc) {
 			// A retransmitted or duplicated Hello: a new Ts would strand
 			// the client on the Validation it may already hold.
-			if _, ok := sl.next(h, OnDupHello); !ok {
-				return sl.reject(ErrUnexpected)
+			if _, err := sl.next(h, OnDupHello); err != nil {
+				return sl.reject(err)
 			}
 			return sl.send(Message{Kind: Validation, RegID: sl.RegID, Tc: sl.Pending.Tc, Ts: sl.Pending.Ts})
 		}
@@ -223,9 +224,9 @@ func (sl *Slot) onHello(h *Handshake, now Time, m Message, tokens TokenSource, e
 	if !sl.HalfOpen() && !env.Admit {
 		return sl.reject(ErrSessionCap)
 	}
-	to, ok := sl.next(h, OnHello)
-	if !ok {
-		return sl.reject(ErrUnexpected)
+	to, err := sl.next(h, OnHello)
+	if err != nil {
+		return sl.reject(err)
 	}
 	ts := staticToken
 	if !p.StaticServerToken {
@@ -262,13 +263,13 @@ func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expir
 		case Reanswer:
 			// The client's Confirm2 may have been lost: answer again, but
 			// claim nothing new, so a replay verifies nothing twice.
-			if _, ok := sl.next(h, OnDupConfirm1); !ok {
-				return sl.reject(ErrUnexpected)
+			if _, err := sl.next(h, OnDupConfirm1); err != nil {
+				return sl.reject(err)
 			}
 			return sl.send(Message{Kind: Confirm2, RegID: sl.RegID, Ts: sl.Current.Ts})
 		case Reverify:
-			if _, ok := sl.next(h, OnReconfirm1); !ok {
-				return sl.reject(ErrUnexpected)
+			if _, err := sl.next(h, OnReconfirm1); err != nil {
+				return sl.reject(err)
 			}
 			sl.Current.Expires = now.Add(p.Lifetime)
 			return sl.verified(sl.Current)
@@ -288,10 +289,10 @@ func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expir
 	// The Ts, sent only to the RegID's device, is the proof that the
 	// Confirm1 comes from the holder of that RegID.
 	tsOK := p.SkipServerTokenCheck || m.Ts.Equal(sl.Pending.Ts) || p.UnboundRegID && env.TsPendingElsewhere
-	to, ok := sl.next(h, OnConfirm1)
+	to, refused := sl.next(h, OnConfirm1)
 	if hook := p.Hooks.Confirm1Ts; hook != nil {
 		st := sl.hookState(env)
-		if tsOK = runSlotHook(hook, sl, &st, &m, tsOK); tsOK && ok {
+		if tsOK = runSlotHook(hook, sl, &st, &m, tsOK); tsOK && refused == nil {
 			sl.keep(&st)
 		}
 	}
@@ -301,8 +302,8 @@ func (sl *Slot) onConfirm1(h *Handshake, now Time, m Message, env SlotEnv, expir
 		}
 		return sl.reject(ErrWrongTs)
 	}
-	if !ok {
-		return sl.reject(ErrUnexpected)
+	if refused != nil {
+		return sl.reject(refused)
 	}
 	sl.State, sl.LastSeq = to, 0
 	sl.Current = Session{Tc: sl.Pending.Tc, Ts: sl.Pending.Ts, Expires: now.Add(p.Lifetime)}
@@ -341,12 +342,14 @@ func (sl *Slot) verified(s Session) Output {
 
 // Issue sends a command under the verified session's Ts.
 func (sl *Slot) Issue(h *Handshake, now Time, payload string) Output {
-	sl.expireDue(h, now)
+	if _, err := sl.expireDue(h, now); err != nil {
+		return sl.reject(err)
+	}
 	if !sl.Verified() {
 		return sl.reject(ErrNotVerified)
 	}
-	if _, ok := sl.next(h, Issue); !ok {
-		return sl.reject(ErrUnexpected)
+	if _, err := sl.next(h, Issue); err != nil {
+		return sl.reject(err)
 	}
 	sl.LastSeq++
 	var seq uint32
@@ -361,34 +364,48 @@ func (sl *Slot) Issue(h *Handshake, now Time, payload string) Output {
 // Expire ends the sessions whose lifetime is over. Before any is due it does
 // nothing and answers ErrNotDue, so a driver may keep stale timer entries.
 func (sl *Slot) Expire(h *Handshake, now Time) Output {
-	if e := sl.expireDue(h, now); e == [2]Token{} {
+	switch e, err := sl.expireDue(h, now); {
+	case err != nil:
+		return sl.reject(err)
+	case e == [2]Token{}:
 		return sl.reject(ErrNotDue)
 	}
 	return sl.send(Message{})
 }
 
 // expireDue drops the sessions whose lifetime is over and returns their Ts
-// (pending, verified; zero where none expired).
-func (sl *Slot) expireDue(h *Handshake, now Time) (expired [2]Token) {
+// (pending, verified; zero where none expired). A session due to expire in
+// a state whose table has no expiry row is an error, and the session stays.
+func (sl *Slot) expireDue(h *Handshake, now Time) ([2]Token, error) {
+	var expired [2]Token
 	if sl.HalfOpen() && now >= sl.Pending.Expires {
-		if to, ok := sl.next(h, ExpirePending); ok {
-			expired[0] = sl.Pending.Ts
-			sl.State, sl.Pending = to, Session{}
+		to, err := sl.next(h, ExpirePending)
+		if err != nil {
+			return expired, err
 		}
+		expired[0] = sl.Pending.Ts
+		sl.State, sl.Pending = to, Session{}
 	}
 	if sl.Verified() && now >= sl.Current.Expires {
-		if to, ok := sl.next(h, ExpireVerified); ok {
-			expired[1] = sl.Current.Ts
-			sl.State, sl.Current, sl.LastSeq = to, Session{}, 0
+		to, err := sl.next(h, ExpireVerified)
+		if err != nil {
+			return expired, err
 		}
+		expired[1] = sl.Current.Ts
+		sl.State, sl.Current, sl.LastSeq = to, Session{}, 0
 	}
-	return expired
+	return expired, nil
 }
 
 func (s SessionState) isVerified() bool { return s == SessionVerified || s == Rekeying }
 
-func (sl *Slot) next(h *Handshake, ev ServerEvent) (SessionState, bool) {
-	return h.server.Lookup(sl.State, ev)
+// next looks ev up in the table from the slot's state, as Client.next does
+// for the client.
+func (sl *Slot) next(h *Handshake, ev ServerEvent) (SessionState, error) {
+	if to, ok := h.server.Lookup(sl.State, ev); ok {
+		return to, nil
+	}
+	return sl.State, h.serverRefusals.of(sl.State, ev)
 }
 
 func (sl *Slot) send(m Message) Output { return Output{Send: m, Deadline: sl.Deadline()} }

@@ -49,7 +49,11 @@ func (s *Server) Handle(h *Handshake, now Time, m Message, tokens TokenSource) O
 	// A session past its lifetime must free its place before the cap is
 	// read, or a RegID re-trying after expiry is refused for nothing.
 	if m.Kind == Hello && wasOpen {
-		sl.expireDue(h, now)
+		if _, err := sl.expireDue(h, now); err != nil {
+			out := sl.reject(err)
+			s.stepped(i, wasOpen)
+			return out
+		}
 		if !sl.HalfOpen() {
 			open--
 		}

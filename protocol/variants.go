@@ -67,5 +67,5 @@ func VariantByName(name string) (Variant, error) {
 		}
 		names = append(names, v.Name)
 	}
-	return Variant{}, fmt.Errorf("unknown variant %q (want one of %s)", name, strings.Join(names, ", "))
+	return Variant{}, fmt.Errorf("protocol: unknown variant %q (want one of %s)", name, strings.Join(names, ", "))
 }

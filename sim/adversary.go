@@ -136,7 +136,7 @@ var (
 )
 
 // ErrUnknownAdversary marks an adversary name nobody registered.
-var ErrUnknownAdversary = errors.New("unknown adversary")
+var ErrUnknownAdversary = errors.New("sim: unknown adversary")
 
 // RegisterAdversary makes name a value of `--adversary`. Package adversary
 // cannot import sim, so its strategies are registered from sim itself
@@ -169,7 +169,7 @@ func NewAdversary(name string, p AdversaryParams) (Adversary, error) {
 	}
 	a, err := f(p)
 	if err != nil {
-		return nil, fmt.Errorf("adversary %q: %w", name, err)
+		return nil, fmt.Errorf("sim: adversary %q: %w", name, err)
 	}
 	return a, nil
 }
@@ -214,4 +214,4 @@ func VariantNames() []string {
 }
 
 // ErrUnknownVariant marks a variant name the catalog does not know.
-var ErrUnknownVariant = errors.New("unknown variant")
+var ErrUnknownVariant = errors.New("sim: unknown variant")

@@ -31,7 +31,7 @@ func TraceSteps(w io.Writer, cfg Config, steps []Step, target trace.Target) ([]t
 	wo.Tokens = &protocol.SymbolicTokens{}
 	world, err := NewWorld(h, wo)
 	if err != nil {
-		return nil, fmt.Errorf("sim: trace steps: %w", err)
+		return nil, err
 	}
 	j, err := newJudge(cfg, target, uint64(len(steps)))
 	if err != nil {
@@ -51,7 +51,8 @@ func TraceSteps(w io.Writer, cfg Config, steps []Step, target trace.Target) ([]t
 			return nil, fmt.Errorf("sim: trace steps: %w: %w", ErrNotReproduced, err)
 		}
 		if err := world.ApplyInto(&s, &res); err != nil {
-			return nil, fmt.Errorf("sim: trace steps: step %d: %w", n+1, err)
+			// err has the package's prefix (ErrStep).
+			return nil, fmt.Errorf("%w (trace steps: step %d)", err, n+1)
 		}
 		n++
 		if err := tw.Step(RecordOf(n, s, &res, world)); err != nil {

@@ -57,7 +57,7 @@ func TestOvertakingCommandIsLostWithoutCommandConfirms(t *testing.T) {
 		v := rep.Violations[0]
 		require.Equal(t, protocol.Deliver, v.Property, p.Name)
 		require.Equal(t, rep.Steps, v.Step, "%s: found when the run ends", p.Name)
-		require.Contains(t, v.Reason, "in AwaitConfirm2, was refused (no verified session) and never executed")
+		require.Contains(t, v.Reason, "in AwaitConfirm2, was refused ("+protocol.ErrNotVerified.Error()+") and never executed")
 		require.Less(t, rep.CommandsExecuted, rep.CommandsIssued)
 		require.NotEmpty(t, rep.Replay)
 

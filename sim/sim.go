@@ -37,11 +37,11 @@ func (c Channel) validate(name string) error {
 		v     float64
 	}{{"Loss", c.Loss}, {"Dup", c.Dup}, {"Corrupt", c.Corrupt}} {
 		if !(p.v >= 0 && p.v <= 1) {
-			errs = append(errs, fmt.Errorf("%s.%s %v is not a probability in [0, 1]", name, p.field, p.v))
+			errs = append(errs, fmt.Errorf("sim: config %s.%s %v is not a probability in [0, 1]", name, p.field, p.v))
 		}
 	}
 	if c.DelayMin < 0 || c.DelayMax < c.DelayMin {
-		errs = append(errs, fmt.Errorf("%s delay %v..%v: want 0 ≤ min ≤ max", name, c.DelayMin, c.DelayMax))
+		errs = append(errs, fmt.Errorf("sim: config %s delay %v..%v: want 0 ≤ min ≤ max", name, c.DelayMin, c.DelayMax))
 	}
 	return errors.Join(errs...)
 }
@@ -352,8 +352,10 @@ type Runner struct {
 
 // NewRunner checks cfg and builds its world and adversary.
 func NewRunner(cfg Config, opts RunOptions) (*Runner, error) {
+	// Validate, NewAdversary and NewWorld give errors with the package's
+	// prefix already; the profile's come from protocol.
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("sim: %w", err)
+		return nil, err
 	}
 	h, err := cfg.Profile.Compile()
 	if err != nil {
@@ -361,11 +363,11 @@ func NewRunner(cfg Config, opts RunOptions) (*Runner, error) {
 	}
 	adv, err := NewAdversary(cfg.Adversary, AdversaryParams{Profile: cfg.Profile, Clients: cfg.Clients, Insider: protocol.RegID(cfg.Clients + 1)})
 	if err != nil {
-		return nil, fmt.Errorf("sim: %w", err)
+		return nil, err
 	}
 	w, err := NewWorld(h, cfg.worldOptions(adv))
 	if err != nil {
-		return nil, fmt.Errorf("sim: %w", err)
+		return nil, err
 	}
 	r := &Runner{
 		cfg:         cfg,
@@ -698,7 +700,8 @@ func (r *Runner) step(s Step) error {
 	}
 	res := &r.res
 	if err := r.w.ApplyInto(&s, res); err != nil {
-		return fmt.Errorf("sim: internal error at step %d: %w", r.n+1, err)
+		// err has the package's prefix (ErrStep).
+		return fmt.Errorf("%w (an internal error, at step %d)", err, r.n+1)
 	}
 	r.n++
 	if r.tw != nil && r.n > r.opts.TraceAfter {

@@ -134,7 +134,7 @@ type World struct {
 
 // ErrStep marks a step Apply cannot take: it names no in-flight message,
 // no client, a time in the past, or a message that has no wire form.
-var ErrStep = errors.New("invalid step")
+var ErrStep = errors.New("sim: invalid step")
 
 // NewWorld returns a world at time 0 with every client idle.
 func NewWorld(h *protocol.Handshake, o WorldOptions) (*World, error) {

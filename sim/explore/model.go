@@ -16,12 +16,11 @@ import (
 // path (it fingerprints a drop or a duplicate without taking it); the two
 // are checked against each other.
 type Model struct {
-	cfg          Config
-	root         *sim.World
-	bounded      sim.BoundedMonitor
-	retries      int
-	sym, rename  bool
-	ledgerHashes bool // fingerprints hash the ledger themselves (reduced)
+	cfg         Config
+	root        *sim.World
+	bounded     sim.BoundedMonitor
+	retries     int
+	sym, rename bool
 }
 
 // State is a state of Model: a world and its claim ledger. The rest is

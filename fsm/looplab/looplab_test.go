@@ -1,4 +1,4 @@
-package fsm_test
+package looplab_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/verishake/verishake/fsm"
+	"github.com/verishake/verishake/fsm/looplab"
 	"pgregory.net/rapid"
 )
 
@@ -17,7 +18,7 @@ import (
 // that changes them fails here first.
 func TestLooplabRawSemantics(t *testing.T) {
 	m := fsm.MustCompile(handshakeSpec())
-	f, err := m.Looplab(AwaitValidation)
+	f, err := looplab.New(m, AwaitValidation)
 	require.NoError(t, err)
 	ctx := context.Background()
 
@@ -30,31 +31,31 @@ func TestLooplabRawSemantics(t *testing.T) {
 
 func TestLooplabFire(t *testing.T) {
 	m := fsm.MustCompile(handshakeSpec())
-	f, err := m.Looplab(AwaitValidation)
+	f, err := looplab.New(m, AwaitValidation)
 	require.NoError(t, err)
 
-	ok, err := m.LooplabFire(f, Retry)
+	ok, err := looplab.Fire(m, f, Retry)
 	assert.True(t, ok, "a self-loop is accepted")
 	assert.NoError(t, err)
 
 	for _, ev := range []hsEvent{Confirm2, Reset, hsEvent(200)} {
 		in := m.At(AwaitValidation)
 		want := in.Fire(ev)
-		ok, err := m.LooplabFire(f, ev)
+		ok, err := looplab.Fire(m, f, ev)
 		assert.False(t, ok, "%v", ev)
 		assert.Equal(t, want, err, "%v: the same error as Fire", ev)
 	}
 
-	ok, err = m.LooplabFire(f, Validation)
+	ok, err = looplab.Fire(m, f, Validation)
 	assert.True(t, ok)
 	assert.NoError(t, err)
 	assert.Equal(t, "AwaitConfirm2", f.Current())
 
-	_, err = m.Looplab(hsState(9))
+	_, err = looplab.New(m, hsState(9))
 	assert.ErrorIs(t, err, fsm.ErrUnknownState)
 
 	f.SetState("Elsewhere")
-	_, err = m.LooplabFire(f, Retry)
+	_, err = looplab.Fire(m, f, Retry)
 	assert.ErrorIs(t, err, fsm.ErrUnknownState)
 }
 
@@ -94,7 +95,7 @@ func differential[S, E comparable](sGen *rapid.Generator[S], eGen *rapid.Generat
 		sp := genSpec(t, sGen, eGen)
 		require.NoError(t, sp.Validate(), "the generator makes valid specs")
 		m := fsm.MustCompile(sp)
-		f, err := m.Looplab(sp.Initial)
+		f, err := looplab.New(m, sp.Initial)
 		require.NoError(t, err)
 
 		undeclared := rapid.SliceOfN(eGen.Filter(func(e E) bool { return !slices.Contains(sp.Events, e) }), 0, 2).Draw(t, "undeclared")
@@ -105,7 +106,7 @@ func differential[S, E comparable](sGen *rapid.Generator[S], eGen *rapid.Generat
 		for i, ev := range events {
 			before := in.State()
 			ours := in.Fire(ev)
-			accepted, theirs := m.LooplabFire(f, ev)
+			accepted, theirs := looplab.Fire(m, f, ev)
 			require.Equal(t, ours == nil, accepted, "step %d: %v on %v", i, before, ev)
 			require.Equal(t, ours, theirs, "step %d: %v on %v", i, before, ev)
 			if ours != nil {

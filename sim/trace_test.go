@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,7 +61,9 @@ func TestTraceConfigEncodesLikeConfig(t *testing.T) {
 // TestRunWritesTheTraceItWroteBefore: the simulator, writing through
 // package trace, writes byte for byte the trace it wrote before the schema
 // moved there (../trace/testdata/README.md says how that was made); its
-// header's configuration reruns it.
+// header's configuration reruns it. Since then every rejection reason
+// carries its package's prefix ("protocol: "), the one change, which the
+// comparison leaves out.
 func TestRunWritesTheTraceItWroteBefore(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("..", "trace", "testdata", "sim.jsonl"))
 	require.NoError(t, err)
@@ -75,7 +78,8 @@ func TestRunWritesTheTraceItWroteBefore(t *testing.T) {
 	var got bytes.Buffer
 	_, err = Run(configOf(&hd), RunOptions{Trace: &got})
 	require.NoError(t, err)
-	require.Equal(t, string(want), got.String())
+	unprefixed := func(s string) string { return strings.ReplaceAll(s, `"err":"protocol: `, `"err":"`) }
+	require.Equal(t, unprefixed(string(want)), unprefixed(got.String()))
 }
 
 // TestReplayReadsTheTracesWrittenBefore: a simulator trace and an

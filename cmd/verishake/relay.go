@@ -65,6 +65,9 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	}
 	senderToken := envDefault(*bearer, "VERISHAKE_PUSH_BEARER", "local")
 	enrolToken := envDefault(*registerToken, "VERISHAKE_REGISTER_TOKEN", "local-device")
+	if err := checkProbabilities(probabilityFlag{"loss", *loss}, probabilityFlag{"dup", *dup}); err != nil {
+		return usagef(stderr, "relay", "%v", err)
+	}
 	faults := transport.Faults{Loss: *loss, Dup: *dup, DelayMin: lo, DelayMax: hi}
 	if err := faults.Validate(); err != nil {
 		return usagef(stderr, "relay", "%v", err)

@@ -23,23 +23,12 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("replay", stderr)
 	hs := fs.Uint64("handshake", 0, "handshake to draw, by number (default: the first)")
 	if status, ok := parseFlags(fs, args, 1, stderr); !ok {
-		// Flags may also follow the file: verishake replay FILE --handshake 2.
-		if fs.NArg() < 2 || status != exitUsage {
-			return status
-		}
+		return status
 	}
-	rest := fs.Args()
-	if len(rest) > 1 {
-		file := rest[0]
-		if status, ok := parseFlags(fs, rest[1:], 0, stderr); !ok {
-			return status
-		}
-		rest = []string{file}
-	}
-	if len(rest) != 1 {
+	if fs.NArg() != 1 {
 		return usagef(stderr, "replay", "want one trace FILE")
 	}
-	name := rest[0]
+	name := fs.Arg(0)
 	f, err := os.Open(name)
 	if err != nil {
 		return usagef(stderr, "replay", "%v", err)

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
@@ -66,10 +64,10 @@ type propertyResult struct {
 	Holds   *bool  `json:"holds"`
 	Verdict string `json:"verdict"` // holds, violated or unknown (incomplete search)
 	Reason  string `json:"reason,omitempty"`
-	// Counterexample is the trace file of the shortest counterexample, for
-	// `verishake replay`; Steps its length.
-	Counterexample string `json:"counterexample,omitempty"`
-	Steps          int    `json:"steps,omitempty"`
+	// Counterexample is what reproduces a violation: the shortest
+	// counterexample's trace for `verishake replay`, or the command that
+	// finds it again.
+	Counterexample *counterexample `json:"counterexample,omitempty"`
 	// By names the check that decided: "explore" or a simulation.
 	By string `json:"by,omitempty"`
 	// cut: some check that covers the property could not finish (verify
@@ -94,9 +92,11 @@ type checkReport struct {
 	BytesPerState float64 `json:"bytes_per_state"`
 	// Symmetry: states were merged up to a renaming of the honest clients;
 	// RenameTokens: up to a renaming of their tokens.
-	Symmetry     bool             `json:"symmetry"`
-	RenameTokens bool             `json:"rename_tokens"`
-	Properties   []propertyResult `json:"properties"`
+	Symmetry     bool `json:"symmetry"`
+	RenameTokens bool `json:"rename_tokens"`
+	// Interrupted: Ctrl-C stopped the search (Complete is then false).
+	Interrupted bool             `json:"interrupted,omitempty"`
+	Properties  []propertyResult `json:"properties"`
 }
 
 // explored runs the job and turns the report into verdicts, writing each
@@ -142,9 +142,14 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		r.set(verdictUnknown)
 		if c, bad := rep.Violated(id); bad {
 			r.set(verdictViolated)
-			r.Reason, r.Steps = c.Reason, len(c.Steps)
-			if r.Counterexample, err = j.writeCounterexample(p, c); err != nil {
+			r.Reason = c.Reason
+			path, err := j.writeCounterexample(p, c)
+			if err != nil {
 				return out, err
+			}
+			r.Counterexample = &counterexample{File: path, Steps: len(c.Steps), Property: id}
+			if path != "" {
+				r.Counterexample.Replay = "verishake replay " + shellQuote(path)
 			}
 		} else if rep.Complete {
 			r.set(verdictHolds)
@@ -162,15 +167,7 @@ func (j checkJob) writeCounterexample(p protocol.Profile, c explore.Counterexamp
 	if err := os.MkdirAll(j.cexDir, 0o755); err != nil {
 		return "", fmt.Errorf("--cex: %w", err)
 	}
-	name := p.Name
-	if j.variant != "" {
-		name = j.variant
-	}
-	if j.tag != "" {
-		name += "-" + j.tag
-	}
-	path := filepath.Join(j.cexDir, strings.ReplaceAll(name+"-"+c.Property, "+", "-")+".jsonl")
-	f, err := os.Create(path)
+	f, path, err := createCounterexample(j.cexDir, cexName(p.Name, j.configuration(), c.Property))
 	if err != nil {
 		return "", fmt.Errorf("--cex: %w", err)
 	}
@@ -241,14 +238,20 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	rename := fs.Bool("rename-tokens", true, "keep one state per renaming of the symbolic tokens (sound; see docs/performance.md)")
 	workers := fs.Int("workers", 0, "parallel workers (0: one per CPU)")
 	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing this many states (0: no limit)")
-	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
+	cex := fs.String("cex", defaultCexDir, cexUsage)
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to `FILE`")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
 	p, err := resolveProfile(*profile, *variant)
 	if err != nil {
 		return usagef(stderr, "check", "%v", err)
+	}
+	for _, out := range []struct{ flag, path string }{{"junit", *junit}} {
+		if err := probeWritable(out.path); err != nil {
+			return usagef(stderr, "check", "--%s: %v", out.flag, err)
+		}
 	}
 	if err := b.validate(); err != nil {
 		return usagef(stderr, "check", "%v", err)
@@ -262,12 +265,31 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex}
 	bar := newProgress(stderr, "states")
-	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), -1) })
+	// Ctrl-C ends the search after the level in progress; the report is
+	// then incomplete, its unviolated properties unknown.
+	ctx, stop := interruptContext()
+	defer stop()
+	var levels []uint64 // states stored after each BFS level
+	rep, err := job.run(ctx, func(pr explore.Progress) {
+		levels = append(levels, pr.States)
+		bar.update(int(pr.States), -1)
+	})
 	bar.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "verishake check: %v\n", err)
 		return exitUsage
 	}
+	if ctx.Err() != nil {
+		rep.Interrupted = true
+		fmt.Fprintln(stderr, "verishake check: interrupted: the report is partial, and what it did not find violated is unknown")
+	}
+	if *junit != "" {
+		if err := writeJUnit(*junit, checkSuites(rep)); err != nil {
+			fmt.Fprintf(stderr, "verishake check: --junit: %v\n", err)
+			return exitUsage
+		}
+	}
+	_ = levels
 	if *asJSON {
 		out, _ := json.Marshal(rep)
 		fmt.Fprintln(stdout, string(out))
@@ -316,10 +338,7 @@ func checkStatus(props []propertyResult) int {
 }
 
 func printCheck(w io.Writer, r checkReport) {
-	name := r.Profile
-	if r.Variant != "" {
-		name += " + " + r.Variant
-	}
+	name := displayName(r.Profile, r.Variant)
 	b := r.Bounds
 	fmt.Fprintf(w, "check %s: %d client(s) × %d session(s), losses %d, dups %d, injects %d, retries ≤ %d, commands %d, adversary %s\n",
 		name, b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries, b.Commands, r.Adversary)
@@ -349,15 +368,16 @@ func printProperties(w io.Writer, props []propertyResult) {
 		if p.Reason != "" {
 			fmt.Fprintf(w, ": %s", p.Reason)
 		}
-		switch {
-		case strings.HasPrefix(p.Counterexample, "verishake "):
-			fmt.Fprintf(w, "\n           reproduce: %s", p.Counterexample)
-		case p.Counterexample != "":
+		switch c := p.Counterexample; {
+		case c == nil || c.Replay == "":
+		case c.File == "":
+			fmt.Fprintf(w, "\n           reproduce: %s", c.Replay)
+		default:
 			unit := "steps"
-			if p.Steps == 1 {
+			if c.Steps == 1 {
 				unit = "step"
 			}
-			fmt.Fprintf(w, "\n           %d %s; replay: verishake replay %s", p.Steps, unit, p.Counterexample)
+			fmt.Fprintf(w, "\n           %d %s; replay: %s", c.Steps, unit, c.Replay)
 		}
 		fmt.Fprintln(w)
 	}

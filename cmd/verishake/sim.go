@@ -95,6 +95,10 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	}
 	bar := newProgress(stderr, "handshakes")
 	opts.Progress = bar.update
+	// Ctrl-C ends the run with the report so far.
+	ctx, stop := interruptContext()
+	defer stop()
+	opts.Stop = ctx.Done()
 
 	r, err := sim.NewRunner(cfg, opts)
 	if err != nil {
@@ -132,8 +136,11 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if rep.Stopped == "interrupted" {
+		fmt.Fprintln(stderr, "verishake sim: interrupted: the report covers the run so far; what it did not see violated is unknown")
+	}
 	if f.json {
-		b, err := json.Marshal(rep)
+		b, err := json.Marshal(simReportJSON{rep, simVerdicts(rep, f.trace)})
 		if err != nil {
 			fmt.Fprintf(stderr, "verishake sim: %v\n", err)
 			return exitUsage
@@ -149,6 +156,9 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "verishake sim: %s violated at step %d, seed %d; reproduce: %s\n", v.Property, v.Step, rep.Seed, rep.Replay)
 		}
 		return exitViolation
+	}
+	if rep.Stopped == "interrupted" {
+		return exitUnknown
 	}
 	return exitOK
 }
@@ -253,6 +263,10 @@ func printReport(w io.Writer, cfg sim.Config, rep *sim.Report) {
 	fmt.Fprintf(w, "wall %.3fs: %.0f handshakes/s, %.0f steps/s\n", rep.WallSeconds, rep.HandshakesPerSec, rep.StepsPerSec)
 	if rep.DeliverChecked {
 		fmt.Fprintf(w, "deliver: no message lost, no adversary; %d commands reached a client that had left their session\n", rep.CommandsLeft)
+	}
+	if len(rep.Violations) == 0 && rep.Stopped == "interrupted" {
+		fmt.Fprintf(w, "properties: none violated so far; interrupted, so every verdict is unknown\n")
+		return
 	}
 	if len(rep.Violations) == 0 {
 		held := "AUTH-C, AUTH-S, CMD, FORGE, LIVE, BOUNDED"

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"encoding/xml"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,16 +32,14 @@ func TestVerifyHardenedHolds(t *testing.T) {
 	for _, p := range rep.Properties {
 		ids = append(ids, p.ID)
 		require.True(t, p.holds(), "%s: %s", p.ID, p.Verdict)
-		require.Empty(t, p.Counterexample)
+		require.Nil(t, p.Counterexample)
 	}
 	require.Equal(t, allProperties, ids)
 
-	raw, err := os.ReadFile(junit)
-	require.NoError(t, err)
-	var suite junitSuite
-	require.NoError(t, xml.Unmarshal(raw, &suite))
-	require.Equal(t, len(allProperties), suite.Tests)
-	require.Zero(t, suite.Failures)
+	requireSchema(t, verdictSchema(t), "verify --json", out)
+	suite := ingestJUnit(t, junit)
+	requireJUnitMatches(t, suite, rep.Properties)
+	require.Equal(t, len(allProperties), suite.Totals.Passed)
 }
 
 // The patent loses properties, and each loss the explorer finds comes with
@@ -66,11 +62,13 @@ func TestVerifyPatentLosesWithReplayableCounterexamples(t *testing.T) {
 	require.NotContains(t, lost, protocol.AuthC)
 	require.NotContains(t, lost, protocol.Forge)
 	for id, p := range lost {
-		require.NotEmpty(t, p.Counterexample, id)
-		if strings.HasPrefix(p.Counterexample, "verishake ") {
+		require.NotNil(t, p.Counterexample, id)
+		require.Equal(t, id, p.Counterexample.Property)
+		if p.Counterexample.File == "" {
+			require.True(t, strings.HasPrefix(p.Counterexample.Replay, "verishake sim "), p.Counterexample.Replay)
 			continue // a simulation: the command reproduces it
 		}
-		st, _, replayErr := runCLI("replay", p.Counterexample)
+		st, _, replayErr := runCLI("replay", p.Counterexample.File)
 		require.Contains(t, replayErr, "reproduce", "%s: %s", id, replayErr)
 		require.NotEqual(t, exitUsage, st, "%s: %s", id, replayErr)
 	}
@@ -84,10 +82,12 @@ func TestVariantsAllCaught(t *testing.T) {
 			r, err := checkVariant(v, dir)
 			require.NoError(t, err)
 			require.True(t, r.Caught, "%s should break %s (%s)", v.Name, v.Breaks, r.Statistic)
-			require.NotEmpty(t, r.Counterexample)
+			c := r.counterexample()
+			require.NotNil(t, c)
+			require.NotEmpty(t, c.Replay)
 			if r.Checker == "explore" {
-				require.Positive(t, r.Steps)
-				_, _, replayErr := runCLI("replay", r.Counterexample)
+				require.Positive(t, c.Steps)
+				_, _, replayErr := runCLI("replay", c.File)
 				require.Contains(t, replayErr, "reproduce")
 			}
 		})

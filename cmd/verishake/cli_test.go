@@ -105,3 +105,14 @@ func TestVersion(t *testing.T) {
 	require.Regexp(t, `^verishake \S+.* go1\.\d+`, out)
 	require.True(t, slices.ContainsFunc(commands, func(c command) bool { return c.name == "version" }))
 }
+
+// A report names a variant once: "hardened+no-command-seq", not
+// "hardened+no-command-seq + no-command-seq".
+func TestHeaderNamesTheVariantOnce(t *testing.T) {
+	status, out, errOut := runCLI("check", "--variant", "no-command-seq", "--losses", "0", "--injects", "0", "--cex", t.TempDir())
+	require.Equal(t, exitViolation, status, errOut)
+	require.True(t, strings.HasPrefix(out, "check hardened+no-command-seq: "), out)
+	require.Equal(t, 1, strings.Count(strings.SplitN(out, "\n", 2)[0], "no-command-seq"), out)
+	require.Equal(t, "hardened+no-command-seq", displayName("hardened+no-command-seq", "no-command-seq"))
+	require.Equal(t, "mine+v", displayName("mine", "v"))
+}

@@ -18,7 +18,7 @@ func init() {
 	register(command{
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
-			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json] [--junit FILE]",
+			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json] [--junit FILE] [--plot FILE.svg]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
 	})
@@ -241,6 +241,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	cex := fs.String("cex", defaultCexDir, cexUsage)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to `FILE`")
+	plot := fs.String("plot", "", "write an SVG bar chart of the new states at each BFS level to `FILE.svg`")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
@@ -248,7 +249,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usagef(stderr, "check", "%v", err)
 	}
-	for _, out := range []struct{ flag, path string }{{"junit", *junit}} {
+	for _, out := range []struct{ flag, path string }{{"junit", *junit}, {"plot", *plot}} {
 		if err := probeWritable(out.path); err != nil {
 			return usagef(stderr, "check", "--%s: %v", out.flag, err)
 		}
@@ -289,7 +290,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	_ = levels
+	if *plot != "" {
+		if err := writeFile(*plot, func(w io.Writer) error { return plotLevels(w, rep, levels) }); err != nil {
+			fmt.Fprintf(stderr, "verishake check: --plot: %v\n", err)
+			return exitUsage
+		}
+	}
 	if *asJSON {
 		out, _ := json.Marshal(rep)
 		fmt.Fprintln(stdout, string(out))

@@ -117,7 +117,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if plotFile != nil {
-		err := sim.PlotLatency(plotFile, rep)
+		err := sim.PlotLatency(plotFile, cfg, rep)
 		if cerr := plotFile.Close(); err == nil {
 			err = cerr
 		}

@@ -448,6 +448,17 @@ func Mermaid(hs, regID uint64, recs []Record, violations ...Violation) string {
 	return b.String()
 }
 
+// MermaidLabel is a message as replay's diagrams label it ("Validation
+// Tc=1a2b3c4d Ts=5e6f7a8b"), for other diagrams in the same vocabulary.
+func MermaidLabel(m *Msg) string { return label(m) }
+
+// MermaidClaim is a claim as replay's diagrams note it ("Commit(client)
+// Tc=… Ts=…").
+func MermaidClaim(c Claim) string { return sanitize(fmt.Sprintf("%s(%s) %s", c.Kind, c.Role, tokens(c.Tc, c.Ts))) }
+
+// MermaidText keeps free text from breaking a diagram statement.
+func MermaidText(s string) string { return sanitize(s) }
+
 func label(m *Msg) string {
 	s := m.Kind
 	if t := tokens(m.Tc, m.Ts); t != "" {

@@ -454,7 +454,9 @@ func MermaidLabel(m *Msg) string { return label(m) }
 
 // MermaidClaim is a claim as replay's diagrams note it ("Commit(client)
 // Tc=… Ts=…").
-func MermaidClaim(c Claim) string { return sanitize(fmt.Sprintf("%s(%s) %s", c.Kind, c.Role, tokens(c.Tc, c.Ts))) }
+func MermaidClaim(c Claim) string {
+	return sanitize(fmt.Sprintf("%s(%s) %s", c.Kind, c.Role, tokens(c.Tc, c.Ts)))
+}
 
 // MermaidText keeps free text from breaking a diagram statement.
 func MermaidText(s string) string { return sanitize(s) }

@@ -48,10 +48,12 @@ func docSim(t *testing.T, args ...string) map[string]any {
 // docs/simulation.md's two tables of simulated attacks are what the
 // simulator prints today: the figures of each strategy against hardened
 // (all but wall seconds), and the first property each strategy breaks in
-// each variant. About 70 default runs: left out under -short.
+// each variant. About 70 default runs: left out under -short and -race.
 func TestDocsSimulationTables(t *testing.T) {
-	if testing.Short() {
-		t.Skip("70 default simulations; run without -short")
+	if testing.Short() || raceDetector {
+		// Each simulation is one goroutine: the race detector would only
+		// make them ten times slower.
+		t.Skip("70 default simulations; run without -short or -race")
 	}
 	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "simulation.md"))
 	require.NoError(t, err)

@@ -113,6 +113,10 @@ func TestHeaderNamesTheVariantOnce(t *testing.T) {
 	require.Equal(t, exitViolation, status, errOut)
 	require.True(t, strings.HasPrefix(out, "check hardened+no-command-seq: "), out)
 	require.Equal(t, 1, strings.Count(strings.SplitN(out, "\n", 2)[0], "no-command-seq"), out)
+	status, out, errOut = runCLI("sim", "--variant", "no-command-seq", "--handshakes", "10")
+	require.Equal(t, exitOK, status, errOut)
+	require.True(t, strings.HasPrefix(out, "verishake sim: profile hardened+no-command-seq, "), out)
+	require.Equal(t, 1, strings.Count(strings.SplitN(out, "\n", 2)[0], "no-command-seq"), out)
 	require.Equal(t, "hardened+no-command-seq", displayName("hardened+no-command-seq", "no-command-seq"))
 	require.Equal(t, "mine+v", displayName("mine", "v"))
 }

@@ -418,3 +418,74 @@ func TestDocsSynopses(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, checked, 8, "README's six commands and simulation.md's two")
 }
+
+// The docs stand alone: every file they name (a link, or a path such as
+// docs/properties.md in the text) is in the repository; none is a design
+// note kept elsewhere.
+func TestDocsCiteOnlyFilesInTheRepo(t *testing.T) {
+	root := filepath.Join("..", "..")
+	named := regexp.MustCompile(`\]\(([^)#\s]+)|([A-Za-z0-9_./-]+\.(?:md|json|go|sh|pml))\b`)
+	baseNames := repoBaseNames(t, root)
+	// No file of the repository cites the design note that is not in it.
+	designNote := "DESIGN" + ".md"
+	require.NoError(t, filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			if d != nil && d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		switch filepath.Ext(path) {
+		case ".md", ".go", ".pml", ".sh", ".json", ".txt":
+			raw, err := os.ReadFile(path)
+			if err == nil && strings.Contains(string(raw), designNote) {
+				t.Errorf("%s cites %s, which is not in the repository", path, designNote)
+			}
+			return err
+		}
+		return nil
+	}))
+	for _, file := range docFiles(t) {
+		raw, err := os.ReadFile(file)
+		require.NoError(t, err)
+		for _, m := range named.FindAllStringSubmatch(string(raw), -1) {
+			ref := m[1] + m[2]
+			if strings.Contains(ref, "://") || strings.HasPrefix(ref, "mailto:") {
+				continue
+			}
+			// A path is relative to the doc, or to the repository's root.
+			inDoc := filepath.Join(filepath.Dir(file), ref)
+			inRoot := filepath.Join(root, ref)
+			_, errDoc := os.Stat(inDoc)
+			_, errRoot := os.Stat(inRoot)
+			byBase := !strings.Contains(ref, "/") && baseNames[ref]
+			if errDoc != nil && errRoot != nil && !byBase && !docNamesAFileItWrites(ref) {
+				t.Errorf("%s names %s, which is not in the repository", filepath.Base(file), ref)
+			}
+		}
+	}
+}
+
+// docNamesAFileItWrites reports whether ref is a file the docs' own
+// commands write (a trace, a counterexample).
+func docNamesAFileItWrites(ref string) bool {
+	return strings.HasSuffix(ref, ".jsonl") || strings.HasPrefix(ref, "verishake-cex/")
+}
+
+// repoBaseNames are the names of the repository's files, for the docs that
+// name a file by its base name in a package they have named.
+func repoBaseNames(t *testing.T, root string) map[string]bool {
+	names := map[string]bool{}
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		names[d.Name()] = true
+		return nil
+	})
+	require.NoError(t, err)
+	return names
+}

@@ -241,11 +241,7 @@ func printReport(w io.Writer, cfg sim.Config, rep *sim.Report) {
 		}
 		return 100 * float64(n) / float64(rep.Handshakes)
 	}
-	variant := ""
-	if rep.Variant != "" {
-		variant = " (variant " + rep.Variant + ")"
-	}
-	fmt.Fprintf(w, "verishake sim: profile %s%s, %d clients, adversary %s, seed %d\n", rep.Profile, variant, rep.Clients, rep.Adversary, rep.Seed)
+	fmt.Fprintf(w, "verishake sim: profile %s, %d clients, adversary %s, seed %d\n", displayName(rep.Profile, rep.Variant), rep.Clients, rep.Adversary, rep.Seed)
 	fmt.Fprintf(w, "  upstream loss %g dup %g corrupt %g delay %v..%v; push loss %g dup %g corrupt %g delay %v..%v\n",
 		cfg.Upstream.Loss, cfg.Upstream.Dup, cfg.Upstream.Corrupt, cfg.Upstream.DelayMin, cfg.Upstream.DelayMax,
 		cfg.Push.Loss, cfg.Push.Dup, cfg.Push.Corrupt, cfg.Push.DelayMin, cfg.Push.DelayMax)

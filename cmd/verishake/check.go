@@ -184,13 +184,13 @@ func (j checkJob) writeCounterexample(p protocol.Profile, c explore.Counterexamp
 // boundFlags registers the bound flags on fs, with defaults d.
 func boundFlags(fs *flag.FlagSet, d bounds) *bounds {
 	b := d
-	fs.IntVar(&b.Clients, "clients", d.Clients, "honest clients")
-	fs.IntVar(&b.Sessions, "sessions", d.Sessions, "handshakes each client may start")
-	fs.IntVar(&b.Losses, "losses", d.Losses, "messages the network may lose along a path")
-	fs.IntVar(&b.Dups, "dups", d.Dups, "messages the network may duplicate along a path")
-	fs.IntVar(&b.Injects, "injects", d.Injects, "messages the adversary may inject along a path")
-	fs.IntVar(&b.Retries, "retries", d.Retries, "cap on the profile's retransmissions while exploring")
-	fs.IntVar(&b.Commands, "commands", d.Commands, "commands the server issues per verified session")
+	fs.IntVar(&b.Clients, "clients", d.Clients, "`N` honest clients")
+	fs.IntVar(&b.Sessions, "sessions", d.Sessions, "`K` handshakes each client may start")
+	fs.IntVar(&b.Losses, "losses", d.Losses, "`L` messages the network may lose along a path")
+	fs.IntVar(&b.Dups, "dups", d.Dups, "`D` messages the network may duplicate along a path")
+	fs.IntVar(&b.Injects, "injects", d.Injects, "`I` messages the adversary may inject along a path")
+	fs.IntVar(&b.Retries, "retries", d.Retries, "cap `R` on the profile's retransmissions while exploring")
+	fs.IntVar(&b.Commands, "commands", d.Commands, "`C` commands the server issues per verified session")
 	return &b
 }
 
@@ -229,15 +229,15 @@ func resolveProfile(profile, variant string) (protocol.Profile, error) {
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check", stderr)
-	profile := fs.String("profile", "hardened", "profile: patent or hardened")
-	variant := fs.String("variant", "", "variant of the profile to check (see verishake variants)")
+	profile := fs.String("profile", "hardened", "profile `P`: patent or hardened")
+	variant := fs.String("variant", "", "variant `V` of the profile to check (see verishake variants)")
 	b := boundFlags(fs, defaultBounds)
-	caps := fs.String("adversary", "default", "adversary capabilities: default, none, or a +-list of replay, impersonate, insider, forge, flood, read-upstream, read-push")
+	caps := fs.String("adversary", "default", "adversary capabilities `CAPS`: default, none, or a +-list of replay, impersonate, insider, forge, flood, read-upstream, read-push")
 	agree := fs.Bool("agree", true, "check AGREE on every state (costs a fault-free continuation per state)")
 	symmetry := fs.Bool("symmetry", true, "with 2 or more clients, keep one state per renaming of the clients (sound; see docs/performance.md)")
 	rename := fs.Bool("rename-tokens", true, "keep one state per renaming of the symbolic tokens (sound; see docs/performance.md)")
-	workers := fs.Int("workers", 0, "parallel workers (0: one per CPU)")
-	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing this many states (0: no limit)")
+	workers := fs.Int("workers", 0, "`W` parallel workers (0: one per CPU)")
+	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing `N` states (0: no limit)")
 	cex := fs.String("cex", defaultCexDir, cexUsage)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to `FILE`")

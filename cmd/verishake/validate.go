@@ -47,7 +47,7 @@ type validateJSON struct {
 func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
-	diagram := fs.String("diagram", "", "also print the Mermaid sequence diagram of this RegID's handshake")
+	diagram := fs.String("diagram", "", "also print the Mermaid sequence diagram of the handshake of `REGID`")
 	if status, ok := parseFlags(fs, args, -1, stderr); !ok {
 		return status
 	}

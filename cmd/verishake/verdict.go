@@ -32,7 +32,7 @@ type counterexample struct {
 // of the working directory, where the user looks, not a shared /tmp.
 const defaultCexDir = "verishake-cex"
 
-const cexUsage = "directory for counterexample traces (an existing file is never overwritten: a new name gets a -2, -3... suffix)"
+const cexUsage = "write counterexample traces to `DIR` (an existing file is never overwritten: a new name gets a -2, -3... suffix)"
 
 // configuration names the job's bounds and threat model in counterexample
 // file names: verify's named runs by their tag, check's by its bounds.

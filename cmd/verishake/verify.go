@@ -88,8 +88,8 @@ type checkSummary struct {
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("verify", stderr)
-	profile := fs.String("profile", "hardened", "profile: patent or hardened")
-	variant := fs.String("variant", "", "variant of the profile (see verishake variants)")
+	profile := fs.String("profile", "hardened", "profile `P`: patent or hardened")
+	variant := fs.String("variant", "", "variant `V` of the profile (see verishake variants)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to `FILE`")
 	cex := fs.String("cex", defaultCexDir, cexUsage)

@@ -41,7 +41,9 @@ func requireSchema(t *testing.T, sch *jsonschema.Schema, what, out string) []pro
 
 // Every command's --json follows the one verdict schema, in each verdict
 // it can give: holds, violated (with a counterexample: a trace file, or a
-// command), unknown.
+// command), unknown. verify's, which costs seconds a run, is checked where
+// it is run already (TestVerifyHardenedHolds and
+// TestVerifyPatentLosesWithReplayableCounterexamples).
 func TestEveryJSONFollowsTheVerdictSchema(t *testing.T) {
 	sch := verdictSchema(t)
 	dir := t.TempDir()
@@ -52,7 +54,6 @@ func TestEveryJSONFollowsTheVerdictSchema(t *testing.T) {
 		args   []string
 		status int
 	}{
-		{[]string{"verify", "--profile", "patent", "--cex", dir}, exitViolation},
 		{[]string{"check", "--profile", "patent", "--cex", dir}, exitViolation},
 		{[]string{"check", "--max-states", "1000", "--cex", dir}, exitUnknown},
 		{[]string{"variants"}, exitOK},
@@ -82,7 +83,6 @@ func TestEveryJSONFollowsTheVerdictSchema(t *testing.T) {
 		}
 	}
 	for cmd, want := range map[string][]string{
-		"verify":   {verdictHolds, verdictViolated, verdictUnknown, "counterexample"},
 		"check":    {verdictHolds, verdictViolated, verdictUnknown, "counterexample"},
 		"variants": {verdictViolated, "counterexample"},
 		"sim":      {verdictHolds, verdictViolated, verdictUnknown, "counterexample"},

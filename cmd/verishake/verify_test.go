@@ -43,13 +43,28 @@ func TestVerifyHardenedHolds(t *testing.T) {
 }
 
 // The patent loses properties, and each loss the explorer finds comes with
-// a counterexample that `verishake replay` reproduces.
+// a counterexample that `verishake replay` reproduces; the JSON and the
+// JUnit report it in the shared verdict schema.
 func TestVerifyPatentLosesWithReplayableCounterexamples(t *testing.T) {
 	dir := t.TempDir()
-	status, out, _ := runCLI("verify", "--profile", "patent", "--json", "--cex", dir)
+	junitPath := filepath.Join(dir, "verify.xml")
+	status, out, _ := runCLI("verify", "--profile", "patent", "--json", "--junit", junitPath, "--cex", dir)
 	require.Equal(t, exitViolation, status)
 	var rep verifyReport
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	// The report follows the verdict schema, and its JUnit says the same:
+	// violated properties failures with their reasons, FORGE (no check
+	// covers it under the patent) skipped.
+	props := requireSchema(t, verdictSchema(t), "verify --json", out)
+	suite := ingestJUnit(t, junitPath)
+	requireJUnitMatches(t, suite, props)
+	require.Equal(t, 1, suite.Totals.Skipped)
+	require.Equal(t, protocol.Forge, suite.Tests[3].Name)
+	kinds := map[string]bool{}
+	for _, p := range props {
+		kinds[p.Verdict] = true
+	}
+	require.Len(t, kinds, 3, "holds, violated and unknown all appear")
 	lost := map[string]propertyResult{}
 	for _, p := range rep.Properties {
 		if p.Verdict == verdictViolated {

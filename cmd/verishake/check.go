@@ -147,9 +147,8 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 			if err != nil {
 				return out, err
 			}
-			r.Counterexample = &counterexample{File: path, Steps: len(c.Steps), Property: id}
-			if path != "" {
-				r.Counterexample.Replay = "verishake replay " + shellQuote(path)
+			if path != "" { // none without a --cex directory
+				r.Counterexample = &counterexample{File: path, Steps: len(c.Steps), Property: id, Replay: "verishake replay " + shellQuote(path)}
 			}
 		} else if rep.Complete {
 			r.set(verdictHolds)

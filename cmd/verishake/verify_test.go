@@ -80,8 +80,8 @@ func TestVerifyPatentLosesWithReplayableCounterexamples(t *testing.T) {
 		require.NotNil(t, p.Counterexample, id)
 		require.Equal(t, id, p.Counterexample.Property)
 		if p.Counterexample.File == "" {
-			require.True(t, strings.HasPrefix(p.Counterexample.Replay, "verishake sim "), p.Counterexample.Replay)
-			continue // a simulation: the command reproduces it
+			requireReproduces(t, id, p.Counterexample.Replay)
+			continue
 		}
 		st, _, replayErr := runCLI("replay", p.Counterexample.File)
 		require.Contains(t, replayErr, "reproduce", "%s: %s", id, replayErr)
@@ -166,4 +166,25 @@ func TestCheckIncompleteIsUnknown(t *testing.T) {
 		require.Equal(t, verdictUnknown, p.Verdict, p.ID)
 	}
 	require.Contains(t, out, `"holds":null`)
+}
+
+// requireReproduces runs a simulation's reproducing command as a shell
+// would: "sim ... --trace trace.jsonl; replay trace.jsonl". The simulation
+// exits 1 on its violation, so the two must be joined by ";" (with "&&" the
+// replay never runs), and the replay must reproduce the property.
+func requireReproduces(t *testing.T, id, command string) {
+	t.Helper()
+	t.Chdir(t.TempDir()) // the command writes trace.jsonl where it runs
+	parts := strings.Split(command, "; ")
+	require.Len(t, parts, 2, "%s: %q", id, command)
+	require.NotContains(t, command, "&&")
+	for i, part := range parts {
+		args, err := splitShellWords(strings.TrimPrefix(part, "verishake "))
+		require.NoError(t, err)
+		status, _, errOut := runCLI(args...)
+		require.Equal(t, exitViolation, status, "%s: %s", id, part)
+		if i == 1 {
+			require.Contains(t, errOut, "reproduced: "+id+" violated", "%s: %s", id, part)
+		}
+	}
 }

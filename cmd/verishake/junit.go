@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/verishake/verishake/protocol"
 )
 
 // JUnit XML as CI systems read it (Jenkins, GitLab, GitHub reporters): one
@@ -153,7 +155,7 @@ func verifySuites(r verifyReport) junitSuites {
 // variantSuites is `variants --check` as JUnit: one case per variant,
 // passing when the checker caught the property the variant breaks.
 func variantSuites(rows []variantResult) junitSuites {
-	s := junitSuite{Name: "variants", Timestamp: junitNow()}
+	s := junitSuite{Name: "variants", Timestamp: junitNow(), Properties: []junitProperty{{"profile", protocol.Hardened().Name}}}
 	var total float64
 	for _, r := range rows {
 		total += r.Seconds

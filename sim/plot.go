@@ -1,73 +1,72 @@
 package sim
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
+	"time"
+
+	"github.com/verishake/verishake/internal/svgplot"
 )
 
 // PlotLatency writes an SVG histogram of the virtual latency of a run's
 // verified handshakes: 48 bins on a logarithmic axis from the fastest to
-// the slowest, with p50 and p99 marked. It is meant for a quick look, not
-// for a paper.
-func PlotLatency(w io.Writer, rep *Report) error {
-	const (
-		width, height = 720, 360
-		left, bottom  = 60, 40
-		top, right    = 30, 20
-		bins          = 48
-	)
-	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", width, height)
-	fmt.Fprintf(bw, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
-	fmt.Fprintf(bw, `<text x="%d" y="18">verishake sim: %s, seed %d — latency of %d verified handshakes (virtual ms, log scale)</text>`+"\n",
-		left, rep.Profile, rep.Seed, rep.Verified)
+// the slowest, the count of handshakes in each (on a log axis when they
+// span more than two decades), p50 and p99 marked, and a title naming the
+// run's profile, faults, adversary and seed.
+func PlotLatency(w io.Writer, cfg Config, rep *Report) error {
+	const bins = 48
+	chart := svgplot.Chart{
+		Title: fmt.Sprintf("verishake sim: latency of %d verified handshakes (of %d)", rep.Verified, rep.Handshakes),
+		Subtitle: fmt.Sprintf("profile %s, adversary %s, loss %g (push %g), dup %g, corrupt %g, delay %v..%v, seed %d",
+			rep.Profile, rep.Adversary, cfg.Upstream.Loss, cfg.Push.Loss, cfg.Upstream.Dup, cfg.Upstream.Corrupt,
+			cfg.Upstream.DelayMin, cfg.Upstream.DelayMax, rep.Seed),
+		XLabel: "latency, Start to Verified (virtual ms, log scale)",
+		YLabel: "handshakes per bin",
+		LogX:   true,
+		Empty:  "no verified handshake",
+		XFormat: func(ms float64) string {
+			if ms >= 1000 {
+				return svgplot.Number(ms/1000) + " s"
+			}
+			return svgplot.Number(ms) + " ms"
+		},
+	}
 	h := rep.latency
 	if h == nil || h.n == 0 {
-		fmt.Fprintf(bw, `<text x="%d" y="%d">no verified handshake</text>`+"\n", left, height/2)
-		fmt.Fprintln(bw, "</svg>")
-		return bw.Flush()
+		return chart.WriteSVG(w)
 	}
-	lo := math.Log10(math.Max(float64(h.quantile(1e-9)), 1))
-	hi := math.Log10(math.Max(float64(h.max), 1)) + 1e-9
+	toMs := func(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
+	lo := math.Log10(math.Max(toMs(h.quantile(1e-9)), 1e-3))
+	hi := math.Log10(math.Max(toMs(h.max), 1e-3)) + 1e-9
 	if hi-lo < 1e-6 {
-		hi = lo + 1
+		lo, hi = lo-0.5, hi+0.5
 	}
-	var counts [bins]uint64
-	var most uint64
+	var counts [bins]float64
 	for i, c := range h.counts {
 		if c == 0 {
 			continue
 		}
-		x := math.Log10(math.Max(float64(min(upper(i), h.max)), 1))
+		x := math.Log10(math.Max(toMs(min(upper(i), h.max)), 1e-3))
 		b := min(max(int((x-lo)/(hi-lo)*bins), 0), bins-1)
-		counts[b] += c
-		most = max(most, counts[b])
+		counts[b] += float64(c)
 	}
-	plotW, plotH := float64(width-left-right), float64(height-top-bottom)
-	xOf := func(v float64) float64 { return float64(left) + (math.Log10(math.Max(v, 1))-lo)/(hi-lo)*plotW }
+	least, most := math.Inf(1), 0.0
 	for b, c := range counts {
 		if c == 0 {
 			continue
 		}
-		bh := float64(c) / float64(most) * plotH
-		fmt.Fprintf(bw, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="steelblue"/>`+"\n",
-			float64(left)+float64(b)*plotW/bins, float64(top)+plotH-bh, plotW/bins-1, bh)
+		least, most = min(least, c), max(most, c)
+		chart.Bars = append(chart.Bars, svgplot.Bar{
+			Lo: math.Pow(10, lo+(hi-lo)*float64(b)/bins), Hi: math.Pow(10, lo+(hi-lo)*float64(b+1)/bins), N: c})
 	}
-	fmt.Fprintf(bw, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, height-bottom, width-right, height-bottom)
-	for _, q := range []struct {
-		name string
-		ms   float64
-	}{{"p50", rep.LatencyP50}, {"p99", rep.LatencyP99}} {
-		x := xOf(q.ms * 1e6)
-		fmt.Fprintf(bw, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="crimson" stroke-dasharray="4 3"/>`+"\n", x, top, x, height-bottom)
-		fmt.Fprintf(bw, `<text x="%.1f" y="%d" fill="crimson">%s %.1f ms</text>`+"\n", x+3, top+12, q.name, q.ms)
+	if most/least > 100 {
+		chart.LogY = true
+		chart.YLabel = "handshakes per bin (log scale)"
 	}
-	for d := math.Ceil(lo); d <= hi; d++ {
-		x := xOf(math.Pow(10, d))
-		fmt.Fprintf(bw, `<text x="%.1f" y="%d" text-anchor="middle">%g ms</text>`+"\n", x, height-bottom+16, math.Pow(10, d)/1e6)
+	chart.Marks = []svgplot.Mark{
+		{X: math.Max(rep.LatencyP50, 1e-3), Label: fmt.Sprintf("p50 %.1f ms", rep.LatencyP50)},
+		{X: math.Max(rep.LatencyP99, 1e-3), Label: fmt.Sprintf("p99 %.1f ms", rep.LatencyP99)},
 	}
-	fmt.Fprintln(bw, "</svg>")
-	return bw.Flush()
+	return chart.WriteSVG(w)
 }

@@ -396,13 +396,13 @@ func Mermaid(hs, regID uint64, recs []trace.Record, violations ...trace.Violatio
 		if !k.Upstream() {
 			to = "C"
 		}
-		fmt.Fprintf(&b, "    %s%s%s: %s%s\n", party(m.From, k.Upstream()), style, to, label(m), suffix)
+		fmt.Fprintf(&b, "    %s%s%s: %s%s\n", party(m.From, k.Upstream()), style, to, trace.MermaidLabel(m), suffix)
 	}
 	for i := range recs {
 		r := &recs[i]
 		at := time.Duration(r.T).Round(time.Microsecond)
 		note := func(who, format string, args ...any) {
-			fmt.Fprintf(&b, "    Note over %s: %s\n", who, sanitize(fmt.Sprintf(format, args...)))
+			fmt.Fprintf(&b, "    Note over %s: %s\n", who, trace.MermaidText(fmt.Sprintf(format, args...)))
 		}
 		who := "C"
 		if r.Machine == "server" {
@@ -451,7 +451,7 @@ func Mermaid(hs, regID uint64, recs []trace.Record, violations ...trace.Violatio
 			note("A", "t=%v inject %s", at, r.Sent.Kind)
 		}
 		for _, c := range r.Claims {
-			note(who, "%s(%s) %s", c.Kind, c.Role, tokens(c.Tc, c.Ts))
+			note(who, "%s(%s) %s", c.Kind, c.Role, trace.MermaidTokens(c.Tc, c.Ts))
 		}
 		if r.Err != "" && r.Machine != "" {
 			// The note says which machine rejects; the package prefix of
@@ -471,45 +471,4 @@ func Mermaid(hs, regID uint64, recs []trace.Record, violations ...trace.Violatio
 		}
 	}
 	return b.String()
-}
-
-func label(m *trace.Msg) string {
-	s := m.Kind
-	if t := tokens(m.Tc, m.Ts); t != "" {
-		s += " " + t
-	}
-	if m.Kind == protocol.Command.String() {
-		s += fmt.Sprintf(" seq %d", m.Seq)
-	}
-	return sanitize(s)
-}
-
-// tokens abbreviates tokens for a diagram: the first 8 significant hex
-// digits, or tokk for #k. Leading zeros are skipped because a short token
-// (short-tokens: 8 bits) keeps only its low-order bits, and its first 8
-// digits would all be zero.
-func tokens(tc, ts string) string {
-	short := func(t string) string {
-		if strings.HasPrefix(t, "#") {
-			return "tok" + t[1:]
-		}
-		if t = strings.TrimLeft(t, "0"); t == "" {
-			t = "0"
-		}
-		return t[:min(8, len(t))]
-	}
-	var parts []string
-	if tc != "" {
-		parts = append(parts, "Tc="+short(tc))
-	}
-	if ts != "" {
-		parts = append(parts, "Ts="+short(ts))
-	}
-	return strings.Join(parts, " ")
-}
-
-// sanitize keeps Mermaid's parser away from the characters it treats as
-// syntax in message text.
-func sanitize(s string) string {
-	return strings.NewReplacer(";", ",", "#", "", ":", " -", "\n", " ").Replace(s)
 }

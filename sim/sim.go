@@ -248,7 +248,8 @@ type Report struct {
 	// so it holds at most one. Never null.
 	Violations []trace.Violation `json:"violations"`
 	// Stopped says why the run ended: "done" (nothing left to happen),
-	// "horizon" (virtual time ran out) or "violation".
+	// "horizon" (virtual time ran out), "violation", or "interrupted"
+	// (RunOptions.Stop).
 	Stopped string `json:"stopped"`
 	// Steps is the number of steps taken, StepCounts the same by kind.
 	Steps      uint64     `json:"steps"`
@@ -316,6 +317,9 @@ type RunOptions struct {
 	// TraceAfter leaves steps 1..TraceAfter out of the trace, which then
 	// does not replay: for a tail of a long run (see Tail).
 	TraceAfter uint64
+	// Stop, when it is closed, ends the run within a few thousand steps
+	// (stopped "interrupted"): a Ctrl-C still gets the report so far.
+	Stop <-chan struct{}
 }
 
 // Runner is the random scheduler: it drives a World through a
@@ -437,7 +441,7 @@ func Run(cfg Config, opts RunOptions) (*Report, error) {
 }
 
 // Run runs to the end: no event left, the horizon passed, a property
-// violated, or RunOptions.StopAfter steps taken.
+// violated, RunOptions.StopAfter steps taken, or RunOptions.Stop closed.
 func (r *Runner) Run() (*Report, error) {
 	start := time.Now()
 	if r.cfg.Handshakes > 0 {
@@ -446,7 +450,7 @@ func (r *Runner) Run() (*Report, error) {
 	if _, none := r.w.adv.(NoAdversary); !none && r.cfg.AdversaryRate > 0 {
 		r.q.push(event{at: r.exp(r.cfg.AdversaryRate), kind: evAdversary})
 	}
-	for r.stopped == "" {
+	for events := 0; r.stopped == ""; events++ {
 		k, next := r.q.next()
 		if next == nil {
 			r.stopped = "done"
@@ -458,6 +462,13 @@ func (r *Runner) Run() (*Report, error) {
 		}
 		if err := r.event(r.q.take(k)); err != nil {
 			return nil, err
+		}
+		if r.opts.Stop != nil && events&(1<<12-1) == 0 {
+			select {
+			case <-r.opts.Stop:
+				r.stopped = "interrupted"
+			default:
+			}
 		}
 		if r.opts.Progress != nil && r.n >= r.nextProg {
 			r.nextProg = r.n + 1<<14

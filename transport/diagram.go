@@ -9,46 +9,72 @@ import (
 )
 
 // SequenceDiagram renders the validated steps of RegID id, client and
-// server, as a Mermaid sequenceDiagram: solid arrows upstream (HTTP),
-// dashed arrows through the push platform, notes for claims, timers and
-// rejected inputs. Messages appear when sent; a receive shows only when it
-// was rejected, since acceptance is visible in what follows.
+// server, as a Mermaid sequenceDiagram in the vocabulary of `verishake
+// replay`'s: a message is drawn as an arrow when it arrives ("S->>C:
+// Validation Tc=… Ts=…", through the push platform for the server's), and
+// one that never arrived as lost where it was sent ("S-xC: … (lost)");
+// notes for claims, timers and rejected inputs.
 func (r *ValidationReport) SequenceDiagram(id protocol.RegID) string {
+	received := map[uint64]bool{}
+	for _, l := range r.order {
+		if rec := &l.rec; protocol.RegID(rec.RegID) == id && rec.Machine != "" && rec.Recv != nil {
+			received[rec.Recv.ID] = true
+		}
+	}
 	var b strings.Builder
 	b.WriteString("sequenceDiagram\n")
-	fmt.Fprintf(&b, "    participant D as device %d\n", id)
-	b.WriteString("    participant P as push relay\n")
-	b.WriteString("    participant S as server\n")
+	fmt.Fprintf(&b, "    participant C as Client %d (device)\n", id)
+	b.WriteString("    participant S as Server\n")
+	arrow := func(m *trace.Msg, style, suffix string) {
+		from, to := "S", "C"
+		if k, err := trace.ParseKind(m.Kind); err == nil && k.Upstream() {
+			from, to = "C", "S"
+		}
+		fmt.Fprintf(&b, "    %s%s%s: %s%s\n", from, style, to, trace.MermaidLabel(m), suffix)
+	}
 	for _, l := range r.order {
 		rec := &l.rec
 		if protocol.RegID(rec.RegID) != id || rec.Machine == "" {
 			continue
 		}
-		me, peer := "D", "S"
+		me := "C"
 		if rec.Machine == "server" {
-			me, peer = "S", "D"
+			me = "S"
+		}
+		note := func(format string, args ...any) {
+			fmt.Fprintf(&b, "    Note over %s: %s\n", me, trace.MermaidText(fmt.Sprintf(format, args...)))
 		}
 		switch rec.Step {
-		case trace.StepClientTimer, trace.StepServerTimer:
-			fmt.Fprintf(&b, "    Note over %s: timer (%s)\n", me, rec.State)
 		case trace.StepStart:
-			fmt.Fprintf(&b, "    Note over D: start handshake\n")
+			if rec.HS != 0 {
+				note("start handshake %d", rec.HS)
+			} else {
+				note("start handshake")
+			}
+		case trace.StepClientTimer:
+			if rec.Sent != nil {
+				note("timer: re-send %s", rec.Sent.Kind)
+			} else {
+				note("timer: %s", rec.State)
+			}
+		case trace.StepServerTimer:
+			note("session timer: %s", rec.State)
 		case trace.StepIssue:
-			fmt.Fprintf(&b, "    Note over S: issue command\n")
+			if rec.Sent != nil {
+				note("issue command %d", rec.Sent.Seq)
+			}
+		}
+		if rec.Recv != nil {
+			arrow(rec.Recv, "->>", "")
 		}
 		if rec.Err != "" && rec.Recv != nil {
-			fmt.Fprintf(&b, "    Note over %s: rejects %s: %s\n", me, mermaidMsg(rec.Recv), mermaidText(rec.Err))
+			note("rejects %s: %s", rec.Recv.Kind, mermaidText(strings.TrimPrefix(rec.Err, "protocol: ")))
 		}
 		for _, c := range rec.Claims {
-			fmt.Fprintf(&b, "    Note over %s: %s %s\n", me, c.Kind, mermaidClaim(c))
+			fmt.Fprintf(&b, "    Note over %s: %s\n", me, trace.MermaidClaim(c))
 		}
-		if rec.Sent != nil {
-			if me == "S" {
-				fmt.Fprintf(&b, "    S-->>P: %s\n", mermaidMsg(rec.Sent))
-				fmt.Fprintf(&b, "    P-->>D: push\n")
-			} else {
-				fmt.Fprintf(&b, "    %s->>%s: %s\n", me, peer, mermaidMsg(rec.Sent))
-			}
+		if rec.Sent != nil && !received[rec.Sent.ID] {
+			arrow(rec.Sent, "-x", " (lost)")
 		}
 	}
 	return b.String()
@@ -76,42 +102,6 @@ func (r *ValidationReport) VerifiedClients() []protocol.RegID {
 		}
 	}
 	return out
-}
-
-func mermaidMsg(m *trace.Msg) string {
-	var parts []string
-	if m.Tc != "" {
-		parts = append(parts, "Tc="+shortToken(m.Tc))
-	}
-	if m.Ts != "" {
-		parts = append(parts, "Ts="+shortToken(m.Ts))
-	}
-	if m.Kind == protocol.Command.String() {
-		parts = append(parts, fmt.Sprintf("Seq=%d", m.Seq))
-		if m.Payload != "" {
-			parts = append(parts, "payload "+mermaidText(m.Payload))
-		}
-	}
-	return m.Kind + "(" + strings.Join(parts, " ") + ")"
-}
-
-func mermaidClaim(c trace.Claim) string {
-	if c.Kind == "Issued" || c.Kind == "Executed" {
-		return fmt.Sprintf("Ts=%s Seq=%d", shortToken(c.Ts), c.Seq)
-	}
-	return fmt.Sprintf("Tc=%s Ts=%s", shortToken(c.Tc), shortToken(c.Ts))
-}
-
-// shortToken keeps a token's first 8 hex digits: enough to tell tokens
-// apart in a diagram, short enough to read.
-func shortToken(s string) string {
-	if strings.HasPrefix(s, "#") {
-		return "T" + s[1:] // '#' starts an entity code in Mermaid
-	}
-	if len(s) > 8 {
-		return s[:8] + "…"
-	}
-	return s
 }
 
 // mermaidText keeps free text from breaking the diagram: ';' and '#' are

@@ -56,8 +56,8 @@ func TestTraceOfRealRunValidates(t *testing.T) {
 	require.NotZero(t, rep.Claims)
 	d := rep.SequenceDiagram(w.devices[0].RegID())
 	require.True(t, strings.HasPrefix(d, "sequenceDiagram\n"))
-	require.Contains(t, d, "D->>S: Hello(")
-	require.Contains(t, d, "S-->>P: Confirm2(")
+	require.Contains(t, d, "C->>S: Hello Tc=")
+	require.Contains(t, d, "S->>C: Confirm2 Ts=")
 	require.Len(t, rep.VerifiedClients(), 10)
 }
 

@@ -1,5 +1,5 @@
 /*
- * handshake.pml: the hardened token handshake (DESIGN.md §1) at the bounds
+ * handshake.pml: the hardened token handshake (docs/protocol.md) at the bounds
  * `verishake check` explores by default, written to take the same steps as
  * sim.World under the exhaustive explorer (sim/explore):
  *

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,11 +18,13 @@ func TestEveryCounterexampleReplaysToItsProperty(t *testing.T) {
 	files := 0
 	replays := func(t *testing.T, what string, props []propertyResult) {
 		for _, p := range props {
-			if p.Verdict != verdictViolated || strings.HasPrefix(p.Counterexample, "verishake ") {
+			if p.Verdict != verdictViolated || p.Counterexample.File == "" {
 				continue // holds, or found by a simulation: its command reruns it
 			}
 			files++
-			st, _, replayErr := runCLI("replay", p.Counterexample)
+			require.Equal(t, "verishake replay "+p.Counterexample.File, p.Counterexample.Replay)
+			require.Equal(t, p.ID, p.Counterexample.Property)
+			st, _, replayErr := runCLI("replay", p.Counterexample.File)
 			require.Equal(t, exitViolation, st, "%s %s: %s", what, p.ID, replayErr)
 			require.Contains(t, replayErr, "reproduced: "+p.ID+" violated at step", "%s: %s replays as something else:\n%s", what, p.ID, replayErr)
 		}
@@ -47,7 +48,7 @@ func TestEveryCounterexampleReplaysToItsProperty(t *testing.T) {
 		if r.Checker != "explore" {
 			continue
 		}
-		replays(t, "variants --check "+v.Name, []propertyResult{{ID: v.Breaks, Verdict: verdictViolated, Counterexample: r.Counterexample}})
+		replays(t, "variants --check "+v.Name, r.Properties)
 	}
 	require.GreaterOrEqual(t, files, 10, "the patent and most variants write explorer counterexamples")
 }
@@ -64,7 +65,7 @@ func TestCheckCatchesShortTokensByGuessing(t *testing.T) {
 	for _, p := range cr.Properties {
 		if p.ID == protocol.AuthS {
 			require.Equal(t, verdictViolated, p.Verdict)
-			_, _, replayErr := runCLI("replay", p.Counterexample)
+			_, _, replayErr := runCLI("replay", p.Counterexample.File)
 			require.Contains(t, replayErr, "reproduced: AUTH-S violated")
 			return
 		}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
@@ -21,7 +19,7 @@ func init() {
 	register(command{
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
-			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json]\n" +
+			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json] [--junit FILE] [--plot FILE.svg]\n" +
 			"       [--coverage [--coverage-walks N]] [--dump FILE.dot|FILE.json [--dump-max N]]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
@@ -68,10 +66,10 @@ type propertyResult struct {
 	Holds   *bool  `json:"holds"`
 	Verdict string `json:"verdict"` // holds, violated or unknown (incomplete search)
 	Reason  string `json:"reason,omitempty"`
-	// Counterexample is the trace file of the shortest counterexample, for
-	// `verishake replay`; Steps its length.
-	Counterexample string `json:"counterexample,omitempty"`
-	Steps          int    `json:"steps,omitempty"`
+	// Counterexample is what reproduces a violation: the shortest
+	// counterexample's trace for `verishake replay`, or the command that
+	// finds it again.
+	Counterexample *counterexample `json:"counterexample,omitempty"`
 	// By names the check that decided: "explore" or a simulation.
 	By string `json:"by,omitempty"`
 	// cut: some check that covers the property could not finish (verify
@@ -96,9 +94,13 @@ type checkReport struct {
 	BytesPerState float64 `json:"bytes_per_state"`
 	// Symmetry: states were merged up to a renaming of the honest clients;
 	// RenameTokens: up to a renaming of their tokens.
-	Symmetry     bool             `json:"symmetry"`
-	RenameTokens bool             `json:"rename_tokens"`
-	Properties   []propertyResult `json:"properties"`
+	Symmetry     bool `json:"symmetry"`
+	RenameTokens bool `json:"rename_tokens"`
+	// Interrupted: Ctrl-C stopped the search (Complete is then false).
+	Interrupted bool             `json:"interrupted,omitempty"`
+	Properties  []propertyResult `json:"properties"`
+	// Coverage is --coverage's report.
+	Coverage *coverageReport `json:"coverage,omitempty"`
 }
 
 // explored runs the job and turns the report into verdicts, writing each
@@ -144,9 +146,13 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		r.set(verdictUnknown)
 		if c, bad := rep.Violated(id); bad {
 			r.set(verdictViolated)
-			r.Reason, r.Steps = c.Reason, len(c.Steps)
-			if r.Counterexample, err = j.writeCounterexample(p, c); err != nil {
+			r.Reason = c.Reason
+			path, err := j.writeCounterexample(p, c)
+			if err != nil {
 				return out, err
+			}
+			if path != "" { // none without a --cex directory
+				r.Counterexample = &counterexample{File: path, Steps: len(c.Steps), Property: id, Replay: "verishake replay " + shellQuote(path)}
 			}
 		} else if rep.Complete {
 			r.set(verdictHolds)
@@ -164,15 +170,7 @@ func (j checkJob) writeCounterexample(p protocol.Profile, c explore.Counterexamp
 	if err := os.MkdirAll(j.cexDir, 0o755); err != nil {
 		return "", fmt.Errorf("--cex: %w", err)
 	}
-	name := p.Name
-	if j.variant != "" {
-		name = j.variant
-	}
-	if j.tag != "" {
-		name += "-" + j.tag
-	}
-	path := filepath.Join(j.cexDir, strings.ReplaceAll(name+"-"+c.Property, "+", "-")+".jsonl")
-	f, err := os.Create(path)
+	f, path, err := createCounterexample(j.cexDir, cexName(p.Name, j.configuration(), c.Property))
 	if err != nil {
 		return "", fmt.Errorf("--cex: %w", err)
 	}
@@ -189,13 +187,13 @@ func (j checkJob) writeCounterexample(p protocol.Profile, c explore.Counterexamp
 // boundFlags registers the bound flags on fs, with defaults d.
 func boundFlags(fs *flag.FlagSet, d bounds) *bounds {
 	b := d
-	fs.IntVar(&b.Clients, "clients", d.Clients, "honest clients")
-	fs.IntVar(&b.Sessions, "sessions", d.Sessions, "handshakes each client may start")
-	fs.IntVar(&b.Losses, "losses", d.Losses, "messages the network may lose along a path")
-	fs.IntVar(&b.Dups, "dups", d.Dups, "messages the network may duplicate along a path")
-	fs.IntVar(&b.Injects, "injects", d.Injects, "messages the adversary may inject along a path")
-	fs.IntVar(&b.Retries, "retries", d.Retries, "cap on the profile's retransmissions while exploring")
-	fs.IntVar(&b.Commands, "commands", d.Commands, "commands the server issues per verified session")
+	fs.IntVar(&b.Clients, "clients", d.Clients, "`N` honest clients")
+	fs.IntVar(&b.Sessions, "sessions", d.Sessions, "`K` handshakes each client may start")
+	fs.IntVar(&b.Losses, "losses", d.Losses, "`L` messages the network may lose along a path")
+	fs.IntVar(&b.Dups, "dups", d.Dups, "`D` messages the network may duplicate along a path")
+	fs.IntVar(&b.Injects, "injects", d.Injects, "`I` messages the adversary may inject along a path")
+	fs.IntVar(&b.Retries, "retries", d.Retries, "cap `R` on the profile's retransmissions while exploring")
+	fs.IntVar(&b.Commands, "commands", d.Commands, "`C` commands the server issues per verified session")
 	return &b
 }
 
@@ -234,21 +232,23 @@ func resolveProfile(profile, variant string) (protocol.Profile, error) {
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check", stderr)
-	profile := fs.String("profile", "hardened", "profile: patent or hardened")
-	variant := fs.String("variant", "", "variant of the profile to check (see verishake variants)")
+	profile := fs.String("profile", "hardened", "profile `P`: patent or hardened")
+	variant := fs.String("variant", "", "variant `V` of the profile to check (see verishake variants)")
 	b := boundFlags(fs, defaultBounds)
-	caps := fs.String("adversary", "default", "adversary capabilities: default, none, or a +-list of replay, impersonate, insider, forge, flood, read-upstream, read-push")
+	caps := fs.String("adversary", "default", "adversary capabilities `CAPS`: default, none, or a +-list of replay, impersonate, insider, forge, flood, read-upstream, read-push")
 	agree := fs.Bool("agree", true, "check AGREE on every state (costs a fault-free continuation per state)")
 	symmetry := fs.Bool("symmetry", true, "with 2 or more clients, keep one state per renaming of the clients (sound; see docs/performance.md)")
 	rename := fs.Bool("rename-tokens", true, "keep one state per renaming of the symbolic tokens (sound; see docs/performance.md)")
-	workers := fs.Int("workers", 0, "parallel workers (0: one per CPU)")
-	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing this many states (0: no limit)")
-	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
+	workers := fs.Int("workers", 0, "`W` parallel workers (0: one per CPU)")
+	maxStates := fs.Int("max-states", 20_000_000, "stop, incomplete, after storing `N` states (0: no limit)")
+	cex := fs.String("cex", defaultCexDir, cexUsage)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	withCov := fs.Bool("coverage", false, "also report the table rows and step kinds taken, and what random walks reach (walks the space a second time, on one core)")
-	walks := fs.Int("coverage-walks", 1000, "random walks --coverage compares with the exhaustive search")
-	dump := fs.String("dump", "", "write the state graph to FILE.dot (Graphviz) or FILE.json; small bounds only")
-	dumpMax := fs.Int("dump-max", 10_000, "--dump refuses bounds with more states than this")
+	walks := fs.Int("coverage-walks", 1000, "`N` random walks --coverage compares with the exhaustive search")
+	dump := fs.String("dump", "", "write the state graph to `FILE.dot` (Graphviz) or FILE.json; small bounds only")
+	dumpMax := fs.Int("dump-max", 10_000, "--dump refuses bounds with more than `N` states")
+	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to `FILE`")
+	plot := fs.String("plot", "", "write an SVG bar chart of the new states at each BFS level to `FILE.svg`")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
@@ -258,6 +258,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	if *walks < 0 {
 		return usagef(stderr, "check", "--coverage-walks %d: want 0 or more", *walks)
+	}
+	for _, out := range []struct{ flag, path string }{{"junit", *junit}, {"plot", *plot}} {
+		if err := probeWritable(out.path); err != nil {
+			return usagef(stderr, "check", "--%s: %v", out.flag, err)
+		}
 	}
 	if err := b.validate(); err != nil {
 		return usagef(stderr, "check", "%v", err)
@@ -281,21 +286,46 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake check: --dump: %d states written to %s\n", n, *dump)
 	}
 	bar := newProgress(stderr, "states")
-	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), -1) })
+	// Ctrl-C ends the search after the level in progress; the report is
+	// then incomplete, its unviolated properties unknown.
+	ctx, stop := interruptContext()
+	defer stop()
+	var levels []uint64 // states stored after each BFS level
+	rep, err := job.run(ctx, func(pr explore.Progress) {
+		levels = append(levels, pr.States)
+		bar.update(int(pr.States), -1)
+	})
 	bar.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "verishake check: %v\n", err)
 		return exitUsage
 	}
+	if ctx.Err() != nil {
+		rep.Interrupted = true
+		fmt.Fprintln(stderr, "verishake check: interrupted: the report is partial, and what it did not find violated is unknown")
+	}
+	if *junit != "" {
+		if err := writeJUnit(*junit, checkSuites(rep)); err != nil {
+			fmt.Fprintf(stderr, "verishake check: --junit: %v\n", err)
+			return exitUsage
+		}
+	}
+	if *plot != "" {
+		if err := writeFile(*plot, func(w io.Writer) error { return plotLevels(w, rep, levels) }); err != nil {
+			fmt.Fprintf(stderr, "verishake check: --plot: %v\n", err)
+			return exitUsage
+		}
+	}
 	var cov *coverageReport
 	if *withCov {
-		if cov, err = job.coverage(context.Background(), *walks, 1); err != nil {
+		if cov, err = job.coverage(ctx, *walks, 1); err != nil {
 			fmt.Fprintf(stderr, "verishake check: %v\n", err)
 			return exitUsage
 		}
 	}
 	if *asJSON {
-		out, _ := json.Marshal(withCoverage(rep, cov))
+		rep.Coverage = cov
+		out, _ := json.Marshal(rep)
 		fmt.Fprintln(stdout, string(out))
 	} else {
 		printCheck(stdout, rep)
@@ -345,10 +375,7 @@ func checkStatus(props []propertyResult) int {
 }
 
 func printCheck(w io.Writer, r checkReport) {
-	name := r.Profile
-	if r.Variant != "" {
-		name += " + " + r.Variant
-	}
+	name := displayName(r.Profile, r.Variant)
 	b := r.Bounds
 	fmt.Fprintf(w, "check %s: %d client(s) × %d session(s), losses %d, dups %d, injects %d, retries ≤ %d, commands %d, adversary %s\n",
 		name, b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries, b.Commands, r.Adversary)
@@ -378,15 +405,16 @@ func printProperties(w io.Writer, props []propertyResult) {
 		if p.Reason != "" {
 			fmt.Fprintf(w, ": %s", p.Reason)
 		}
-		switch {
-		case strings.HasPrefix(p.Counterexample, "verishake "):
-			fmt.Fprintf(w, "\n           reproduce: %s", p.Counterexample)
-		case p.Counterexample != "":
+		switch c := p.Counterexample; {
+		case c == nil || c.Replay == "":
+		case c.File == "":
+			fmt.Fprintf(w, "\n           reproduce: %s", c.Replay)
+		default:
 			unit := "steps"
-			if p.Steps == 1 {
+			if c.Steps == 1 {
 				unit = "step"
 			}
-			fmt.Fprintf(w, "\n           %d %s; replay: verishake replay %s", p.Steps, unit, p.Counterexample)
+			fmt.Fprintf(w, "\n           %d %s; replay: %s", c.Steps, unit, c.Replay)
 		}
 		fmt.Fprintln(w)
 	}

@@ -187,14 +187,3 @@ func kindsText(ks []kindCount) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// withCoverage is check's JSON report with the coverage object added.
-func withCoverage(r checkReport, c *coverageReport) any {
-	if c == nil {
-		return r
-	}
-	return struct {
-		checkReport
-		Coverage *coverageReport `json:"coverage"`
-	}{r, c}
-}

@@ -52,6 +52,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usagef(stderr, "demo", "--delay %q: %v", *delay, err)
 	}
+	if err := checkProbabilities(probabilityFlag{"loss", *loss}, probabilityFlag{"dup", *dup}); err != nil {
+		return usagef(stderr, "demo", "%v", err)
+	}
 	faults := transport.Faults{Loss: *loss, Dup: *dup, DelayMin: lo, DelayMax: hi}
 	if err := faults.Validate(); err != nil {
 		return usagef(stderr, "demo", "%v", err)

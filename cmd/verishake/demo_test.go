@@ -17,7 +17,7 @@ func TestDemoRunsValidatesAndDiagrams(t *testing.T) {
 	status, out, errOut := runCLI("demo", "--devices", "4", "--loss", "0.1", "--dup", "0.1", "--delay", "0..20ms", "--trace-dir", dir)
 	require.Equal(t, exitOK, status, errOut)
 	require.True(t, strings.HasPrefix(out, "sequenceDiagram\n"), out)
-	require.Contains(t, out, "->>S: Hello(")
+	require.Contains(t, out, "C->>S: Hello Tc=")
 	require.Contains(t, errOut, "4 devices verified")
 
 	server, devices := filepath.Join(dir, "server.jsonl"), filepath.Join(dir, "devices.jsonl")

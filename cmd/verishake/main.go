@@ -45,6 +45,9 @@ func register(c command) { commands = append(commands, c) }
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 1 && args[0] == "help" {
+		return helpCommand(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printHelp(stdout)
 		if len(args) == 0 {
@@ -68,7 +71,7 @@ func printHelp(w io.Writer) {
 	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'verishake <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'verishake help <command>' or 'verishake <command> --help' for a command's flags.")
 	fmt.Fprintln(w, "Exit status: 0 all properties hold, 1 a property is violated, 2 bad usage or input,")
 	fmt.Fprintln(w, "3 no property violated but a search was cut short (verdicts unknown, never a pass).")
 }
@@ -83,8 +86,8 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: verishake %s %s\n\n%s\n\nFlags:\n", c.name, c.usage, c.summary)
-		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "Usage: verishake %s %s\n\n%s\n\nFlags (each may come before or after the arguments):\n", c.name, c.usage, c.summary)
+		printFlagDefaults(stderr, fs)
 	}
 	return fs
 }
@@ -97,7 +100,7 @@ func parseFlags(fs *flag.FlagSet, args []string, maxArgs int, stderr io.Writer) 
 	usage := fs.Usage
 	fs.Usage = func() {} // one line, not a page, on a bad flag
 	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
+	err := parseInterspersed(fs, args)
 	fs.SetOutput(stderr)
 	fs.Usage = usage
 	switch {
@@ -105,7 +108,7 @@ func parseFlags(fs *flag.FlagSet, args []string, maxArgs int, stderr io.Writer) 
 		fs.Usage()
 		return exitOK, false
 	case err != nil:
-		return usagef(stderr, fs.Name(), "%v", err), false
+		return usagef(stderr, fs.Name(), "%s", dashDash(err)), false
 	case maxArgs >= 0 && fs.NArg() > maxArgs:
 		return usagef(stderr, fs.Name(), "unexpected argument %q", fs.Arg(maxArgs)), false
 	}

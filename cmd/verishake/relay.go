@@ -18,7 +18,7 @@ import (
 func init() {
 	register(command{
 		name:    "relay",
-		usage:   "[--addr HOST:PORT] [--loss F] [--dup F] [--delay MIN..MAX] [--queue-cap N] [--ttl D] [--bearer T] [--register-token T] [--seed S] [--metrics HOST:PORT] [limits]",
+		usage:   "[--addr HOST:PORT] [--loss F] [--dup F] [--delay MIN..MAX] [--queue-cap N] [--ttl D] [--bearer T] [--register-token T] [--seed S] [--max-poll-wait D] [--metrics HOST:PORT] [limits]",
 		summary: "run a local push platform: FCM's HTTP v1 send endpoint, device registration and long-poll delivery, with faults",
 		run: untilSignal(func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runRelay(ctx, args, stdout, stderr, nil)
@@ -65,6 +65,9 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	}
 	senderToken := envDefault(*bearer, "VERISHAKE_PUSH_BEARER", "local")
 	enrolToken := envDefault(*registerToken, "VERISHAKE_REGISTER_TOKEN", "local-device")
+	if err := checkProbabilities(probabilityFlag{"loss", *loss}, probabilityFlag{"dup", *dup}); err != nil {
+		return usagef(stderr, "relay", "%v", err)
+	}
 	faults := transport.Faults{Loss: *loss, Dup: *dup, DelayMin: lo, DelayMax: hi}
 	if err := faults.Validate(); err != nil {
 		return usagef(stderr, "relay", "%v", err)

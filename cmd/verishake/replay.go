@@ -21,31 +21,27 @@ func init() {
 
 func runReplay(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("replay", stderr)
-	hs := fs.Uint64("handshake", 0, "handshake to draw, by number (default: the first)")
+	hs := fs.Uint64("handshake", 0, "handshake to draw, by `number` (default: the one the violation happened in, else the first)")
 	if status, ok := parseFlags(fs, args, 1, stderr); !ok {
-		// Flags may also follow the file: verishake replay FILE --handshake 2.
-		if fs.NArg() < 2 || status != exitUsage {
-			return status
-		}
+		return status
 	}
-	rest := fs.Args()
-	if len(rest) > 1 {
-		file := rest[0]
-		if status, ok := parseFlags(fs, rest[1:], 0, stderr); !ok {
-			return status
-		}
-		rest = []string{file}
-	}
-	if len(rest) != 1 {
+	if fs.NArg() != 1 {
 		return usagef(stderr, "replay", "want one trace FILE")
 	}
-	name := rest[0]
+	name := fs.Arg(0)
 	f, err := os.Open(name)
 	if err != nil {
 		return usagef(stderr, "replay", "%v", err)
 	}
 	defer f.Close()
 	out, err := sim.Replay(f, name, sim.ReplayOptions{Handshake: *hs})
+	if err == nil && *hs == 0 && out.ViolationHS != 0 && out.ViolationHS != out.HS {
+		// Draw the handshake the violation happened in: replay again,
+		// keeping its records.
+		if _, err = f.Seek(0, io.SeekStart); err == nil {
+			out, err = sim.Replay(f, name, sim.ReplayOptions{Handshake: out.ViolationHS})
+		}
+	}
 	switch {
 	case errors.Is(err, sim.ErrDiverged):
 		fmt.Fprintf(stderr, "verishake replay: %v\n", err)
@@ -72,7 +68,10 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "verishake replay: %s: %s violated at step %d (t=%v): %s\n", what, v.Property, v.Step, time.Duration(v.T), v.Reason)
 	}
-	if out.ViolationHS != 0 && out.ViolationHS != out.HS {
+	switch {
+	case out.ViolationHS != 0 && out.ViolationHS == out.HS:
+		fmt.Fprintf(stderr, "verishake replay: the diagram is of handshake %d, where the violation happened\n", out.HS)
+	case out.ViolationHS != 0:
 		fmt.Fprintf(stderr, "verishake replay: the violation is in handshake %d: draw it with --handshake %d\n", out.ViolationHS, out.ViolationHS)
 	}
 	return exitViolation

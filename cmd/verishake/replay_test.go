@@ -87,3 +87,18 @@ func TestReplayDivergesOrMalformed(t *testing.T) {
 	status, _, _ = simRun("replay")
 	assert.Equal(t, exitUsage, status)
 }
+
+// By default replay draws the handshake the violation happened in, not
+// the trace's first; --handshake still picks another.
+func TestReplayDrawsTheViolatingHandshake(t *testing.T) {
+	path := simTrace(t, exitViolation, "--profile", "patent", "--loss", "0.1", "--seed", "5")
+	status, out, errOut := simRun("replay", path)
+	require.Equal(t, exitViolation, status, errOut)
+	require.Contains(t, errOut, "client 1's handshake #2379")
+	require.Contains(t, out, "start handshake 2379\n")
+	require.Contains(t, errOut, "the diagram is of handshake 2379, where the violation happened")
+
+	_, out, errOut = simRun("replay", path, "--handshake", "1")
+	require.Contains(t, out, "start handshake 1\n")
+	require.Contains(t, errOut, "draw it with --handshake 2379")
+}

@@ -47,7 +47,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	storePath := fs.String("store", "", "bbolt file keeping sessions across restarts (default: in memory)")
-	push := fs.String("push", "http://127.0.0.1:8090", "base URL of the FCM HTTP v1 API or of a `verishake relay`")
+	push := fs.String("push", "http://127.0.0.1:8090", "base `URL` of the FCM HTTP v1 API or of a verishake relay")
 	project := fs.String("project", "verishake", "Firebase project id in the push path")
 	bearer := fs.String("bearer", "", "bearer token for the push API (default: $VERISHAKE_PUSH_BEARER, else \"local\")")
 	profileName := fs.String("profile", "hardened", "profile: patent or hardened")

@@ -45,22 +45,22 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("sim", stderr)
 	d := sim.DefaultConfig()
 	var f simFlags
-	fs.StringVar(&f.profile, "profile", d.Profile.Name, "profile: patent or hardened")
-	fs.StringVar(&f.variant, "variant", "", "variant of the profile: none|"+strings.Join(sim.VariantNames(), "|"))
-	fs.IntVar(&f.clients, "clients", d.Clients, "honest clients (RegIDs 1..N)")
-	fs.IntVar(&f.handshakes, "handshakes", d.Handshakes, "handshakes to run in all, across clients")
-	fs.Float64Var(&f.loss, "loss", 0, "loss probability on both channels")
-	fs.Float64Var(&f.pushLoss, "push-loss", 0, "loss probability on the push channel (default: --loss)")
-	fs.Float64Var(&f.dup, "dup", 0, "duplication probability on both channels")
-	fs.StringVar(&f.delay, "delay", d.Push.DelayMin.String()+".."+d.Push.DelayMax.String(), "delay range MIN..MAX of Go durations, uniform, on both channels")
-	fs.Float64Var(&f.corrupt, "corrupt", 0, "probability that a message's frame gets a byte flipped")
-	fs.StringVar(&f.adversary, "adversary", sim.NoneAdversary, "adversary strategy: "+strings.Join(sim.AdversaryNames(), "|"))
-	fs.Float64Var(&f.rate, "rate", d.Rate, "handshakes each client starts per virtual second (Poisson arrivals)")
-	fs.IntVar(&f.commands, "commands", d.Commands, "commands the server issues per verified handshake")
-	fs.DurationVar(&f.horizon, "horizon", 0, "stop at this virtual time (default: derived from the run)")
-	fs.Uint64Var(&f.seed, "seed", d.Seed, "seed of the run: same seed, same output")
-	fs.StringVar(&f.trace, "trace", "", "write the run's JSON Lines trace to FILE")
-	fs.StringVar(&f.plot, "plot", "", "write an SVG histogram of verified handshakes' latency to FILE.svg")
+	fs.StringVar(&f.profile, "profile", d.Profile.Name, "profile `P`: patent or hardened")
+	fs.StringVar(&f.variant, "variant", "", "variant `V` of the profile: none|"+strings.Join(sim.VariantNames(), "|"))
+	fs.IntVar(&f.clients, "clients", d.Clients, "`N` honest clients (RegIDs 1..N)")
+	fs.IntVar(&f.handshakes, "handshakes", d.Handshakes, "`N` handshakes to run in all, across clients")
+	fs.Float64Var(&f.loss, "loss", 0, "loss probability `F` on both channels")
+	fs.Float64Var(&f.pushLoss, "push-loss", 0, "loss probability `F` on the push channel (default: --loss)")
+	fs.Float64Var(&f.dup, "dup", 0, "duplication probability `F` on both channels")
+	fs.StringVar(&f.delay, "delay", d.Push.DelayMin.String()+".."+d.Push.DelayMax.String(), "delay range `MIN..MAX` of Go durations, uniform, on both channels")
+	fs.Float64Var(&f.corrupt, "corrupt", 0, "probability `F` that a message's frame gets a byte flipped")
+	fs.StringVar(&f.adversary, "adversary", sim.NoneAdversary, "adversary `strategy`: "+strings.Join(sim.AdversaryNames(), "|"))
+	fs.Float64Var(&f.rate, "rate", d.Rate, "handshakes `F` each client starts per virtual second (Poisson arrivals)")
+	fs.IntVar(&f.commands, "commands", d.Commands, "`N` commands the server issues per verified handshake")
+	fs.DurationVar(&f.horizon, "horizon", 0, "stop at virtual time `D` (default: derived from the run)")
+	fs.Uint64Var(&f.seed, "seed", d.Seed, "seed `S` of the run: same seed, same output")
+	fs.StringVar(&f.trace, "trace", "", "write the run's JSON Lines trace to `FILE`")
+	fs.StringVar(&f.plot, "plot", "", "write an SVG histogram of verified handshakes' latency to `FILE.svg`")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object")
 	fs.BoolVar(&f.coverage, "coverage", false, "also report the machines' table rows the run took and never took")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
@@ -101,6 +101,10 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	}
 	bar := newProgress(stderr, "handshakes")
 	opts.Progress = bar.update
+	// Ctrl-C ends the run with the report so far.
+	ctx, stop := interruptContext()
+	defer stop()
+	opts.Stop = ctx.Done()
 
 	r, err := sim.NewRunner(cfg, opts)
 	if err != nil {
@@ -119,7 +123,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if plotFile != nil {
-		err := sim.PlotLatency(plotFile, rep)
+		err := sim.PlotLatency(plotFile, cfg, rep)
 		if cerr := plotFile.Close(); err == nil {
 			err = cerr
 		}
@@ -142,8 +146,11 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	if cov != nil {
 		covRep = cov.report()
 	}
+	if rep.Stopped == "interrupted" {
+		fmt.Fprintln(stderr, "verishake sim: interrupted: the report covers the run so far; what it did not see violated is unknown")
+	}
 	if f.json {
-		b, err := json.Marshal(withSimCoverage(rep, covRep))
+		b, err := json.Marshal(simReportJSON{rep, simVerdicts(rep, f.trace), covRep})
 		if err != nil {
 			fmt.Fprintf(stderr, "verishake sim: %v\n", err)
 			return exitUsage
@@ -162,6 +169,9 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "verishake sim: %s violated at step %d, seed %d; reproduce: %s\n", v.Property, v.Step, rep.Seed, rep.Replay)
 		}
 		return exitViolation
+	}
+	if rep.Stopped == "interrupted" {
+		return exitUnknown
 	}
 	return exitOK
 }
@@ -244,11 +254,7 @@ func printReport(w io.Writer, cfg sim.Config, rep *sim.Report) {
 		}
 		return 100 * float64(n) / float64(rep.Handshakes)
 	}
-	variant := ""
-	if rep.Variant != "" {
-		variant = " (variant " + rep.Variant + ")"
-	}
-	fmt.Fprintf(w, "verishake sim: profile %s%s, %d clients, adversary %s, seed %d\n", rep.Profile, variant, rep.Clients, rep.Adversary, rep.Seed)
+	fmt.Fprintf(w, "verishake sim: profile %s, %d clients, adversary %s, seed %d\n", displayName(rep.Profile, rep.Variant), rep.Clients, rep.Adversary, rep.Seed)
 	fmt.Fprintf(w, "  upstream loss %g dup %g corrupt %g delay %v..%v; push loss %g dup %g corrupt %g delay %v..%v\n",
 		cfg.Upstream.Loss, cfg.Upstream.Dup, cfg.Upstream.Corrupt, cfg.Upstream.DelayMin, cfg.Upstream.DelayMax,
 		cfg.Push.Loss, cfg.Push.Dup, cfg.Push.Corrupt, cfg.Push.DelayMin, cfg.Push.DelayMax)
@@ -266,6 +272,10 @@ func printReport(w io.Writer, cfg sim.Config, rep *sim.Report) {
 	fmt.Fprintf(w, "wall %.3fs: %.0f handshakes/s, %.0f steps/s\n", rep.WallSeconds, rep.HandshakesPerSec, rep.StepsPerSec)
 	if rep.DeliverChecked {
 		fmt.Fprintf(w, "deliver: no message lost, no adversary; %d commands reached a client that had left their session\n", rep.CommandsLeft)
+	}
+	if len(rep.Violations) == 0 && rep.Stopped == "interrupted" {
+		fmt.Fprintf(w, "properties: none violated so far; interrupted, so every verdict is unknown\n")
+		return
 	}
 	if len(rep.Violations) == 0 {
 		held := "AUTH-C, AUTH-S, CMD, FORGE, LIVE, BOUNDED"

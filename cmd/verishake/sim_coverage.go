@@ -127,14 +127,3 @@ func printSimCoverage(w io.Writer, c *simCoverage) {
 	fmt.Fprintf(w, "coverage: %d distinct states (plain fingerprints)\n", c.States)
 	printRows(w, c.Rows, true)
 }
-
-// withSimCoverage is sim's JSON report with the coverage object added.
-func withSimCoverage(r *sim.Report, c *simCoverage) any {
-	if c == nil {
-		return r
-	}
-	return struct {
-		*sim.Report
-		Coverage *simCoverage `json:"coverage"`
-	}{r, c}
-}

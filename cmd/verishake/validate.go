@@ -41,12 +41,14 @@ type validateJSON struct {
 	Warnings   []string              `json:"warnings"`
 	Error      *transport.TraceError `json:"error,omitempty"`
 	Diagram    string                `json:"diagram,omitempty"`
+	// Properties are the verdicts, in the schema every command shares.
+	Properties []propertyResult `json:"properties"`
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
-	diagram := fs.String("diagram", "", "also print the Mermaid sequence diagram of this RegID's handshake")
+	diagram := fs.String("diagram", "", "also print the Mermaid sequence diagram of the handshake of `REGID`")
 	if status, ok := parseFlags(fs, args, -1, stderr); !ok {
 		return status
 	}
@@ -82,7 +84,8 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		// The model forbids a step: the run is not a behaviour of the model.
 		if *asJSON {
 			_ = json.NewEncoder(stdout).Encode(validateJSON{OK: false, Files: len(inputs), Error: te,
-				Injections: []transport.Injection{}, Violations: []string{}, Warnings: []string{}})
+				Injections: []transport.Injection{}, Violations: []string{}, Warnings: []string{},
+				Properties: validateVerdicts(nil, fs.Args(), true)})
 		}
 		fmt.Fprintf(stderr, "verishake validate: %v\n", err)
 		return exitViolation
@@ -98,7 +101,8 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	out := validateJSON{OK: rep.OK(), Files: rep.Files, Runs: rep.Runs, Profile: rep.Profile.Name, Steps: rep.Steps, Clients: rep.Clients,
 		Slots: rep.Slots, Verified: rep.Verified, Evictions: rep.Evictions, Receives: rep.Receives, Matched: rep.Matched,
-		Injections: rep.Injections, Claims: rep.Claims, Violations: viols, Warnings: warns}
+		Injections: rep.Injections, Claims: rep.Claims, Violations: viols, Warnings: warns,
+		Properties: validateVerdicts(rep, fs.Args(), false)}
 	if out.Injections == nil {
 		out.Injections = []transport.Injection{}
 	}

@@ -5,8 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"time"
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
@@ -16,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "variants",
-		usage:   "[--check] [--json] [--cex DIR]",
+		usage:   "[--check] [--json] [--junit FILE] [--cex DIR]",
 		summary: "the variant catalog; --check shows each variant caught by the property it breaks",
 		run:     runVariants,
 	})
@@ -45,13 +44,22 @@ type variantResult struct {
 	Caught   bool   `json:"caught"`
 	// Checker is "explore" or the simulation that caught it.
 	Checker string `json:"checker"`
-	// Steps is the counterexample's length (explore), Counterexample its
-	// trace file or the command that reproduces it.
-	Steps          int    `json:"steps,omitempty"`
-	Counterexample string `json:"counterexample,omitempty"`
+	// Properties holds, with --check, the verdict on the property the
+	// variant breaks, with its counterexample when caught.
+	Properties []propertyResult `json:"properties,omitempty"`
 	// Statistic is what a simulation measured (FORGE, BOUNDED).
 	Statistic string `json:"statistic,omitempty"`
 	States    uint64 `json:"states,omitempty"`
+	// Seconds is the check's wall time.
+	Seconds float64 `json:"seconds,omitempty"`
+}
+
+// counterexample is the caught property's counterexample, or nil.
+func (r variantResult) counterexample() *counterexample {
+	if len(r.Properties) == 0 {
+		return nil
+	}
+	return r.Properties[0].Counterexample
 }
 
 // checkVariant runs the checker the variant's property needs on hardened
@@ -60,8 +68,17 @@ type variantResult struct {
 // flood adversary for FORGE and BOUNDED, which are statistics of many
 // handshakes.
 func checkVariant(v protocol.Variant, cexDir string) (variantResult, error) {
+	start := time.Now()
+	res, err := checkVariantBy(v, cexDir)
+	res.Seconds = time.Since(start).Seconds()
+	return res, err
+}
+
+func checkVariantBy(v protocol.Variant, cexDir string) (variantResult, error) {
 	p := v.Of(protocol.Hardened())
 	res := variantResult{Name: v.Name, Summary: v.Summary, Expected: v.Breaks}
+	verdict := propertyResult{ID: v.Breaks}
+	verdict.set(verdictUnknown)
 	switch v.Breaks {
 	case protocol.Forge:
 		// FORGE is a rate: the simulator measures it (the explorer finds
@@ -75,12 +92,16 @@ func checkVariant(v protocol.Variant, cexDir string) (variantResult, error) {
 		}
 		res.Checker = "sim: adversary " + cfg.Adversary
 		res.Statistic = forgeStatistic(rep)
+		verdict.By = res.Checker
 		for _, viol := range rep.Violations {
 			if viol.Property == v.Breaks {
 				res.Caught = true
-				res.Counterexample = cfg.Command()
+				verdict.set(verdictViolated)
+				verdict.Reason = viol.Reason
+				verdict.Counterexample = &counterexample{Steps: int(viol.Step), Property: viol.Property, Replay: rep.Replay}
 			}
 		}
+		res.Properties = []propertyResult{verdict}
 		return res, nil
 	}
 	b, ok := variantBounds[v.Name]
@@ -94,9 +115,11 @@ func checkVariant(v protocol.Variant, cexDir string) (variantResult, error) {
 		return res, err
 	}
 	res.Checker, res.States = "explore", cr.States
+	res.Properties = []propertyResult{verdict}
 	for _, r := range cr.Properties {
-		if r.ID == v.Breaks && r.Verdict == "violated" {
-			res.Caught, res.Steps, res.Counterexample = true, r.Steps, r.Counterexample
+		if r.ID == v.Breaks {
+			res.Caught = r.Verdict == verdictViolated
+			res.Properties[0] = r
 		}
 	}
 	return res, nil
@@ -118,9 +141,16 @@ func runVariants(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("variants", stderr)
 	check := fs.Bool("check", false, "run each variant's checker and show it caught")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
+	cex := fs.String("cex", defaultCexDir, cexUsage)
+	junit := fs.String("junit", "", "with --check, write JUnit XML, one test case per variant, to `FILE`")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
+	}
+	if *junit != "" && !*check {
+		return usagef(stderr, "variants", "--junit needs --check: without it nothing is tested")
+	}
+	if err := probeWritable(*junit); err != nil {
+		return usagef(stderr, "variants", "--junit: %v", err)
 	}
 	var rows []variantResult
 	for _, v := range protocol.Variants() {
@@ -133,6 +163,12 @@ func runVariants(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		rows = append(rows, r)
+	}
+	if *junit != "" {
+		if err := writeJUnit(*junit, variantSuites(rows)); err != nil {
+			fmt.Fprintf(stderr, "verishake variants: --junit: %v\n", err)
+			return exitUsage
+		}
 	}
 	if *asJSON {
 		out, _ := json.Marshal(struct {
@@ -163,12 +199,13 @@ func printVariants(w io.Writer, rows []variantResult, checked bool) {
 			caught = "caught"
 		}
 		detail := r.Statistic
-		if r.Checker == "explore" {
-			detail = fmt.Sprintf("%d-step counterexample, %d states", r.Steps, r.States)
+		c := r.counterexample()
+		if r.Checker == "explore" && c != nil {
+			detail = fmt.Sprintf("%d-step counterexample, %d states", c.Steps, r.States)
 		}
 		fmt.Fprintf(w, "%-22s %-8s %-10s %-22s %s\n", r.Name, r.Expected, caught, r.Checker, detail)
-		if r.Caught && r.Checker == "explore" {
-			fmt.Fprintf(w, "%22s replay: verishake replay %s\n", "", r.Counterexample)
+		if r.Caught && c != nil && c.File != "" {
+			fmt.Fprintf(w, "%22s replay: %s\n", "", c.Replay)
 		}
 	}
 }

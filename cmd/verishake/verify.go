@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/verishake/verishake/adversary"
@@ -90,11 +88,11 @@ type checkSummary struct {
 
 func runVerify(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("verify", stderr)
-	profile := fs.String("profile", "hardened", "profile: patent or hardened")
-	variant := fs.String("variant", "", "variant of the profile (see verishake variants)")
+	profile := fs.String("profile", "hardened", "profile `P`: patent or hardened")
+	variant := fs.String("variant", "", "variant `V` of the profile (see verishake variants)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to FILE")
-	cex := fs.String("cex", filepath.Join(os.TempDir(), "verishake-cex"), "directory for counterexample traces")
+	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to `FILE`")
+	cex := fs.String("cex", defaultCexDir, cexUsage)
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
@@ -116,7 +114,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *junit != "" {
-		if err := writeJUnit(*junit, rep); err != nil {
+		if err := writeJUnit(*junit, verifySuites(rep)); err != nil {
 			fmt.Fprintf(stderr, "verishake verify: --junit: %v\n", err)
 			return exitUsage
 		}
@@ -200,7 +198,7 @@ func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verif
 			seen[v.Property] = true
 			sum.Violated = append(sum.Violated, v.Property)
 			merge(propertyResult{ID: v.Property, Verdict: "violated", Reason: v.Reason,
-				Counterexample: run.cfg.Command() + " --trace trace.jsonl; verishake replay trace.jsonl"}, run.name)
+				Counterexample: &counterexample{Steps: int(v.Step), Property: v.Property, Replay: sr.Replay}}, run.name)
 		}
 		if len(sr.Violations) > 0 {
 			// The run stopped at its first violation: what it would have
@@ -240,11 +238,7 @@ func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verif
 }
 
 func printVerify(w io.Writer, r verifyReport) {
-	name := r.Profile
-	if r.Variant != "" {
-		name += " + " + r.Variant
-	}
-	fmt.Fprintf(w, "verify %s\n", name)
+	fmt.Fprintf(w, "verify %s\n", displayName(r.Profile, r.Variant))
 	for _, c := range r.Checks {
 		what := fmt.Sprintf("%d states", c.States)
 		if c.States == 0 {
@@ -266,44 +260,4 @@ func printVerify(w io.Writer, r verifyReport) {
 	default:
 		fmt.Fprintln(w, "some property does not hold")
 	}
-}
-
-// JUnit XML, the subset CI systems read.
-type junitSuite struct {
-	XMLName  xml.Name    `xml:"testsuite"`
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Class   string        `xml:"classname,attr"`
-	Name    string        `xml:"name,attr"`
-	Failure *junitFailure `xml:"failure,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
-func writeJUnit(path string, r verifyReport) error {
-	class := "verishake." + r.Profile
-	s := junitSuite{Name: "verishake verify " + r.Profile}
-	for _, p := range r.Properties {
-		c := junitCase{Class: class, Name: p.ID}
-		if !p.holds() {
-			s.Failures++
-			c.Failure = &junitFailure{Message: p.Verdict + ": " + p.Reason,
-				Text: fmt.Sprintf("decided by %s\ncounterexample: %s", p.By, p.Counterexample)}
-		}
-		s.Cases = append(s.Cases, c)
-	}
-	s.Tests = len(s.Cases)
-	out, err := xml.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append([]byte(xml.Header), append(out, '\n')...), 0o644)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"encoding/xml"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,26 +32,39 @@ func TestVerifyHardenedHolds(t *testing.T) {
 	for _, p := range rep.Properties {
 		ids = append(ids, p.ID)
 		require.True(t, p.holds(), "%s: %s", p.ID, p.Verdict)
-		require.Empty(t, p.Counterexample)
+		require.Nil(t, p.Counterexample)
 	}
 	require.Equal(t, allProperties, ids)
 
-	raw, err := os.ReadFile(junit)
-	require.NoError(t, err)
-	var suite junitSuite
-	require.NoError(t, xml.Unmarshal(raw, &suite))
-	require.Equal(t, len(allProperties), suite.Tests)
-	require.Zero(t, suite.Failures)
+	requireSchema(t, verdictSchema(t), "verify --json", out)
+	suite := ingestJUnit(t, junit)
+	requireJUnitMatches(t, suite, rep.Properties)
+	require.Equal(t, len(allProperties), suite.Totals.Passed)
 }
 
 // The patent loses properties, and each loss the explorer finds comes with
-// a counterexample that `verishake replay` reproduces.
+// a counterexample that `verishake replay` reproduces; the JSON and the
+// JUnit report it in the shared verdict schema.
 func TestVerifyPatentLosesWithReplayableCounterexamples(t *testing.T) {
 	dir := t.TempDir()
-	status, out, _ := runCLI("verify", "--profile", "patent", "--json", "--cex", dir)
+	junitPath := filepath.Join(dir, "verify.xml")
+	status, out, _ := runCLI("verify", "--profile", "patent", "--json", "--junit", junitPath, "--cex", dir)
 	require.Equal(t, exitViolation, status)
 	var rep verifyReport
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	// The report follows the verdict schema, and its JUnit says the same:
+	// violated properties failures with their reasons, FORGE (no check
+	// covers it under the patent) skipped.
+	props := requireSchema(t, verdictSchema(t), "verify --json", out)
+	suite := ingestJUnit(t, junitPath)
+	requireJUnitMatches(t, suite, props)
+	require.Equal(t, 1, suite.Totals.Skipped)
+	require.Equal(t, protocol.Forge, suite.Tests[3].Name)
+	kinds := map[string]bool{}
+	for _, p := range props {
+		kinds[p.Verdict] = true
+	}
+	require.Len(t, kinds, 3, "holds, violated and unknown all appear")
 	lost := map[string]propertyResult{}
 	for _, p := range rep.Properties {
 		if p.Verdict == verdictViolated {
@@ -66,11 +77,13 @@ func TestVerifyPatentLosesWithReplayableCounterexamples(t *testing.T) {
 	require.NotContains(t, lost, protocol.AuthC)
 	require.NotContains(t, lost, protocol.Forge)
 	for id, p := range lost {
-		require.NotEmpty(t, p.Counterexample, id)
-		if strings.HasPrefix(p.Counterexample, "verishake ") {
-			continue // a simulation: the command reproduces it
+		require.NotNil(t, p.Counterexample, id)
+		require.Equal(t, id, p.Counterexample.Property)
+		if p.Counterexample.File == "" {
+			requireReproduces(t, id, p.Counterexample.Replay)
+			continue
 		}
-		st, _, replayErr := runCLI("replay", p.Counterexample)
+		st, _, replayErr := runCLI("replay", p.Counterexample.File)
 		require.Contains(t, replayErr, "reproduce", "%s: %s", id, replayErr)
 		require.NotEqual(t, exitUsage, st, "%s: %s", id, replayErr)
 	}
@@ -84,10 +97,12 @@ func TestVariantsAllCaught(t *testing.T) {
 			r, err := checkVariant(v, dir)
 			require.NoError(t, err)
 			require.True(t, r.Caught, "%s should break %s (%s)", v.Name, v.Breaks, r.Statistic)
-			require.NotEmpty(t, r.Counterexample)
+			c := r.counterexample()
+			require.NotNil(t, c)
+			require.NotEmpty(t, c.Replay)
 			if r.Checker == "explore" {
-				require.Positive(t, r.Steps)
-				_, _, replayErr := runCLI("replay", r.Counterexample)
+				require.Positive(t, c.Steps)
+				_, _, replayErr := runCLI("replay", c.File)
 				require.Contains(t, replayErr, "reproduce")
 			}
 		})
@@ -151,4 +166,25 @@ func TestCheckIncompleteIsUnknown(t *testing.T) {
 		require.Equal(t, verdictUnknown, p.Verdict, p.ID)
 	}
 	require.Contains(t, out, `"holds":null`)
+}
+
+// requireReproduces runs a simulation's reproducing command as a shell
+// would: "sim ... --trace trace.jsonl; replay trace.jsonl". The simulation
+// exits 1 on its violation, so the two must be joined by ";" (with "&&" the
+// replay never runs), and the replay must reproduce the property.
+func requireReproduces(t *testing.T, id, command string) {
+	t.Helper()
+	t.Chdir(t.TempDir()) // the command writes trace.jsonl where it runs
+	parts := strings.Split(command, "; ")
+	require.Len(t, parts, 2, "%s: %q", id, command)
+	require.NotContains(t, command, "&&")
+	for i, part := range parts {
+		args, err := splitShellWords(strings.TrimPrefix(part, "verishake "))
+		require.NoError(t, err)
+		status, _, errOut := runCLI(args...)
+		require.Equal(t, exitViolation, status, "%s: %s", id, part)
+		if i == 1 {
+			require.Contains(t, errOut, "reproduced: "+id+" violated", "%s: %s", id, part)
+		}
+	}
 }

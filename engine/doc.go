@@ -42,6 +42,13 @@
 // short (Config.MaxStates, StopOn, a cancelled context) is not complete,
 // and a property it did not find violated is unknown, never held.
 //
+// # Random walks
+//
+// Simulate is the random scheduler of any model: walks from Init choosing
+// uniformly among the enabled actions, with the same properties judged at
+// every state and step. What it finds is a counterexample that reproduces;
+// what it does not find is reported as how much it saw, never as held.
+//
 // # Reductions and speed
 //
 // Optional interfaces let a model make the search cheaper without the

@@ -102,3 +102,42 @@ func TestANondeterministicModelIsCaught(t *testing.T) {
 	require.ErrorIs(t, err, ErrModel)
 	require.Contains(t, err.Error(), "not deterministic")
 }
+
+// TestSimulateFindsWhatSearchFinds: random walks over the counter find the
+// bad number and the deadlock, with counterexamples that reach them again
+// from Init; the same seed gives the same report, and a property no walk
+// violated is never said to hold.
+func TestSimulateFindsWhatSearchFinds(t *testing.T) {
+	m := counter{limit: 10, bad: 7}
+	cfg := WalkConfig{Walks: 200, MaxDepth: 20, Seed: 5}
+	r, err := Simulate(context.Background(), m, cfg)
+	require.NoError(t, err)
+	require.Equal(t, uint64(200), r.Walks)
+	for _, name := range []string{"NOT-BAD", "NO-DEADLOCK"} {
+		c, ok := r.Violated(name)
+		require.True(t, ok, name)
+		require.Equal(t, Violated, r.Verdict(name))
+		sum := 0
+		for _, a := range c.Actions {
+			sum += a
+		}
+		want := map[string]int{"NOT-BAD": 7, "NO-DEADLOCK": 10}[name]
+		if name == "NO-DEADLOCK" {
+			require.GreaterOrEqual(t, sum, want, "a walk ends stuck at 10 or 11")
+		} else {
+			require.Equal(t, want, sum, "the walk's actions add up to the bad number")
+		}
+	}
+	again, err := Simulate(context.Background(), m, cfg)
+	require.NoError(t, err)
+	r.Elapsed, again.Elapsed = 0, 0
+	require.Equal(t, r, again, "same seed, same walks")
+
+	safe, err := Simulate(context.Background(), counter{limit: 10, bad: 99}, cfg)
+	require.NoError(t, err)
+	require.Contains(t, safe.Verdict("NOT-BAD"), "not violated in 200 walks")
+	require.NotEqual(t, Holds, safe.Verdict("NOT-BAD"))
+
+	_, err = Simulate(context.Background(), m, WalkConfig{})
+	require.ErrorIs(t, err, ErrModel)
+}

@@ -18,11 +18,15 @@ type recordedCheck struct {
 	Transitions uint64   `json:"transitions"`
 	Depth       int      `json:"depth"`
 	Complete    bool     `json:"complete"`
-	Properties  []struct {
-		ID      string `json:"id"`
-		Verdict string `json:"verdict"`
-		Steps   int    `json:"steps"`
-	} `json:"properties"`
+	Properties  []recordedVerdict `json:"properties"`
+}
+
+// recordedVerdict is a property's verdict and, when violated, the length
+// of its counterexample.
+type recordedVerdict struct {
+	ID      string `json:"id"`
+	Verdict string `json:"verdict"`
+	Steps   int    `json:"steps"`
 }
 
 // TestCheckIsWhatItWasBeforeTheEngine runs `check` at the default bounds
@@ -50,6 +54,20 @@ func TestCheckIsWhatItWasBeforeTheEngine(t *testing.T) {
 		var got recordedCheck
 		require.NoError(t, json.Unmarshal([]byte(out), &got), out)
 		got.Args, got.Exit = want.Args, status
+		// The counterexample's length is in its object now ({file, steps, ...}).
+		var cexes struct {
+			Properties []struct {
+				Counterexample *struct {
+					Steps int `json:"steps"`
+				} `json:"counterexample"`
+			} `json:"properties"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &cexes))
+		for i, p := range cexes.Properties {
+			if p.Counterexample != nil {
+				got.Properties[i].Steps = p.Counterexample.Steps
+			}
+		}
 		require.Equal(t, want, got, "%v", want.Args)
 	}
 }

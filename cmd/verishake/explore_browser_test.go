@@ -61,7 +61,7 @@ func TestExplorerInBrowser(t *testing.T) {
 	cexDir := t.TempDir()
 	status, _, errOut := runCLI("check", "--profile", "patent", "--losses", "0", "--dups", "0", "--cex", cexDir)
 	require.Equal(t, exitViolation, status, errOut)
-	require.FileExists(t, filepath.Join(cexDir, "patent-AUTH-S.jsonl"))
+	require.FileExists(t, filepath.Join(cexDir, "patent-c1-s1-l0-d0-i1-r1-k1-AUTH-S.jsonl"))
 
 	b := defaultBounds
 	b.Losses, b.Dups = 0, 0
@@ -159,8 +159,8 @@ func TestExplorerInBrowser(t *testing.T) {
 	// A counterexample: AUTH-S on the patent, opened at its start, then
 	// stepped to its last step, where the server's Commit violates it.
 	require.NoError(t, chromedp.Do(bctx,
-		until(has("#cex-list", "patent-AUTH-S.jsonl")),
-		chromedp.SetValue(chromedp.CSS(`#cex-list`), "patent-AUTH-S.jsonl"),
+		until(has("#cex-list", "patent-c1-s1-l0-d0-i1-r1-k1-AUTH-S.jsonl")),
+		chromedp.SetValue(chromedp.CSS(`#cex-list`), "patent-c1-s1-l0-d0-i1-r1-k1-AUTH-S.jsonl"),
 		chromedp.Click(chromedp.CSS(`#cex-open`)),
 		until(has("#cex-step", "step 0 of 6")),
 	))

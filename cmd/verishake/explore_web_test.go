@@ -113,9 +113,9 @@ func TestExploreAPIRejectsBadInput(t *testing.T) {
 		{"/api/cex/sub/..%2F..%2Fx.jsonl", 400, "want the path of a .jsonl file"},
 		{"/api/cex/.hidden.jsonl", 400, "want the path of a .jsonl file"},
 		{"/api/cex/missing.jsonl", 404, "no such file"},
-		{"/api/cex/patent-AUTH-S.jsonl?step=7", 400, "want a number in 0..6"},
-		{"/api/cex/patent-AUTH-S.jsonl?step=-1", 400, "want a number in 0..6"},
-		{"/api/cex/patent-AUTH-S.jsonl?step=two", 400, "want a number in 0..6"},
+		{"/api/cex/patent-c1-s1-l0-d0-i1-r1-k1-AUTH-S.jsonl?step=7", 400, "want a number in 0..6"},
+		{"/api/cex/patent-c1-s1-l0-d0-i1-r1-k1-AUTH-S.jsonl?step=-1", 400, "want a number in 0..6"},
+		{"/api/cex/patent-c1-s1-l0-d0-i1-r1-k1-AUTH-S.jsonl?step=two", 400, "want a number in 0..6"},
 	} {
 		status, body := get(t, srv.URL+c.url, nil)
 		require.Equal(t, c.status, status, "%s: %s", c.url, body)
@@ -159,16 +159,16 @@ func TestExploreTracesInSubdirectories(t *testing.T) {
 	srv, dir := exploreTestServer(t)
 	sub := filepath.Join(dir, "run-1")
 	require.NoError(t, os.Mkdir(sub, 0o755))
-	require.NoError(t, os.Rename(filepath.Join(dir, "patent-LIVE.jsonl"), filepath.Join(sub, "patent-LIVE.jsonl")))
+	require.NoError(t, os.Rename(filepath.Join(dir, "patent-c1-s1-l0-d0-i1-r1-k1-LIVE.jsonl"), filepath.Join(sub, "patent-c1-s1-l0-d0-i1-r1-k1-LIVE.jsonl")))
 	outside := filepath.Join(t.TempDir(), "outside.jsonl")
 	require.NoError(t, os.WriteFile(outside, []byte("{}"), 0o644))
 	require.NoError(t, os.Symlink(outside, filepath.Join(sub, "link.jsonl")))
 	var list []cexEntry
 	status, body := get(t, srv.URL+"/api/cex", &list)
 	require.Equal(t, http.StatusOK, status, body)
-	require.Contains(t, body, `"run-1/patent-LIVE.jsonl"`)
+	require.Contains(t, body, `"run-1/patent-c1-s1-l0-d0-i1-r1-k1-LIVE.jsonl"`)
 	var v cexView
-	status, body = get(t, srv.URL+"/api/cex/run-1/patent-LIVE.jsonl?step=1", &v)
+	status, body = get(t, srv.URL+"/api/cex/run-1/patent-c1-s1-l0-d0-i1-r1-k1-LIVE.jsonl?step=1", &v)
 	require.Equal(t, http.StatusOK, status, body)
 	require.Equal(t, "LIVE", v.Target)
 	status, body = get(t, srv.URL+"/api/cex/run-1/link.jsonl", nil)
@@ -178,7 +178,7 @@ func TestExploreTracesInSubdirectories(t *testing.T) {
 // An uploaded trace opens as one from the directory does.
 func TestExploreUploadsATrace(t *testing.T) {
 	srv, dir := exploreTestServer(t)
-	data, err := os.ReadFile(filepath.Join(dir, "patent-CMD.jsonl"))
+	data, err := os.ReadFile(filepath.Join(dir, "patent-c1-s1-l0-d0-i1-r1-k1-CMD.jsonl"))
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/cex", strings.NewReader(string(data)))
 	require.NoError(t, err)

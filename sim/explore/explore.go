@@ -67,12 +67,21 @@ type Config struct {
 	StopOn []string
 	// Progress, if set, is called after each level.
 	Progress func(Progress)
+	// WorkDir, if set, keeps each level's frontier and parent records in
+	// files there (engine.Config.WorkDir), removed when the search ends.
+	WorkDir string
+	// MemoryBudget bounds the search's memory in bytes (0: none); a search
+	// that would need more stops incomplete (engine.Config.MemoryBudget).
+	MemoryBudget int64
 }
 
 // Progress is the state of a running exploration.
 type Progress struct {
 	States, Transitions uint64
 	Depth, Frontier     int
+	// Memory and Disk are the bytes the search holds in memory (as the
+	// budget counts them) and in its work directory.
+	Memory, Disk int64
 }
 
 // Report is what an exploration found.
@@ -99,6 +108,12 @@ type Report struct {
 	// Taken counts the transitions tried by step kind: a kind the bounds
 	// allow and the search never took is a gap in the model.
 	Taken map[sim.StepKind]uint64
+	// Stopped says why an incomplete search stopped (engine.Report.Stopped):
+	// max states, memory budget, cancelled, or a work directory failure.
+	Stopped string
+	// Memory and Disk are the most bytes the search held in memory (as
+	// the budget counts them) and in its work directory.
+	Memory, Disk int64
 }
 
 // StatesPerSec is the exploration rate.
@@ -146,7 +161,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	ec := engine.Config{Workers: cfg.Workers, MaxStates: cfg.MaxStates, StopOn: cfg.StopOn}
+	ec := engine.Config{Workers: cfg.Workers, MaxStates: cfg.MaxStates, StopOn: cfg.StopOn,
+		WorkDir: cfg.WorkDir, MemoryBudget: cfg.MemoryBudget}
 	for _, p := range cfg.StopOn {
 		if p == protocol.Agree && !cfg.Agree || !slices.Contains(Properties, p) {
 			ec.StopOn = nil // a property never checked is never violated: no early stop
@@ -154,7 +170,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	if cfg.Progress != nil {
 		ec.Progress = func(p engine.Progress) {
-			cfg.Progress(Progress{States: p.States, Transitions: p.Transitions, Depth: p.Depth, Frontier: p.Frontier})
+			cfg.Progress(Progress{States: p.States, Transitions: p.Transitions, Depth: p.Depth, Frontier: p.Frontier,
+				Memory: p.Memory, Disk: p.Disk})
 		}
 	}
 	er, err := engine.Search(ctx, m, ec)
@@ -165,7 +182,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		States: er.States, Transitions: er.Transitions, Depth: er.Depth, Complete: er.Complete, Elapsed: er.Elapsed,
 		BytesPerState: float64(er.VisitedBytes) / float64(max(er.States, 1)),
 		Symmetry:      m.sym, RenameTokens: m.rename,
-		Taken: map[sim.StepKind]uint64{},
+		Taken:   map[sim.StepKind]uint64{},
+		Stopped: er.Stopped, Memory: er.Memory, Disk: er.Disk,
 	}
 	for k, n := range er.Taken {
 		if n > 0 {

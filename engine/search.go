@@ -27,7 +27,8 @@ type Config struct {
 	// StopOn ends the search after the level at which every property it
 	// names has been violated; the report is then incomplete.
 	StopOn []string
-	// Progress, if set, is called after each level.
+	// Progress, if set, is called after each level and, with a WorkDir,
+	// after each block of a level read from disk.
 	Progress func(Progress)
 	// WorkDir, if set, keeps every level's frontier and trail in files of
 	// a directory the search makes in it and removes when it ends: memory
@@ -41,12 +42,28 @@ type Config struct {
 	// need more stops, incomplete, with Report.Stopped StoppedMemory.
 	// Without a WorkDir the rest is checked between levels.
 	MemoryBudget int64
+	// Checkpoint, if set, is a directory where the search keeps its
+	// levels (in place of WorkDir) and, after each completed level, what
+	// it needs to go on from there: a search killed at any moment resumes
+	// from its last completed level (Resume) to the report it would have
+	// given. The files are removed when the search finishes; a search cut
+	// short keeps them. A directory holding a checkpoint is refused unless
+	// Resume is set.
+	Checkpoint string
+	// Resume continues the search checkpointed in Checkpoint, which must
+	// have been made with the same model and Identity.
+	Resume bool
+	// Identity names the model and its configuration in a checkpoint: a
+	// resume with another is refused (ErrCheckpoint).
+	Identity string
 }
 
 // Progress is the state of a running search.
 type Progress struct {
 	States, Transitions uint64
-	Depth, Frontier     int
+	// Depth is the levels explored so far; Frontier the states waiting
+	// to be expanded (in the level being expanded and in the next).
+	Depth, Frontier int
 	// Memory is the bytes the search holds as the budget counts them;
 	// Disk the bytes of its files in the work directory.
 	Memory, Disk int64
@@ -158,6 +175,9 @@ func Search[S, A any](ctx context.Context, m Model[S, A], cfg Config) (Report[A]
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
+	if cfg.Resume && cfg.Checkpoint == "" {
+		return Report[A]{}, fmt.Errorf("%w: Resume without a Checkpoint directory", ErrCheckpoint)
+	}
 	if cfg.MemoryBudget < 0 {
 		return Report[A]{}, fmt.Errorf("engine: memory budget %d: want 0 (none) or more", cfg.MemoryBudget)
 	}
@@ -201,6 +221,7 @@ type search[S, A any] struct {
 	stopped  string   // why the search stops short (Report.Stopped)
 	peakMem  int64
 	peakDisk int64
+	before   time.Duration // the search's time before it was resumed
 }
 
 // violation is a property's first failure: at a level, from the state
@@ -307,9 +328,18 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 	s.visited.Add(s.fingerprint(&root, &enc))
 	rootEnc := s.m.Encode(nil, &root)
 	var level *frontier
-	levelSize := 1
-	if s.cfg.WorkDir != "" {
-		sp, err := newSpill(s.cfg.WorkDir)
+	depth, levelSize := 0, 1
+	if s.cfg.WorkDir != "" || s.cfg.Checkpoint != "" {
+		var sp *spill
+		var err error
+		switch {
+		case s.cfg.Resume:
+			sp = &spill{dir: s.cfg.Checkpoint}
+		case s.cfg.Checkpoint != "":
+			sp, err = startCheckpoint(s.cfg.Checkpoint)
+		default:
+			sp, err = newSpill(s.cfg.WorkDir)
+		}
 		if err != nil {
 			return Report[A]{}, err
 		}
@@ -320,16 +350,27 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 			s.segBytes = int(min(max(b/32, 16<<10), int64(s.segBytes)))
 			s.chunkLen = min(chunkSize, s.segBytes/2)
 		}
-		if err := s.writeRoot(rootEnc); err != nil {
-			s.stop(err.Error())
-			levelSize = 0
+		switch {
+		case s.cfg.Resume:
+			if depth, levelSize, err = s.resume(); err != nil {
+				return Report[A]{}, err
+			}
+		default:
+			err = s.writeRoot(rootEnc)
+			if err == nil && s.cfg.Checkpoint != "" {
+				err = s.writeCheckpoint(0, 1, 0)
+			}
+			if err != nil {
+				s.stop(err.Error())
+				levelSize = 0
+			}
 		}
 	} else {
 		level = &frontier{chunks: [][]byte{rootEnc}}
 		level.refs = []ref{{0, 0, uint32(len(level.chunks[0]))}}
 		s.trails = []trail{{parent: []int32{-1}, action: []int32{-1}}}
 	}
-	depth, complete := 0, s.stopped == ""
+	complete := s.stopped == ""
 	for levelSize > 0 {
 		if ctx.Err() != nil {
 			s.stop(StoppedContext)
@@ -364,6 +405,13 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 			complete = false
 			break
 		}
+		if s.cfg.Checkpoint != "" && levelSize > 0 {
+			if err := s.writeCheckpoint(depth, levelSize, s.before+time.Since(start)); err != nil {
+				s.stop(err.Error())
+				complete = false
+				break
+			}
+		}
 		if len(s.cfg.StopOn) > 0 && s.allFound(s.cfg.StopOn) {
 			complete = levelSize == 0
 			break
@@ -379,7 +427,7 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 	}
 	s.memory(levelSize)
 	r := Report[A]{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Complete: complete,
-		Elapsed: time.Since(start), VisitedBytes: s.visited.Bytes(), Stopped: s.stopped, Memory: s.peakMem, Disk: s.peakDisk}
+		Elapsed: s.before + time.Since(start), VisitedBytes: s.visited.Bytes(), Stopped: s.stopped, Memory: s.peakMem, Disk: s.peakDisk}
 	for _, wk := range s.workers {
 		for k, n := range wk.taken {
 			r.Taken[k] += n
@@ -404,6 +452,9 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 			r.Counterexamples = append(r.Counterexamples, Counterexample[A]{Property: p.Name, Reason: v.reason, Actions: acts, Continuation: cont})
 		}
 	}
+	if s.cfg.Checkpoint != "" && r.Stopped == "" {
+		s.disk.clearCheckpoint()
+	}
 	return r, nil
 }
 
@@ -414,7 +465,7 @@ func (s *search[S, A]) writeRoot(enc []byte) error {
 		return fmt.Errorf("work directory: %w", err)
 	}
 	w.state(enc)
-	if err := w.close(false); err != nil {
+	if err := w.close(s.cfg.Checkpoint != ""); err != nil {
 		return fmt.Errorf("work directory: %w", err)
 	}
 	s.disk.disk += w.bytes
@@ -526,18 +577,24 @@ func (s *search[S, A]) expandFromDisk(ctx context.Context, states int) (int, err
 		if s.overBudget(0) {
 			s.stop(StoppedMemory)
 		}
+		if s.cfg.Progress != nil {
+			s.cfg.Progress(Progress{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: l,
+				Frontier: lr.left + size, Memory: s.memory(0), Disk: sp.disk + next.bytes + trailW.bytes})
+		}
 		if s.capped || s.stopped != "" {
 			break
 		}
 	}
 	for _, w := range []*fileWriter{next, trailW} {
-		if err := w.close(false); err != nil {
+		if err := w.close(s.cfg.Checkpoint != ""); err != nil {
 			s.stop(fmt.Sprintf("work directory: writing level %d: %v", l+1, err))
 		}
 		sp.disk += w.bytes
 	}
 	s.peakDisk = max(s.peakDisk, sp.disk)
-	sp.remove(sp.levelPath(l))
+	if s.cfg.Checkpoint == "" {
+		sp.remove(sp.levelPath(l)) // a checkpoint removes it once it names the next
+	}
 	return size, nil
 }
 

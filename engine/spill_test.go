@@ -187,3 +187,50 @@ func TestFullDiskStopsUnknown(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, left)
 }
+
+func TestResumedSearchGivesTheSameReport(t *testing.T) {
+	want, err := Search(context.Background(), cubeModel, Config{Workers: 2})
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := Config{Workers: 2, Checkpoint: dir, Identity: "cube 40"}
+	cfg.Progress = func(p Progress) {
+		if p.Depth == want.Depth/2 {
+			cancel() // as a SIGINT would, in the middle of the search
+		}
+	}
+	cut, err := Search(ctx, cubeModel, cfg)
+	require.NoError(t, err)
+	require.False(t, cut.Complete)
+	require.Equal(t, StoppedContext, cut.Stopped)
+	require.FileExists(t, filepath.Join(dir, checkpointMeta), "a search cut short keeps its checkpoint")
+
+	_, err = Search(context.Background(), cubeModel, Config{Checkpoint: dir, Identity: "cube 40"})
+	require.ErrorIs(t, err, ErrCheckpoint, "a new search does not overwrite a checkpoint")
+	_, err = Search(context.Background(), cubeModel, Config{Checkpoint: dir, Resume: true, Identity: "cube 41"})
+	require.ErrorIs(t, err, ErrCheckpoint, "nor resumes another configuration's")
+
+	got, err := Search(context.Background(), cubeModel, Config{Workers: 1, Checkpoint: dir, Resume: true, Identity: "cube 40"})
+	require.NoError(t, err)
+	sameSearch(t, want, got)
+	left, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, left, "a finished search removes its checkpoint")
+}
+
+func TestFPSetRoundTrips(t *testing.T) {
+	s := NewFPSet(0)
+	for i := range uint64(3000) {
+		s.Add(i * 0x9e3779b97f4a7c15)
+	}
+	var buf strings.Builder
+	require.NoError(t, s.writeTo(&buf))
+	back, err := readFPSet(strings.NewReader(buf.String()))
+	require.NoError(t, err)
+	require.Equal(t, s.slots, back.slots)
+	require.Equal(t, s.Len(), back.Len())
+	_, err = readFPSet(strings.NewReader(buf.String()[:buf.Len()-8]))
+	require.Error(t, err, "a cut file is damage")
+}

@@ -49,14 +49,22 @@ type foundRecord struct {
 	Reason                string
 }
 
-// CheckpointIdentity returns the Identity a search saved in the checkpoint
-// in dir, so that a caller can say how a resumed configuration differs.
-func CheckpointIdentity(dir string) (string, error) {
+// CheckpointInfo is what a checkpoint says of the search it saved.
+type CheckpointInfo struct {
+	// Identity is the Config.Identity it was made with, so that a caller
+	// can say how a resumed configuration differs.
+	Identity string
+	// Depth is the level a resume expands first; States the states stored.
+	Depth, States int
+}
+
+// ReadCheckpoint describes the checkpoint in dir.
+func ReadCheckpoint(dir string) (CheckpointInfo, error) {
 	c, err := readCheckpoint(dir)
 	if err != nil {
-		return "", err
+		return CheckpointInfo{}, err
 	}
-	return c.Identity, nil
+	return CheckpointInfo{Identity: c.Identity, Depth: c.Depth, States: c.States}, nil
 }
 
 func readCheckpoint(dir string) (*checkpoint, error) {
@@ -98,6 +106,8 @@ func (s *search[S, A]) writeCheckpoint(depth, states int, elapsed time.Duration)
 	if err := writeSynced(sp.visitedPath(depth), s.visited.writeTo); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	sp.disk += 16 + int64(s.visited.Bytes())
+	s.peakDisk = max(s.peakDisk, sp.disk)
 	c := checkpoint{Version: checkpointVersion, Identity: s.cfg.Identity, Depth: depth, LevelStates: states,
 		States: s.visited.Len(), Transitions: s.transitions, Disk: sp.disk, PeakMemory: s.peakMem, PeakDisk: s.peakDisk,
 		Elapsed: elapsed}
@@ -129,7 +139,7 @@ func (s *search[S, A]) writeCheckpoint(depth, states int, elapsed time.Duration)
 		d.Close()
 	}
 	if depth > 0 {
-		os.Remove(sp.visitedPath(depth - 1))
+		sp.remove(sp.visitedPath(depth - 1))
 		sp.remove(sp.levelPath(depth - 1))
 	}
 	return nil

@@ -306,6 +306,14 @@ func (s *search[S, A]) memory(refs int) int64 {
 	return m
 }
 
+// refsHeld is how many refs to a level of states memory holds.
+func (s *search[S, A]) refsHeld(states int) int {
+	if s.disk != nil {
+		return 0
+	}
+	return states
+}
+
 // roomToGrow reports whether the visited set may grow by half within the
 // budget: while it grows, it holds the old table and the new.
 func (s *search[S, A]) roomToGrow(refs int) bool {
@@ -418,14 +426,14 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 		}
 		if s.cfg.Progress != nil {
 			p := Progress{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Frontier: levelSize,
-				Memory: s.memory(levelSize)}
+				Memory: s.memory(s.refsHeld(levelSize))}
 			if s.disk != nil {
 				p.Disk = s.disk.disk
 			}
 			s.cfg.Progress(p)
 		}
 	}
-	s.memory(levelSize)
+	s.memory(s.refsHeld(levelSize))
 	r := Report[A]{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Complete: complete,
 		Elapsed: s.before + time.Since(start), VisitedBytes: s.visited.Bytes(), Stopped: s.stopped, Memory: s.peakMem, Disk: s.peakDisk}
 	for _, wk := range s.workers {
@@ -567,6 +575,7 @@ func (s *search[S, A]) expandFromDisk(ctx context.Context, states int) (int, err
 		size += s.mergeToDisk(blocks, workers, next, trailW)
 		s.memory(0)
 		s.spare = append(s.spare, s.seg.chunks...)
+		s.seg.chunks = s.seg.chunks[:0]
 		for _, wk := range s.workers[:workers] {
 			s.spare = append(s.spare, wk.chunks...)
 			wk.chunks = nil

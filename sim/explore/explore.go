@@ -73,6 +73,12 @@ type Config struct {
 	// MemoryBudget bounds the search's memory in bytes (0: none); a search
 	// that would need more stops incomplete (engine.Config.MemoryBudget).
 	MemoryBudget int64
+	// Checkpoint, Resume and Identity checkpoint the search after each
+	// level and resume it (engine.Config.Checkpoint): Identity names the
+	// configuration, and a resume with another is refused.
+	Checkpoint string
+	Resume     bool
+	Identity   string
 }
 
 // Progress is the state of a running exploration.
@@ -162,7 +168,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	ec := engine.Config{Workers: cfg.Workers, MaxStates: cfg.MaxStates, StopOn: cfg.StopOn,
-		WorkDir: cfg.WorkDir, MemoryBudget: cfg.MemoryBudget}
+		WorkDir: cfg.WorkDir, MemoryBudget: cfg.MemoryBudget, Checkpoint: cfg.Checkpoint, Resume: cfg.Resume, Identity: cfg.Identity}
 	for _, p := range cfg.StopOn {
 		if p == protocol.Agree && !cfg.Agree || !slices.Contains(Properties, p) {
 			ec.StopOn = nil // a property never checked is never violated: no early stop
@@ -195,6 +201,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			Steps: m.Steps(c.Actions), Continuation: c.Continuation})
 	}
 	return r, nil
+}
+
+// ReadCheckpoint describes the checkpoint in dir: the Identity it was
+// made with, for a caller to say how a resume's configuration differs,
+// and the level it resumes at.
+func ReadCheckpoint(dir string) (engine.CheckpointInfo, error) {
+	c, err := engine.ReadCheckpoint(dir)
+	if err != nil {
+		return c, fmt.Errorf("explore: %w", err)
+	}
+	return c, nil
 }
 
 // fingerprintOf is a state's fingerprint: the world's and the ledger's

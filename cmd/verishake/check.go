@@ -1,14 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
@@ -22,6 +26,7 @@ func init() {
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
 			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json]\n" +
+			"       [--memory SIZE] [--work DIR] [--checkpoint DIR | --resume DIR]\n" +
 			"       [--coverage [--coverage-walks N]] [--dump FILE.dot|FILE.json [--dump-max N]]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
@@ -58,6 +63,12 @@ type checkJob struct {
 	stopOn    []string
 	cexDir    string
 	tag       string // names this run in counterexample file names
+	memory    int64  // the search's memory budget in bytes (0: none)
+	workDir   string // where levels go to disk ("": they stay in memory)
+	// checkpoint is where the search checkpoints each level ("": none),
+	// resuming the one there when resume is set.
+	checkpoint string
+	resume     bool
 }
 
 // propertyResult is one property's verdict in a report.
@@ -96,8 +107,18 @@ type checkReport struct {
 	BytesPerState float64 `json:"bytes_per_state"`
 	// Symmetry: states were merged up to a renaming of the honest clients;
 	// RenameTokens: up to a renaming of their tokens.
-	Symmetry     bool             `json:"symmetry"`
-	RenameTokens bool             `json:"rename_tokens"`
+	Symmetry     bool `json:"symmetry"`
+	RenameTokens bool `json:"rename_tokens"`
+	// Stopped says why an incomplete search stopped: max states, memory
+	// budget, or what went wrong with the work directory.
+	Stopped string `json:"stopped,omitempty"`
+	// MemoryBudget is the budget the search ran under (bytes; absent:
+	// none) and Memory the most it held as the budget counts it; WorkDir
+	// where its levels went and Disk the most bytes they took there.
+	MemoryBudget int64            `json:"memory_budget,omitempty"`
+	Memory       int64            `json:"memory,omitempty"`
+	WorkDir      string           `json:"work_dir,omitempty"`
+	Disk         int64            `json:"disk,omitempty"`
 	Properties   []propertyResult `json:"properties"`
 }
 
@@ -120,6 +141,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
 		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Adversary: adv,
 		Agree: j.agree, Symmetry: j.symmetry, RenameTokens: j.rename, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
+		WorkDir: j.workDir, MemoryBudget: j.memory, Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String(),
 	})
 	if err != nil {
 		return checkReport{}, err
@@ -128,7 +150,14 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		Profile: j.profile.Name, Variant: j.variant, Bounds: j.b, Adversary: j.caps.String(),
 		States: rep.States, Transitions: rep.Transitions, Depth: rep.Depth, Complete: rep.Complete,
 		Seconds: rep.Elapsed.Seconds(), StatesPerSec: rep.StatesPerSec(), BytesPerState: rep.BytesPerState,
-		Symmetry: rep.Symmetry, RenameTokens: rep.RenameTokens,
+		Symmetry: rep.Symmetry, RenameTokens: rep.RenameTokens, Stopped: rep.Stopped,
+		MemoryBudget: j.memory, WorkDir: cmp.Or(j.checkpoint, j.workDir),
+	}
+	if j.memory > 0 {
+		out.Memory = rep.Memory
+	}
+	if out.WorkDir != "" {
+		out.Disk = rep.Disk
 	}
 	switch {
 	case adv == nil:
@@ -249,6 +278,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	walks := fs.Int("coverage-walks", 1000, "random walks --coverage compares with the exhaustive search")
 	dump := fs.String("dump", "", "write the state graph to FILE.dot (Graphviz) or FILE.json; small bounds only")
 	dumpMax := fs.Int("dump-max", 10_000, "--dump refuses bounds with more states than this")
+	defaultMemory := defaultMemoryBudget()
+	memory := fs.String("memory", formatSize(defaultMemory), "memory budget: the search stops, verdicts unknown, rather than hold more (0: none; default half the physical memory)")
+	work := fs.String("work", "", "directory for the levels and parent records kept on disk (default: a new one under the OS temp directory, removed after)")
+	checkpoint := fs.String("checkpoint", "", "keep the levels in DIR and checkpoint the search there after each level, for --resume after a kill")
+	resume := fs.String("resume", "", "continue the check checkpointed in DIR (give it the flags it was started with)")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
@@ -269,7 +303,37 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if *workers < 0 || *maxStates < 0 {
 		return usagef(stderr, "check", "--workers and --max-states must not be negative")
 	}
-	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex}
+	budget, err := parseSize(*memory)
+	if err != nil {
+		return usagef(stderr, "check", "--memory %v", err)
+	}
+	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex,
+		memory: budget, workDir: *work}
+	switch {
+	case *checkpoint != "" && *resume != "" && *checkpoint != *resume:
+		return usagef(stderr, "check", "--checkpoint %s --resume %s: a resume checkpoints where it resumes", *checkpoint, *resume)
+	case *resume != "":
+		info, err := job.matchCheckpoint(*resume)
+		if err != nil {
+			return usagef(stderr, "check", "--resume %s: %v", *resume, err)
+		}
+		fmt.Fprintf(stderr, "verishake check: resuming at level %d with %d states stored\n", info.Depth, info.States)
+		job.checkpoint, job.resume = *resume, true
+	case *checkpoint != "":
+		job.checkpoint = *checkpoint
+	}
+	if job.checkpoint != "" {
+		job.workDir = ""
+	} else if job.workDir == "" {
+		dir, err := os.MkdirTemp("", "verishake-work-")
+		if err != nil {
+			return usagef(stderr, "check", "--work: %v", err)
+		}
+		defer os.RemoveAll(dir)
+		job.workDir = dir
+	} else if fi, err := os.Stat(job.workDir); err == nil && !fi.IsDir() {
+		return usagef(stderr, "check", "--work %s: not a directory", job.workDir)
+	}
 	if *dump != "" {
 		if *dumpMax < 1 {
 			return usagef(stderr, "check", "--dump-max %d: want at least 1", *dumpMax)
@@ -281,11 +345,34 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake check: --dump: %d states written to %s\n", n, *dump)
 	}
 	bar := newProgress(stderr, "states")
-	rep, err := job.run(context.Background(), func(pr explore.Progress) { bar.update(int(pr.States), -1) })
+	var lines *progressLog
+	if !bar.tty {
+		lines = newProgressLog(stderr, time.Now, progressEvery)
+		stop := lines.run(time.Second)
+		defer stop()
+	}
+	ctx := context.Background()
+	if job.checkpoint != "" {
+		// SIGINT or SIGTERM stop the search at a block's end; the last
+		// completed level's checkpoint stays for --resume.
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+	rep, err := job.run(ctx, func(pr explore.Progress) {
+		bar.update(int(pr.States), -1)
+		if lines != nil {
+			lines.update(pr)
+		}
+	})
 	bar.done()
 	if err != nil {
 		fmt.Fprintf(stderr, "verishake check: %v\n", err)
 		return exitUsage
+	}
+	if job.checkpoint != "" && rep.Stopped != "" {
+		fmt.Fprintf(stderr, "verishake check: stopped (%s); the checkpoint of the last completed level is in %s: continue with --resume %s and the same flags\n",
+			rep.Stopped, job.checkpoint, job.checkpoint)
 	}
 	var cov *coverageReport
 	if *withCov {
@@ -355,6 +442,9 @@ func printCheck(w io.Writer, r checkReport) {
 	state := "complete"
 	if !r.Complete {
 		state = "INCOMPLETE: the search was cut short; what it did not find broken is unknown"
+		if r.Stopped != "" {
+			state = "INCOMPLETE (" + r.Stopped + "): the search was cut short; what it did not find broken is unknown"
+		}
 	}
 	switch {
 	case r.Symmetry && r.RenameTokens:
@@ -366,6 +456,14 @@ func printCheck(w io.Writer, r checkReport) {
 	}
 	fmt.Fprintf(w, "%d states, %d transitions, depth %d, %.2fs (%.0f states/s, %.1f bytes/state), %s\n",
 		r.States, r.Transitions, r.Depth, r.Seconds, r.StatesPerSec, r.BytesPerState, state)
+	if r.MemoryBudget > 0 || r.WorkDir != "" {
+		budget := "none"
+		if r.MemoryBudget > 0 {
+			budget = formatSize(r.MemoryBudget)
+		}
+		fmt.Fprintf(w, "memory budget %s (at most %s held), work directory %s (at most %s on disk)\n",
+			budget, formatSize(r.Memory), cmp.Or(r.WorkDir, "none"), formatSize(r.Disk))
+	}
 	printProperties(w, r.Properties)
 }
 

@@ -162,6 +162,15 @@ func TestMaxStatesStoresAtMostN(t *testing.T) {
 		require.LessOrEqual(t, r.States, uint64(5000))
 		require.Equal(t, Unknown, r.Verdict("IN-RANGE"))
 	}
+	// On disk under a budget of 512 KiB, less than the visited set of the
+	// whole search needs (TestBudgetFarBelowNeedStopsUnknown), the cap is
+	// met within it.
+	const budget = 512 << 10
+	r, err := Search(context.Background(), cubeModel, Config{Workers: 2, WorkDir: t.TempDir(), MaxStates: 5000, MemoryBudget: budget})
+	require.NoError(t, err)
+	require.Equal(t, StoppedMaxStates, r.Stopped)
+	require.Equal(t, uint64(5000), r.States)
+	require.LessOrEqual(t, r.Memory, int64(budget))
 }
 
 func TestFullDiskStopsUnknown(t *testing.T) {

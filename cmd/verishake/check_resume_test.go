@@ -48,7 +48,7 @@ func decodeCheck(t *testing.T, out []byte) checkReport {
 // TestKilledCheckResumesToTheSameReport starts `verishake check` as a
 // child process, kills it with SIGKILL once it has checkpointed a level
 // past the first violations, resumes it, and requires the report of an
-// uninterrupted run.
+// uninterrupted run; then the same with SIGTERM.
 func TestKilledCheckResumesToTheSameReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and checks 200,000 states three times")
@@ -74,29 +74,7 @@ func TestKilledCheckResumesToTheSameReport(t *testing.T) {
 	child := command("--cex", filepath.Join(dir, "cut"), "--checkpoint", ck)
 	var childErr bytes.Buffer
 	child.Stderr = &childErr
-	require.NoError(t, child.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- child.Wait() }()
-	// Wait, bounded, for the checkpoint of level 8; the child takes
-	// seconds to reach level 25.
-	deadline := time.After(2 * time.Minute)
-	level := -1
-	for level < 8 {
-		select {
-		case err := <-exited:
-			t.Fatalf("the check ended before it was killed, at checkpoint %d: %v %s", level, err, childErr.String())
-		case <-deadline:
-			child.Process.Kill()
-			t.Fatalf("no checkpoint of level 8 in 2 minutes (last %d)", level)
-		case <-time.After(5 * time.Millisecond):
-		}
-		if raw, err := os.ReadFile(filepath.Join(ck, "checkpoint.json")); err == nil {
-			var c struct{ Depth int }
-			if json.Unmarshal(raw, &c) == nil {
-				level = c.Depth
-			}
-		}
-	}
+	exited, level := startUntilCheckpoint(t, child, ck, 8)
 	require.NoError(t, child.Process.Signal(syscall.SIGKILL))
 	err = <-exited
 	require.True(t, errors.As(err, &exit), "killed: %v", err)
@@ -125,4 +103,55 @@ func TestKilledCheckResumesToTheSameReport(t *testing.T) {
 	left, err := os.ReadDir(ck)
 	require.NoError(t, err)
 	require.Empty(t, left, "a finished check removes its checkpoint")
+
+	// SIGTERM stops the check at a block's end, incomplete, with its
+	// checkpoint kept; the resume ends as the uninterrupted run did.
+	ck = filepath.Join(dir, "ck-term")
+	child = command("--cex", filepath.Join(dir, "term"), "--checkpoint", ck)
+	childErr.Reset()
+	child.Stderr = &childErr
+	var childOut bytes.Buffer
+	child.Stdout = &childOut
+	exited, _ = startUntilCheckpoint(t, child, ck, 4)
+	require.NoError(t, child.Process.Signal(syscall.SIGTERM))
+	err = <-exited
+	require.True(t, errors.As(err, &exit) && exit.ExitCode() == exitViolation, "violations found before the signal: %v", err)
+	if cut := decodeCheck(t, childOut.Bytes()); cut.Complete {
+		t.Skip("the check finished before SIGTERM reached it") // the kill above tested the resume
+	}
+	require.Contains(t, childErr.String(), "stopped (cancelled)")
+	require.FileExists(t, filepath.Join(ck, "checkpoint.json"))
+	out, err = command("--cex", filepath.Join(dir, "term"), "--resume", ck).Output()
+	require.True(t, errors.As(err, &exit) && exit.ExitCode() == exitViolation, "%v", err)
+	sameCheck(t, want, decodeCheck(t, out))
+}
+
+// startUntilCheckpoint starts child, a check checkpointing in ck, and
+// waits, bounded, until it has checkpointed level at least; it returns
+// the channel of its exit and the level seen. The child takes seconds
+// to reach its last level, 25.
+func startUntilCheckpoint(t *testing.T, child *exec.Cmd, ck string, atLeast int) (<-chan error, int) {
+	t.Helper()
+	require.NoError(t, child.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- child.Wait() }()
+	deadline := time.After(2 * time.Minute)
+	level := -1
+	for level < atLeast {
+		select {
+		case err := <-exited:
+			t.Fatalf("the check ended before it was stopped, at checkpoint %d: %v", level, err)
+		case <-deadline:
+			child.Process.Kill()
+			t.Fatalf("no checkpoint of level %d in 2 minutes (last %d)", atLeast, level)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if raw, err := os.ReadFile(filepath.Join(ck, "checkpoint.json")); err == nil {
+			var c struct{ Depth int }
+			if json.Unmarshal(raw, &c) == nil {
+				level = c.Depth
+			}
+		}
+	}
+	return exited, level
 }

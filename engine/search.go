@@ -222,6 +222,7 @@ type search[S, A any] struct {
 	peakMem  int64
 	peakDisk int64
 	before   time.Duration // the search's time before it was resumed
+	held     int64         // in memory: the arena bytes of the levels held
 }
 
 // violation is a property's first failure: at a level, from the state
@@ -285,7 +286,7 @@ func (s *search[S, A]) stop(reason string) {
 // arenas (in use and spare), the successors found and, in memory, the
 // frontier's refs and the trails.
 func (s *search[S, A]) memory(refs int) int64 {
-	m := int64(s.visited.Bytes()) + int64(len(s.fresh.e))*16 + int64(refs)*12
+	m := int64(s.visited.Bytes()) + int64(len(s.fresh.e))*16 + int64(refs)*12 + s.held
 	for _, c := range s.spare {
 		m += int64(cap(c))
 	}
@@ -399,6 +400,7 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 			}
 			s.spare = append(s.spare, level.chunks...)
 			level, levelSize = next, len(next.refs)
+			s.held = chunkBytes(level.chunks)
 			if s.overBudget(levelSize) {
 				s.stop(StoppedMemory)
 			}
@@ -505,6 +507,7 @@ func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
 		next.chunks = append(next.chunks, wk.chunks...)
 		wk.chunks = nil
 	}
+	s.held = chunkBytes(level.chunks) + chunkBytes(next.chunks)
 	var t trail
 	budget := s.cfg.MemoryBudget > 0
 merge:
@@ -859,6 +862,15 @@ func (s *search[S, A]) chunk() []byte {
 		return c[:0]
 	}
 	return make([]byte, 0, s.chunkLen+s.chunkLen/8)
+}
+
+// chunkBytes is the memory arena chunks hold.
+func chunkBytes(chunks [][]byte) int64 {
+	var n int64
+	for _, c := range chunks {
+		n += int64(cap(c))
+	}
+	return n
 }
 
 // rebuild runs the model from Init along a violation's path and returns

@@ -40,12 +40,15 @@ func (s *FPSet) Add(fp uint64) bool {
 	if fp == 0 {
 		fp = 1
 	}
-	if 5*(s.n+1) > 4*len(s.slots) {
-		s.grow()
-	}
 	for i := s.home(fp); ; {
 		switch s.slots[i] {
 		case 0:
+			if s.Grows() {
+				// Only a new fingerprint grows the table, so that a
+				// search at its memory budget can still look up the rest.
+				s.grow()
+				return s.Add(fp)
+			}
 			s.slots[i] = fp
 			s.n++
 			return true
@@ -99,6 +102,13 @@ func (s *FPSet) Len() int { return s.n }
 
 // Touch reads fp's home slot, to bring it into the cache before Has.
 func (s *FPSet) Touch(fp uint64) uint64 { return s.slots[s.home(fp)] }
+
+// Grows reports whether the next Add grows the table.
+func (s *FPSet) Grows() bool { return 5*(s.n+1) > 4*len(s.slots) }
+
+// GrowBytes is the memory the set holds while it grows: the old table and
+// the new, half as big again.
+func (s *FPSet) GrowBytes() int { return 8 * (2*len(s.slots) + len(s.slots)/2) }
 
 // Bytes is the memory the set holds.
 func (s *FPSet) Bytes() int { return 8 * len(s.slots) }

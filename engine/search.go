@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -26,15 +27,54 @@ type Config struct {
 	// StopOn ends the search after the level at which every property it
 	// names has been violated; the report is then incomplete.
 	StopOn []string
-	// Progress, if set, is called after each level.
+	// Progress, if set, is called after each level and, with a WorkDir,
+	// after each block of a level read from disk.
 	Progress func(Progress)
+	// WorkDir, if set, keeps every level's frontier and trail in files of
+	// a directory the search makes in it and removes when it ends: memory
+	// then holds the visited set and a few blocks of the level being
+	// expanded, not whole levels. Counterexamples are the same.
+	WorkDir string
+	// MemoryBudget bounds the bytes the search holds (0: no bound): the
+	// visited set, the level set, the buffers of the states being expanded
+	// and of their successors and, without a WorkDir, the frontiers and
+	// trails. The visited set never grows past it: a search that would
+	// need more stops, incomplete, with Report.Stopped StoppedMemory.
+	// Without a WorkDir the rest is checked between levels.
+	MemoryBudget int64
+	// Checkpoint, if set, is a directory where the search keeps its
+	// levels (in place of WorkDir) and, after each completed level, what
+	// it needs to go on from there: a search killed at any moment resumes
+	// from its last completed level (Resume) to the report it would have
+	// given. The files are removed when the search finishes; a search cut
+	// short keeps them. A directory holding a checkpoint is refused unless
+	// Resume is set.
+	Checkpoint string
+	// Resume continues the search checkpointed in Checkpoint, which must
+	// have been made with the same model and Identity.
+	Resume bool
+	// Identity names the model and its configuration in a checkpoint: a
+	// resume with another is refused (ErrCheckpoint).
+	Identity string
 }
 
 // Progress is the state of a running search.
 type Progress struct {
 	States, Transitions uint64
-	Depth, Frontier     int
+	// Depth is the levels explored so far; Frontier the states waiting
+	// to be expanded (in the level being expanded and in the next).
+	Depth, Frontier int
+	// Memory is the bytes the search holds as the budget counts them;
+	// Disk the bytes of its files in the work directory.
+	Memory, Disk int64
 }
+
+// Why a search stopped short (Report.Stopped), besides a disk error.
+const (
+	StoppedMemory    = "memory budget"
+	StoppedMaxStates = "max states"
+	StoppedContext   = "cancelled"
+)
 
 // Report is what a search found.
 type Report[A any] struct {
@@ -53,6 +93,14 @@ type Report[A any] struct {
 	VisitedBytes int
 	// Taken counts the transitions by action kind, for a Kinded model.
 	Taken [256]uint64
+	// Stopped says why an incomplete search stopped: StoppedMaxStates,
+	// StoppedMemory, StoppedContext, or what went wrong with the work
+	// directory (a full disk, say); empty when it stopped on StopOn or was
+	// complete.
+	Stopped string
+	// Memory is the most bytes the search held as MemoryBudget counts
+	// them; Disk the most bytes its files took in the work directory.
+	Memory, Disk int64
 }
 
 // Counterexample is a run from the initial state to a violation.
@@ -127,7 +175,13 @@ func Search[S, A any](ctx context.Context, m Model[S, A], cfg Config) (Report[A]
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
-	s := &search[S, A]{m: m, cfg: cfg, props: props, visited: NewFPSet(1 << 12), found: map[int]violation{}}
+	if cfg.Resume && cfg.Checkpoint == "" {
+		return Report[A]{}, fmt.Errorf("%w: Resume without a Checkpoint directory", ErrCheckpoint)
+	}
+	if cfg.MemoryBudget < 0 {
+		return Report[A]{}, fmt.Errorf("engine: memory budget %d: want 0 (none) or more", cfg.MemoryBudget)
+	}
+	s := &search[S, A]{m: m, cfg: cfg, props: props, visited: NewFPSet(1 << 12), found: map[int]violation{}, chunkLen: chunkSize}
 	s.fingerprinter, _ = m.(Fingerprinter[S])
 	s.peeker, _ = m.(Peeker[S, A])
 	s.redundant, _ = m.(Redundant[S, A])
@@ -159,6 +213,16 @@ type search[S, A any] struct {
 	capped      bool
 	mu          sync.Mutex
 	spare       [][]byte // arena chunks of expanded levels, to reuse
+
+	disk     *spill   // nil: levels and trails in memory
+	seg      frontier // the states of a level read from disk, a segment at a time
+	segBytes int      // how much of a level is read at a time
+	chunkLen int      // an arena chunk is full past this
+	stopped  string   // why the search stops short (Report.Stopped)
+	peakMem  int64
+	peakDisk int64
+	before   time.Duration // the search's time before it was resumed
+	held     int64         // in memory: the arena bytes of the levels held
 }
 
 // violation is a property's first failure: at a level, from the state
@@ -191,6 +255,11 @@ type kid struct {
 
 type block struct{ worker, start, end int }
 
+// maxSegmentBytes is the most of a level on disk read at a time (under a
+// budget, 1/32 of it if that is less, but not under 16 KiB); tests lower
+// it to cut small levels into many segments.
+var maxSegmentBytes = 4 * chunkSize
+
 const (
 	blockSize = 128
 	chunkSize = 1 << 20
@@ -206,6 +275,57 @@ func (s *search[S, A]) fingerprint(st *S, enc *[]byte) uint64 {
 
 func (s *search[S, A]) full() bool { return s.cfg.MaxStates > 0 && s.visited.Len() >= s.cfg.MaxStates }
 
+// stop records the first reason the search stops short.
+func (s *search[S, A]) stop(reason string) {
+	if s.stopped == "" {
+		s.stopped = reason
+	}
+}
+
+// memory is what the budget counts: the visited set, the level set, the
+// arenas (in use and spare), the successors found and, in memory, the
+// frontier's refs and the trails.
+func (s *search[S, A]) memory(refs int) int64 {
+	m := int64(s.visited.Bytes()) + int64(len(s.fresh.e))*16 + int64(refs)*12 + s.held
+	for _, c := range s.spare {
+		m += int64(cap(c))
+	}
+	for _, c := range s.seg.chunks {
+		m += int64(cap(c))
+	}
+	m += int64(cap(s.seg.refs)) * 12
+	for _, wk := range s.workers {
+		m += int64(cap(wk.kids)) * 32
+		for _, c := range wk.chunks {
+			m += int64(cap(c))
+		}
+	}
+	for _, t := range s.trails {
+		m += 8 * int64(len(t.parent))
+	}
+	s.peakMem = max(s.peakMem, m)
+	return m
+}
+
+// refsHeld is how many refs to a level of states memory holds.
+func (s *search[S, A]) refsHeld(states int) int {
+	if s.disk != nil {
+		return 0
+	}
+	return states
+}
+
+// roomToGrow reports whether the visited set may grow by half within the
+// budget: while it grows, it holds the old table and the new.
+func (s *search[S, A]) roomToGrow(refs int) bool {
+	return s.memory(refs)+int64(s.visited.GrowBytes()-s.visited.Bytes()) <= s.cfg.MemoryBudget
+}
+
+// overBudget reports whether the search holds more than its budget.
+func (s *search[S, A]) overBudget(refs int) bool {
+	return s.cfg.MemoryBudget > 0 && s.memory(refs) > s.cfg.MemoryBudget
+}
+
 func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 	start := time.Now()
 	for range s.cfg.Workers {
@@ -215,39 +335,109 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 	s.m.Init(&root)
 	var enc []byte
 	s.visited.Add(s.fingerprint(&root, &enc))
-	level := &frontier{chunks: [][]byte{s.m.Encode(nil, &root)}}
-	level.refs = []ref{{0, 0, uint32(len(level.chunks[0]))}}
-	s.trails = []trail{{parent: []int32{-1}, action: []int32{-1}}}
-	depth, complete := 0, true
-	for len(level.refs) > 0 {
+	rootEnc := s.m.Encode(nil, &root)
+	var level *frontier
+	depth, levelSize := 0, 1
+	if s.cfg.WorkDir != "" || s.cfg.Checkpoint != "" {
+		var sp *spill
+		var err error
+		switch {
+		case s.cfg.Resume:
+			sp = &spill{dir: s.cfg.Checkpoint}
+		case s.cfg.Checkpoint != "":
+			sp, err = startCheckpoint(s.cfg.Checkpoint)
+		default:
+			sp, err = newSpill(s.cfg.WorkDir)
+		}
+		if err != nil {
+			return Report[A]{}, err
+		}
+		defer sp.close()
+		s.disk = sp
+		s.segBytes = maxSegmentBytes
+		if b := s.cfg.MemoryBudget; b > 0 {
+			s.segBytes = int(min(max(b/32, 16<<10), int64(s.segBytes)))
+			s.chunkLen = min(chunkSize, s.segBytes/2)
+		}
+		switch {
+		case s.cfg.Resume:
+			if depth, levelSize, err = s.resume(); err != nil {
+				return Report[A]{}, err
+			}
+		default:
+			err = s.writeRoot(rootEnc)
+			if err == nil && s.cfg.Checkpoint != "" {
+				err = s.writeCheckpoint(0, 1, 0)
+			}
+			if err != nil {
+				s.stop(err.Error())
+				levelSize = 0
+			}
+		}
+	} else {
+		level = &frontier{chunks: [][]byte{rootEnc}}
+		level.refs = []ref{{0, 0, uint32(len(level.chunks[0]))}}
+		s.trails = []trail{{parent: []int32{-1}, action: []int32{-1}}}
+	}
+	complete := s.stopped == ""
+	for levelSize > 0 {
 		if ctx.Err() != nil {
+			s.stop(StoppedContext)
 			complete = false
 			break
 		}
 		s.level = depth
-		next, err := s.expand(level)
-		if err != nil {
-			return Report[A]{}, err
+		if s.disk != nil {
+			next, err := s.expandFromDisk(ctx, levelSize)
+			if err != nil {
+				return Report[A]{}, err
+			}
+			levelSize = next
+		} else {
+			next, err := s.expand(level)
+			if err != nil {
+				return Report[A]{}, err
+			}
+			s.spare = append(s.spare, level.chunks...)
+			level, levelSize = next, len(next.refs)
+			s.held = chunkBytes(level.chunks)
+			if s.overBudget(levelSize) {
+				s.stop(StoppedMemory)
+			}
 		}
-		s.spare = append(s.spare, level.chunks...)
-		if len(next.refs) > 0 {
+		if levelSize > 0 {
 			depth++
 		}
-		level = next
 		if s.capped {
+			s.stop(StoppedMaxStates)
+		}
+		if s.stopped != "" {
 			complete = false
 			break
 		}
+		if s.cfg.Checkpoint != "" && levelSize > 0 {
+			if err := s.writeCheckpoint(depth, levelSize, s.before+time.Since(start)); err != nil {
+				s.stop(err.Error())
+				complete = false
+				break
+			}
+		}
 		if len(s.cfg.StopOn) > 0 && s.allFound(s.cfg.StopOn) {
-			complete = len(level.refs) == 0
+			complete = levelSize == 0
 			break
 		}
 		if s.cfg.Progress != nil {
-			s.cfg.Progress(Progress{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Frontier: len(level.refs)})
+			p := Progress{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Frontier: levelSize,
+				Memory: s.memory(s.refsHeld(levelSize))}
+			if s.disk != nil {
+				p.Disk = s.disk.disk
+			}
+			s.cfg.Progress(p)
 		}
 	}
+	s.memory(s.refsHeld(levelSize))
 	r := Report[A]{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Complete: complete,
-		Elapsed: time.Since(start), VisitedBytes: s.visited.Bytes()}
+		Elapsed: s.before + time.Since(start), VisitedBytes: s.visited.Bytes(), Stopped: s.stopped, Memory: s.peakMem, Disk: s.peakDisk}
 	for _, wk := range s.workers {
 		for k, n := range wk.taken {
 			r.Taken[k] += n
@@ -258,12 +448,38 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 		if v, ok := s.found[pi]; ok {
 			acts, cont, err := s.rebuild(pi, v)
 			if err != nil {
+				var damaged *trailError
+				if errors.As(err, &damaged) {
+					// The work directory failed under the search: the
+					// property stays unknown, the reason in Stopped.
+					r.Complete = false
+					s.stop(err.Error())
+					r.Stopped = s.stopped
+					continue
+				}
 				return r, err
 			}
 			r.Counterexamples = append(r.Counterexamples, Counterexample[A]{Property: p.Name, Reason: v.reason, Actions: acts, Continuation: cont})
 		}
 	}
+	if s.cfg.Checkpoint != "" && r.Stopped == "" {
+		s.disk.clearCheckpoint()
+	}
 	return r, nil
+}
+
+// writeRoot writes level 0 of a search on disk: the initial state.
+func (s *search[S, A]) writeRoot(enc []byte) error {
+	w, err := createFile(s.disk.levelPath(0))
+	if err != nil {
+		return fmt.Errorf("work directory: %w", err)
+	}
+	w.state(enc)
+	if err := w.close(s.cfg.Checkpoint != ""); err != nil {
+		return fmt.Errorf("work directory: %w", err)
+	}
+	s.disk.disk += w.bytes
+	return nil
 }
 
 func (s *search[S, A]) allFound(names []string) bool {
@@ -280,7 +496,158 @@ func (s *search[S, A]) allFound(names []string) bool {
 // parallel, and returns the next level in the order of the first
 // (parent, action) that reached each new state.
 func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
-	n := len(level.refs)
+	blocks, workers, err := s.expandSegment(level, 0)
+	if err != nil {
+		return nil, err
+	}
+	next := &frontier{}
+	base := make([]int32, workers)
+	for wi, wk := range s.workers[:workers] {
+		base[wi] = int32(len(next.chunks))
+		next.chunks = append(next.chunks, wk.chunks...)
+		wk.chunks = nil
+	}
+	s.held = chunkBytes(level.chunks) + chunkBytes(next.chunks)
+	var t trail
+	budget := s.cfg.MemoryBudget > 0
+merge:
+	for _, b := range blocks {
+		wk := s.workers[b.worker]
+		for k := b.start; k < b.end; k++ {
+			c := &wk.kids[k]
+			if s.full() {
+				s.capped = s.capped || !s.visited.Has(c.fp)
+				continue
+			}
+			if budget && s.visited.Grows() && !s.visited.Has(c.fp) && !s.roomToGrow(len(next.refs)+len(level.refs)) {
+				s.stop(StoppedMemory)
+				break merge
+			}
+			if !s.visited.Add(c.fp) {
+				continue
+			}
+			t.parent, t.action = append(t.parent, c.parent), append(t.action, c.action)
+			r := c.ref
+			r.chunk += base[b.worker]
+			next.refs = append(next.refs, r)
+		}
+	}
+	s.trails = append(s.trails, t)
+	return next, nil
+}
+
+// expandFromDisk expands the level in the work directory (states of
+// them), a segment at a time, writing the next level and its trail as
+// its states are found; it returns the next level's size. A failing work
+// directory stops the search, with the reason in s.stopped.
+func (s *search[S, A]) expandFromDisk(ctx context.Context, states int) (int, error) {
+	sp, l := s.disk, s.level
+	lr, err := openLevel(sp.levelPath(l), states)
+	if err != nil {
+		s.stop(fmt.Sprintf("work directory: %v", err))
+		return 0, nil
+	}
+	defer lr.close()
+	next, err := createFile(sp.levelPath(l + 1))
+	if err != nil {
+		s.stop(fmt.Sprintf("work directory: %v", err))
+		return 0, nil
+	}
+	trailW, err := createFile(sp.trailPath(l + 1))
+	if err != nil {
+		next.close(false)
+		s.stop(fmt.Sprintf("work directory: %v", err))
+		return 0, nil
+	}
+	size := 0
+	for base := 0; lr.left > 0; base += len(s.seg.refs) {
+		if ctx.Err() != nil {
+			s.stop(StoppedContext)
+			break
+		}
+		if err := lr.read(&s.seg, s.segBytes, s.chunk); err != nil {
+			s.stop(fmt.Sprintf("work directory: level %d: %v", l, err))
+			break
+		}
+		blocks, workers, err := s.expandSegment(&s.seg, base)
+		if err != nil {
+			next.close(false)
+			trailW.close(false)
+			return 0, err
+		}
+		size += s.mergeToDisk(blocks, workers, next, trailW)
+		s.memory(0)
+		s.spare = append(s.spare, s.seg.chunks...)
+		s.seg.chunks = s.seg.chunks[:0]
+		for _, wk := range s.workers[:workers] {
+			s.spare = append(s.spare, wk.chunks...)
+			wk.chunks = nil
+		}
+		if err := cmp.Or(next.err, trailW.err); err != nil {
+			s.stop(fmt.Sprintf("work directory: writing level %d: %v", l+1, err))
+		}
+		if s.overBudget(0) {
+			s.stop(StoppedMemory)
+		}
+		if s.cfg.Progress != nil {
+			s.cfg.Progress(Progress{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: l,
+				Frontier: lr.left + size, Memory: s.memory(0), Disk: sp.disk + next.bytes + trailW.bytes})
+		}
+		if s.capped || s.stopped != "" {
+			break
+		}
+	}
+	for _, w := range []*fileWriter{next, trailW} {
+		if err := w.close(s.cfg.Checkpoint != ""); err != nil {
+			s.stop(fmt.Sprintf("work directory: writing level %d: %v", l+1, err))
+		}
+		sp.disk += w.bytes
+	}
+	s.peakDisk = max(s.peakDisk, sp.disk)
+	if s.cfg.Checkpoint == "" {
+		sp.remove(sp.levelPath(l)) // a checkpoint removes it once it names the next
+	}
+	return size, nil
+}
+
+// mergeToDisk keeps the segment's new states, in search order, writing
+// each to the next level's file and its trail, and returns how many.
+func (s *search[S, A]) mergeToDisk(blocks []block, workers int, next, trailW *fileWriter) int {
+	n := 0
+	budget := s.cfg.MemoryBudget > 0
+	for _, b := range blocks {
+		wk := s.workers[b.worker]
+		for k := b.start; k < b.end; k++ {
+			c := &wk.kids[k]
+			if s.full() {
+				if !s.visited.Has(c.fp) {
+					s.capped = true
+					return n
+				}
+				continue
+			}
+			if budget && s.visited.Grows() && !s.visited.Has(c.fp) && !s.roomToGrow(0) {
+				s.stop(StoppedMemory)
+				return n
+			}
+			if !s.visited.Add(c.fp) {
+				continue
+			}
+			trailW.step(c.parent, c.action)
+			r := c.ref
+			next.state(wk.chunks[r.chunk][r.off:r.end])
+			n++
+		}
+	}
+	return n
+}
+
+// expandSegment checks every state of seg, whose first is state base of
+// the level, finds their successors in parallel, and merges what the
+// workers found but the successors: it returns the blocks of successors
+// in search order and how many workers hold them.
+func (s *search[S, A]) expandSegment(seg *frontier, base int) ([]block, int, error) {
+	n := len(seg.refs)
 	blocks := make([]block, (n+blockSize-1)/blockSize)
 	workers := min(len(s.workers), len(blocks))
 	var nextBlock atomic.Int64
@@ -299,7 +666,7 @@ func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
 				}
 				first := len(wk.kids)
 				for i := b * blockSize; i < min((b+1)*blockSize, n); i++ {
-					if err := wk.expand(level, i); err != nil {
+					if err := wk.expand(seg, i, base); err != nil {
 						failMu.Lock()
 						failure = cmp.Or(failure, err)
 						failMu.Unlock()
@@ -312,7 +679,7 @@ func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
 	}
 	wg.Wait()
 	if failure != nil {
-		return nil, failure
+		return nil, 0, failure
 	}
 	for _, wk := range s.workers[:workers] {
 		s.transitions += wk.trans
@@ -327,33 +694,7 @@ func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
 			}
 		}
 	}
-	next := &frontier{}
-	base := make([]int32, workers)
-	for wi, wk := range s.workers[:workers] {
-		base[wi] = int32(len(next.chunks))
-		next.chunks = append(next.chunks, wk.chunks...)
-		wk.chunks = nil
-	}
-	var t trail
-	for _, b := range blocks {
-		wk := s.workers[b.worker]
-		for k := b.start; k < b.end; k++ {
-			c := &wk.kids[k]
-			if s.full() {
-				s.capped = s.capped || !s.visited.Has(c.fp)
-				continue
-			}
-			if !s.visited.Add(c.fp) {
-				continue
-			}
-			t.parent, t.action = append(t.parent, c.parent), append(t.action, c.action)
-			r := c.ref
-			r.chunk += base[b.worker]
-			next.refs = append(next.refs, r)
-		}
-	}
-	s.trails = append(s.trails, t)
-	return next, nil
+	return blocks, workers, nil
 }
 
 // worker expands states with scratch states of its own: once its buffers
@@ -405,11 +746,13 @@ func (wk *worker[S, A]) open(pi int) bool {
 	return !ok && !wk.viols[pi].ok
 }
 
-// expand checks state i of the level and keeps its successors that are
+// expand checks state at of the segment level (state base+at of its
+// level) and keeps its successors that are
 // new to the visited set and first reached by this (state, action).
-func (wk *worker[S, A]) expand(level *frontier, i int) error {
+func (wk *worker[S, A]) expand(level *frontier, at, base int) error {
 	s := wk.s
-	r := level.refs[i]
+	r := level.refs[at]
+	i := base + at
 	if err := s.m.Decode(level.chunks[r.chunk][r.off:r.end], &wk.cur); err != nil {
 		return fmt.Errorf("%w: state %d of level %d does not decode: %w", ErrModel, i, s.level, err)
 	}
@@ -500,7 +843,7 @@ func (wk *worker[S, A]) expand(level *frontier, i int) error {
 
 // save appends an encoding to the worker's arena.
 func (wk *worker[S, A]) save(enc []byte) ref {
-	if len(wk.chunks) == 0 || len(wk.chunks[len(wk.chunks)-1]) >= chunkSize {
+	if len(wk.chunks) == 0 || len(wk.chunks[len(wk.chunks)-1]) >= wk.s.chunkLen {
 		wk.chunks = append(wk.chunks, wk.s.chunk())
 	}
 	k := len(wk.chunks) - 1
@@ -518,21 +861,25 @@ func (s *search[S, A]) chunk() []byte {
 		s.spare = s.spare[:n-1]
 		return c[:0]
 	}
-	return make([]byte, 0, chunkSize+chunkSize/8)
+	return make([]byte, 0, s.chunkLen+s.chunkLen/8)
+}
+
+// chunkBytes is the memory arena chunks hold.
+func chunkBytes(chunks [][]byte) int64 {
+	var n int64
+	for _, c := range chunks {
+		n += int64(cap(c))
+	}
+	return n
 }
 
 // rebuild runs the model from Init along a violation's path and returns
 // its actions, with a Continue property's continuation appended (and its
 // length).
 func (s *search[S, A]) rebuild(pi int, v violation) ([]A, int, error) {
-	var idx []int32
-	for l, j := v.level, int32(v.parent); l > 0; l-- {
-		idx = append(idx, s.trails[l].action[j])
-		j = s.trails[l].parent[j]
-	}
-	slices.Reverse(idx)
-	if v.action >= 0 {
-		idx = append(idx, int32(v.action))
+	idx, err := s.path(v)
+	if err != nil {
+		return nil, 0, err
 	}
 	var cur, next S
 	s.m.Init(&cur)
@@ -568,4 +915,40 @@ func (s *search[S, A]) rebuild(pi int, v violation) ([]A, int, error) {
 // property when the model runs it again.
 func (s *search[S, A]) notReproduced(pi int) error {
 	return fmt.Errorf("%w: rebuilding %s's counterexample: the path the search found does not violate it when run again (the model is not deterministic)", ErrModel, s.props[pi].Name)
+}
+
+// trailError is a trail file of the work directory that cannot be read.
+type trailError struct{ err error }
+
+func (e *trailError) Error() string { return "work directory: " + e.err.Error() }
+func (e *trailError) Unwrap() error { return e.err }
+
+// path is the action indices from the initial state to the state a
+// violation starts from (and its action), read back level by level from
+// the trails.
+func (s *search[S, A]) path(v violation) ([]int32, error) {
+	var idx []int32
+	for l, j := v.level, int32(v.parent); l > 0; l-- {
+		if s.disk == nil {
+			idx = append(idx, s.trails[l].action[j])
+			j = s.trails[l].parent[j]
+			continue
+		}
+		f, err := os.Open(s.disk.trailPath(l))
+		if err != nil {
+			return nil, &trailError{err}
+		}
+		parent, action, err := trailEntry(f, j)
+		f.Close()
+		if err != nil {
+			return nil, &trailError{fmt.Errorf("trail of level %d, state %d: %w", l, j, err)}
+		}
+		idx = append(idx, action)
+		j = parent
+	}
+	slices.Reverse(idx)
+	if v.action >= 0 {
+		idx = append(idx, int32(v.action))
+	}
+	return idx, nil
 }

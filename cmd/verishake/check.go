@@ -1,12 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/protocol"
@@ -20,6 +24,7 @@ func init() {
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
 			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json] [--junit FILE] [--plot FILE.svg]\n" +
+			"       [--memory SIZE] [--work DIR] [--checkpoint DIR | --resume DIR]\n" +
 			"       [--coverage [--coverage-walks N]] [--dump FILE.dot|FILE.json [--dump-max N]]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
@@ -56,6 +61,12 @@ type checkJob struct {
 	stopOn    []string
 	cexDir    string
 	tag       string // names this run in counterexample file names
+	memory    int64  // the search's memory budget in bytes (0: none)
+	workDir   string // where levels go to disk ("": they stay in memory)
+	// checkpoint is where the search checkpoints each level ("": none),
+	// resuming the one there when resume is set.
+	checkpoint string
+	resume     bool
 }
 
 // propertyResult is one property's verdict in a report.
@@ -97,8 +108,18 @@ type checkReport struct {
 	Symmetry     bool `json:"symmetry"`
 	RenameTokens bool `json:"rename_tokens"`
 	// Interrupted: Ctrl-C stopped the search (Complete is then false).
-	Interrupted bool             `json:"interrupted,omitempty"`
-	Properties  []propertyResult `json:"properties"`
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Stopped says why an incomplete search stopped: max states, memory
+	// budget, or what went wrong with the work directory.
+	Stopped string `json:"stopped,omitempty"`
+	// MemoryBudget is the budget the search ran under (bytes; absent:
+	// none) and Memory the most it held as the budget counts it; WorkDir
+	// where its levels went and Disk the most bytes they took there.
+	MemoryBudget int64            `json:"memory_budget,omitempty"`
+	Memory       int64            `json:"memory,omitempty"`
+	WorkDir      string           `json:"work_dir,omitempty"`
+	Disk         int64            `json:"disk,omitempty"`
+	Properties   []propertyResult `json:"properties"`
 	// Coverage is --coverage's report.
 	Coverage *coverageReport `json:"coverage,omitempty"`
 }
@@ -122,6 +143,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
 		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Adversary: adv,
 		Agree: j.agree, Symmetry: j.symmetry, RenameTokens: j.rename, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
+		WorkDir: j.workDir, MemoryBudget: j.memory, Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String(),
 	})
 	if err != nil {
 		return checkReport{}, err
@@ -130,7 +152,14 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		Profile: j.profile.Name, Variant: j.variant, Bounds: j.b, Adversary: j.caps.String(),
 		States: rep.States, Transitions: rep.Transitions, Depth: rep.Depth, Complete: rep.Complete,
 		Seconds: rep.Elapsed.Seconds(), StatesPerSec: rep.StatesPerSec(), BytesPerState: rep.BytesPerState,
-		Symmetry: rep.Symmetry, RenameTokens: rep.RenameTokens,
+		Symmetry: rep.Symmetry, RenameTokens: rep.RenameTokens, Stopped: rep.Stopped,
+		MemoryBudget: j.memory, WorkDir: cmp.Or(j.checkpoint, j.workDir),
+	}
+	if j.memory > 0 {
+		out.Memory = rep.Memory
+	}
+	if out.WorkDir != "" {
+		out.Disk = rep.Disk
 	}
 	switch {
 	case adv == nil:
@@ -249,6 +278,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	dumpMax := fs.Int("dump-max", 10_000, "--dump refuses bounds with more than `N` states")
 	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to `FILE`")
 	plot := fs.String("plot", "", "write an SVG bar chart of the new states at each BFS level to `FILE.svg`")
+	defaultMemory := defaultMemoryBudget()
+	memory := fs.String("memory", formatSize(defaultMemory), "memory budget `SIZE`: the search stops, verdicts unknown, rather than hold more (0: none; default half the physical memory)")
+	work := fs.String("work", "", "`DIR` for the levels and parent records kept on disk (default: a new one under the OS temp directory, removed after)")
+	checkpoint := fs.String("checkpoint", "", "keep the levels in `DIR` and checkpoint the search there after each level, for --resume after a kill")
+	resume := fs.String("resume", "", "continue the check checkpointed in `DIR` (give it the flags it was started with)")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
@@ -274,7 +308,37 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if *workers < 0 || *maxStates < 0 {
 		return usagef(stderr, "check", "--workers and --max-states must not be negative")
 	}
-	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex}
+	budget, err := parseSize(*memory)
+	if err != nil {
+		return usagef(stderr, "check", "--memory %v", err)
+	}
+	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex,
+		memory: budget, workDir: *work}
+	switch {
+	case *checkpoint != "" && *resume != "" && *checkpoint != *resume:
+		return usagef(stderr, "check", "--checkpoint %s --resume %s: a resume checkpoints where it resumes", *checkpoint, *resume)
+	case *resume != "":
+		info, err := job.matchCheckpoint(*resume)
+		if err != nil {
+			return usagef(stderr, "check", "--resume %s: %v", *resume, err)
+		}
+		fmt.Fprintf(stderr, "verishake check: resuming at level %d with %d states stored\n", info.Depth, info.States)
+		job.checkpoint, job.resume = *resume, true
+	case *checkpoint != "":
+		job.checkpoint = *checkpoint
+	}
+	if job.checkpoint != "" {
+		job.workDir = ""
+	} else if job.workDir == "" {
+		dir, err := os.MkdirTemp("", "verishake-work-")
+		if err != nil {
+			return usagef(stderr, "check", "--work: %v", err)
+		}
+		defer os.RemoveAll(dir)
+		job.workDir = dir
+	} else if fi, err := os.Stat(job.workDir); err == nil && !fi.IsDir() {
+		return usagef(stderr, "check", "--work %s: not a directory", job.workDir)
+	}
 	if *dump != "" {
 		if *dumpMax < 1 {
 			return usagef(stderr, "check", "--dump-max %d: want at least 1", *dumpMax)
@@ -286,14 +350,35 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake check: --dump: %d states written to %s\n", n, *dump)
 	}
 	bar := newProgress(stderr, "states")
-	// Ctrl-C ends the search after the level in progress; the report is
-	// then incomplete, its unviolated properties unknown.
+	var lines *progressLog
+	if !bar.tty {
+		lines = newProgressLog(stderr, time.Now, progressEvery)
+		stop := lines.run(time.Second)
+		defer stop()
+	}
+	// Ctrl-C ends the search (on disk, at a block's end); the report is
+	// then incomplete, its unviolated properties unknown. With
+	// --checkpoint, SIGTERM does too, and the last completed level's
+	// checkpoint stays for --resume.
 	ctx, stop := interruptContext()
 	defer stop()
+	if job.checkpoint != "" {
+		var stopTerm context.CancelFunc
+		ctx, stopTerm = signal.NotifyContext(ctx, syscall.SIGTERM)
+		defer stopTerm()
+	}
 	var levels []uint64 // states stored after each BFS level
+	lastDepth := -1
 	rep, err := job.run(ctx, func(pr explore.Progress) {
-		levels = append(levels, pr.States)
+		if pr.Depth != lastDepth {
+			levels, lastDepth = append(levels, pr.States), pr.Depth
+		} else {
+			levels[len(levels)-1] = pr.States // a block of the same level, read from disk
+		}
 		bar.update(int(pr.States), -1)
+		if lines != nil {
+			lines.update(pr)
+		}
 	})
 	bar.done()
 	if err != nil {
@@ -315,6 +400,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "verishake check: --plot: %v\n", err)
 			return exitUsage
 		}
+	}
+	if job.checkpoint != "" && rep.Stopped != "" {
+		fmt.Fprintf(stderr, "verishake check: stopped (%s); the checkpoint of the last completed level is in %s: continue with --resume %s and the same flags\n",
+			rep.Stopped, job.checkpoint, job.checkpoint)
 	}
 	var cov *coverageReport
 	if *withCov {
@@ -382,6 +471,9 @@ func printCheck(w io.Writer, r checkReport) {
 	state := "complete"
 	if !r.Complete {
 		state = "INCOMPLETE: the search was cut short; what it did not find broken is unknown"
+		if r.Stopped != "" {
+			state = "INCOMPLETE (" + r.Stopped + "): the search was cut short; what it did not find broken is unknown"
+		}
 	}
 	switch {
 	case r.Symmetry && r.RenameTokens:
@@ -393,6 +485,14 @@ func printCheck(w io.Writer, r checkReport) {
 	}
 	fmt.Fprintf(w, "%d states, %d transitions, depth %d, %.2fs (%.0f states/s, %.1f bytes/state), %s\n",
 		r.States, r.Transitions, r.Depth, r.Seconds, r.StatesPerSec, r.BytesPerState, state)
+	if r.MemoryBudget > 0 || r.WorkDir != "" {
+		budget := "none"
+		if r.MemoryBudget > 0 {
+			budget = formatSize(r.MemoryBudget)
+		}
+		fmt.Fprintf(w, "memory budget %s (at most %s held), work directory %s (at most %s on disk)\n",
+			budget, formatSize(r.Memory), cmp.Or(r.WorkDir, "none"), formatSize(r.Disk))
+	}
 	printProperties(w, r.Properties)
 }
 

@@ -44,6 +44,29 @@ func BenchmarkExplore(b *testing.B) {
 	b.ReportMetric(float64(states)/float64(b.N), "states/op")
 }
 
+// BenchmarkExploreOnDisk is BenchmarkExplore with the levels and parent
+// records in files and a 1 GiB budget, as `check` runs by default: its
+// ratio to BenchmarkExplore is what the disk costs.
+func BenchmarkExploreOnDisk(b *testing.B) {
+	var states uint64
+	var disk int64
+	for b.Loop() {
+		cfg := defaultConfig()
+		cfg.WorkDir, cfg.MemoryBudget = b.TempDir(), 1<<30
+		r, err := Run(context.Background(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !r.Complete || len(r.Counterexamples) > 0 {
+			b.Fatalf("hardened at default bounds: complete %v (%s), %d counterexamples", r.Complete, r.Stopped, len(r.Counterexamples))
+		}
+		states += r.States
+		disk = max(disk, r.Disk)
+	}
+	b.ReportMetric(float64(states)/b.Elapsed().Seconds(), "states/s")
+	b.ReportMetric(float64(disk)/float64(states/uint64(b.N)), "disk-bytes/state")
+}
+
 // sampleWorlds walks the default bounds breadth-first for a few levels and
 // returns the worlds it met: realistic inputs for the micro-benchmarks.
 func sampleWorlds(tb testing.TB, n int) []*sim.World {

@@ -67,12 +67,27 @@ type Config struct {
 	StopOn []string
 	// Progress, if set, is called after each level.
 	Progress func(Progress)
+	// WorkDir, if set, keeps each level's frontier and parent records in
+	// files there (engine.Config.WorkDir), removed when the search ends.
+	WorkDir string
+	// MemoryBudget bounds the search's memory in bytes (0: none); a search
+	// that would need more stops incomplete (engine.Config.MemoryBudget).
+	MemoryBudget int64
+	// Checkpoint, Resume and Identity checkpoint the search after each
+	// level and resume it (engine.Config.Checkpoint): Identity names the
+	// configuration, and a resume with another is refused.
+	Checkpoint string
+	Resume     bool
+	Identity   string
 }
 
 // Progress is the state of a running exploration.
 type Progress struct {
 	States, Transitions uint64
 	Depth, Frontier     int
+	// Memory and Disk are the bytes the search holds in memory (as the
+	// budget counts them) and in its work directory.
+	Memory, Disk int64
 }
 
 // Report is what an exploration found.
@@ -99,6 +114,12 @@ type Report struct {
 	// Taken counts the transitions tried by step kind: a kind the bounds
 	// allow and the search never took is a gap in the model.
 	Taken map[sim.StepKind]uint64
+	// Stopped says why an incomplete search stopped (engine.Report.Stopped):
+	// max states, memory budget, cancelled, or a work directory failure.
+	Stopped string
+	// Memory and Disk are the most bytes the search held in memory (as
+	// the budget counts them) and in its work directory.
+	Memory, Disk int64
 }
 
 // StatesPerSec is the exploration rate.
@@ -146,7 +167,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	ec := engine.Config{Workers: cfg.Workers, MaxStates: cfg.MaxStates, StopOn: cfg.StopOn}
+	ec := engine.Config{Workers: cfg.Workers, MaxStates: cfg.MaxStates, StopOn: cfg.StopOn,
+		WorkDir: cfg.WorkDir, MemoryBudget: cfg.MemoryBudget, Checkpoint: cfg.Checkpoint, Resume: cfg.Resume, Identity: cfg.Identity}
 	for _, p := range cfg.StopOn {
 		if p == protocol.Agree && !cfg.Agree || !slices.Contains(Properties, p) {
 			ec.StopOn = nil // a property never checked is never violated: no early stop
@@ -154,7 +176,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	if cfg.Progress != nil {
 		ec.Progress = func(p engine.Progress) {
-			cfg.Progress(Progress{States: p.States, Transitions: p.Transitions, Depth: p.Depth, Frontier: p.Frontier})
+			cfg.Progress(Progress{States: p.States, Transitions: p.Transitions, Depth: p.Depth, Frontier: p.Frontier,
+				Memory: p.Memory, Disk: p.Disk})
 		}
 	}
 	er, err := engine.Search(ctx, m, ec)
@@ -165,7 +188,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		States: er.States, Transitions: er.Transitions, Depth: er.Depth, Complete: er.Complete, Elapsed: er.Elapsed,
 		BytesPerState: float64(er.VisitedBytes) / float64(max(er.States, 1)),
 		Symmetry:      m.sym, RenameTokens: m.rename,
-		Taken: map[sim.StepKind]uint64{},
+		Taken:   map[sim.StepKind]uint64{},
+		Stopped: er.Stopped, Memory: er.Memory, Disk: er.Disk,
 	}
 	for k, n := range er.Taken {
 		if n > 0 {
@@ -177,6 +201,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			Steps: m.Steps(c.Actions), Continuation: c.Continuation})
 	}
 	return r, nil
+}
+
+// ReadCheckpoint describes the checkpoint in dir: the Identity it was
+// made with, for a caller to say how a resume's configuration differs,
+// and the level it resumes at.
+func ReadCheckpoint(dir string) (engine.CheckpointInfo, error) {
+	c, err := engine.ReadCheckpoint(dir)
+	if err != nil {
+		return c, fmt.Errorf("explore: %w", err)
+	}
+	return c, nil
 }
 
 // fingerprintOf is a state's fingerprint: the world's and the ledger's

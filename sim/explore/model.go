@@ -41,8 +41,9 @@ type State struct {
 }
 
 // NewModel returns cfg's exploration as an engine.Model. Config's
-// Workers, MaxStates, StopOn and Progress are the engine's to set
-// (engine.Config); they are ignored here.
+// Workers, MaxStates, StopOn, Progress, WorkDir, MemoryBudget, Checkpoint,
+// Resume and Identity are the engine's to set (engine.Config); they are
+// ignored here.
 func NewModel(cfg Config) (*Model, error) {
 	w, err := newWorld(cfg)
 	if err != nil {

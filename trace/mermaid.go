@@ -30,19 +30,14 @@ func MermaidClaim(c Claim) string {
 	return MermaidText(fmt.Sprintf("%s(%s) %s", c.Kind, c.Role, MermaidTokens(c.Tc, c.Ts)))
 }
 
-// MermaidTokens abbreviates tokens for a diagram: the first 8 significant
-// hex digits, or tokk for #k. Leading zeros are skipped because a short
-// token (short-tokens: 8 bits) keeps only its low-order bits, and its
-// first 8 digits would all be zero.
+// MermaidTokens abbreviates tokens for a Mermaid diagram (ShortToken,
+// with #k written tokk: '#' starts an entity code in Mermaid).
 func MermaidTokens(tc, ts string) string {
 	short := func(t string) string {
 		if strings.HasPrefix(t, "#") {
 			return "tok" + t[1:]
 		}
-		if t = strings.TrimLeft(t, "0"); t == "" {
-			t = "0"
-		}
-		return t[:min(8, len(t))]
+		return ShortToken(t)
 	}
 	var parts []string
 	if tc != "" {
@@ -52,6 +47,20 @@ func MermaidTokens(tc, ts string) string {
 		parts = append(parts, "Ts="+short(ts))
 	}
 	return strings.Join(parts, " ")
+}
+
+// ShortToken abbreviates a token for a diagram: a symbolic #k stays; a
+// random one keeps its first 8 significant hex digits. Leading zeros are
+// skipped because a short token (short-tokens: 8 bits) keeps only its
+// low-order bits, and its first 8 digits would all be zero.
+func ShortToken(t string) string {
+	if strings.HasPrefix(t, "#") {
+		return t
+	}
+	if t = strings.TrimLeft(t, "0"); t == "" {
+		t = "0"
+	}
+	return t[:min(8, len(t))]
 }
 
 // MermaidText keeps Mermaid's parser away from the characters it treats

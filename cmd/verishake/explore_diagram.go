@@ -247,24 +247,14 @@ func msgLabel(m *trace.Msg) string {
 	return s
 }
 
-// shortTokens abbreviates tokens for a diagram: #k stays, a random token
-// keeps its first 8 significant hex digits.
+// shortTokens abbreviates tokens for a diagram (trace.ShortToken).
 func shortTokens(tc, ts string, seq uint32, withSeq bool) string {
-	short := func(t string) string {
-		if strings.HasPrefix(t, "#") {
-			return t
-		}
-		if t = strings.TrimLeft(t, "0"); t == "" {
-			t = "0"
-		}
-		return t[:min(8, len(t))]
-	}
 	var parts []string
 	if tc != "" {
-		parts = append(parts, "Tc="+short(tc))
+		parts = append(parts, "Tc="+trace.ShortToken(tc))
 	}
 	if ts != "" {
-		parts = append(parts, "Ts="+short(ts))
+		parts = append(parts, "Ts="+trace.ShortToken(ts))
 	}
 	if withSeq {
 		parts = append(parts, fmt.Sprintf("seq=%d", seq))

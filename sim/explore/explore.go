@@ -81,14 +81,8 @@ type Config struct {
 	Identity   string
 }
 
-// Progress is the state of a running exploration.
-type Progress struct {
-	States, Transitions uint64
-	Depth, Frontier     int
-	// Memory and Disk are the bytes the search holds in memory (as the
-	// budget counts them) and in its work directory.
-	Memory, Disk int64
-}
+// Progress is the state of a running exploration: the engine's.
+type Progress = engine.Progress
 
 // Report is what an exploration found.
 type Report struct {
@@ -174,12 +168,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			ec.StopOn = nil // a property never checked is never violated: no early stop
 		}
 	}
-	if cfg.Progress != nil {
-		ec.Progress = func(p engine.Progress) {
-			cfg.Progress(Progress{States: p.States, Transitions: p.Transitions, Depth: p.Depth, Frontier: p.Frontier,
-				Memory: p.Memory, Disk: p.Disk})
-		}
-	}
+	ec.Progress = cfg.Progress
 	er, err := engine.Search(ctx, m, ec)
 	if err != nil {
 		return Report{}, fmt.Errorf("explore: %w", err)

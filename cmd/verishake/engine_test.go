@@ -12,12 +12,12 @@ import (
 // moved onto the engine: the state space's size and every verdict with
 // its counterexample's length.
 type recordedCheck struct {
-	Args        []string `json:"args"`
-	Exit        int      `json:"exit"`
-	States      uint64   `json:"states"`
-	Transitions uint64   `json:"transitions"`
-	Depth       int      `json:"depth"`
-	Complete    bool     `json:"complete"`
+	Args        []string          `json:"args"`
+	Exit        int               `json:"exit"`
+	States      uint64            `json:"states"`
+	Transitions uint64            `json:"transitions"`
+	Depth       int               `json:"depth"`
+	Complete    bool              `json:"complete"`
 	Properties  []recordedVerdict `json:"properties"`
 }
 

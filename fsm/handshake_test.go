@@ -1,98 +1,35 @@
 package fsm_test
 
-import "github.com/verishake/verishake/fsm"
+import "github.com/verishake/verishake/fsm/internal/fsmtest"
 
-// A client-handshake-shaped table shared by tests and benchmarks.
+// The handshake-shaped table of the tests and benchmarks, shared with
+// fsm/looplab's (package fsmtest), under the names the tests use.
 
-type hsState uint8
-
-const (
-	Idle hsState = iota
-	AwaitValidation
-	AwaitConfirm2
-	Verified
-	Failed
+type (
+	hsState = fsmtest.State
+	hsEvent = fsmtest.Event
+	hsRow   = fsmtest.Row
 )
 
-var hsStateNames = [...]string{"Idle", "AwaitValidation", "AwaitConfirm2", "Verified", "Failed"}
-
-func (s hsState) String() string {
-	if int(s) < len(hsStateNames) {
-		return hsStateNames[s]
-	}
-	return "hsState(" + itoa(int(s)) + ")"
-}
-
-type hsEvent uint8
-
 const (
-	Start hsEvent = iota
-	Validation
-	Retry
-	Confirm2
-	GiveUp
-	Command
-	Timeout
-	Reset
+	Idle            = fsmtest.Idle
+	AwaitValidation = fsmtest.AwaitValidation
+	AwaitConfirm2   = fsmtest.AwaitConfirm2
+	Verified        = fsmtest.Verified
+	Failed          = fsmtest.Failed
+
+	Start      = fsmtest.Start
+	Validation = fsmtest.Validation
+	Retry      = fsmtest.Retry
+	Confirm2   = fsmtest.Confirm2
+	GiveUp     = fsmtest.GiveUp
+	Command    = fsmtest.Command
+	Timeout    = fsmtest.Timeout
+	Reset      = fsmtest.Reset
 )
 
-var hsEventNames = [...]string{"Start", "Validation", "Retry", "Confirm2", "GiveUp", "Command", "Timeout", "Reset"}
-
-func (e hsEvent) String() string {
-	if int(e) < len(hsEventNames) {
-		return hsEventNames[e]
-	}
-	return "hsEvent(" + itoa(int(e)) + ")"
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + itoa(i%10)
-}
-
-type hsRow = fsm.Transition[hsState, hsEvent]
-
-// handshakeSpec is a single handshake: it ends in Verified or Failed.
-// Verified absorbs further Commands with a self-loop.
-func handshakeSpec() fsm.Spec[hsState, hsEvent] {
-	return fsm.Spec[hsState, hsEvent]{
-		Name:     "client",
-		Initial:  Idle,
-		States:   []hsState{Idle, AwaitValidation, AwaitConfirm2, Verified, Failed},
-		Events:   []hsEvent{Start, Validation, Retry, Confirm2, GiveUp, Command, Timeout, Reset},
-		Terminal: []hsState{Verified, Failed},
-		Transitions: []hsRow{
-			{Idle, Start, AwaitValidation},
-			{AwaitValidation, Validation, AwaitConfirm2},
-			{AwaitValidation, Retry, AwaitValidation},
-			{AwaitValidation, Timeout, Failed},
-			{AwaitValidation, GiveUp, Failed},
-			{AwaitConfirm2, Confirm2, Verified},
-			{AwaitConfirm2, Retry, AwaitConfirm2},
-			{AwaitConfirm2, Timeout, Failed},
-			{AwaitConfirm2, GiveUp, Failed},
-			{Verified, Command, Verified},
-		},
-	}
-}
-
-// sessionSpec is the handshake as a long-lived session: Reset returns from
-// Verified and Failed to Idle, so an event sequence can cycle forever (the
-// benchmark table).
-func sessionSpec() fsm.Spec[hsState, hsEvent] {
-	sp := handshakeSpec()
-	sp.Name = "session"
-	sp.Terminal = nil
-	sp.Transitions = append(sp.Transitions, hsRow{Verified, Reset, Idle}, hsRow{Failed, Reset, Idle})
-	return sp
-}
-
-// sessionCycle is always valid from Idle and returns to Idle; its length is
-// a power of two so the benchmark loop can index it with a mask.
-var sessionCycle = [16]hsEvent{
-	Start, Retry, Validation, Retry, Confirm2, Command, Command, Reset,
-	Start, GiveUp, Reset,
-	Start, Retry, Validation, Timeout, Reset,
-}
+var (
+	handshakeSpec = fsmtest.HandshakeSpec
+	sessionSpec   = fsmtest.SessionSpec
+	sessionCycle  = fsmtest.SessionCycle
+)

@@ -8,21 +8,22 @@ import (
 
 	lfsm "github.com/looplab/fsm"
 	"github.com/verishake/verishake/fsm"
+	"github.com/verishake/verishake/fsm/internal/fsmtest"
 	"github.com/verishake/verishake/fsm/looplab"
 )
 
-var sinkState hsState
+var sinkState fsmtest.State
 
 // BenchmarkLooplabEvent is one looplab FSM.Event on the session table and
 // event sequence of package fsm's BenchmarkFire.
 func BenchmarkLooplabEvent(b *testing.B) {
-	m := fsm.MustCompile(sessionSpec())
-	f, err := looplab.New(m, Idle)
+	m := fsm.MustCompile(fsmtest.SessionSpec())
+	f, err := looplab.New(m, fsmtest.Idle)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var names [len(sessionCycle)]string
-	for i, ev := range sessionCycle {
+	var names [len(fsmtest.SessionCycle)]string
+	for i, ev := range fsmtest.SessionCycle {
 		names[i] = ev.String()
 	}
 	ctx := context.Background()
@@ -46,14 +47,14 @@ func BenchmarkLooplabEvent(b *testing.B) {
 // looplab-ns/event.
 func BenchmarkFireVsLooplab(b *testing.B) {
 	const batch = 4096
-	m := fsm.MustCompile(sessionSpec())
+	m := fsm.MustCompile(fsmtest.SessionSpec())
 	in := m.Start()
-	f, err := looplab.New(m, Idle)
+	f, err := looplab.New(m, fsmtest.Idle)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var names [len(sessionCycle)]string
-	for i, ev := range sessionCycle {
+	var names [len(fsmtest.SessionCycle)]string
+	for i, ev := range fsmtest.SessionCycle {
 		names[i] = ev.String()
 	}
 	ctx := context.Background()
@@ -61,7 +62,7 @@ func BenchmarkFireVsLooplab(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
 		for j := 0; j < batch; j++ {
-			if err := in.Fire(sessionCycle[j&(len(sessionCycle)-1)]); err != nil {
+			if err := in.Fire(fsmtest.SessionCycle[j&(len(fsmtest.SessionCycle)-1)]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -72,7 +73,7 @@ func BenchmarkFireVsLooplab(b *testing.B) {
 		fireT, loopT = fireT+t1.Sub(t0), loopT+time.Since(t1)
 	}
 	sinkState = in.State()
-	if in.State() != Idle || f.Current() != "Idle" {
+	if in.State() != fsmtest.Idle || f.Current() != "Idle" {
 		b.Fatalf("engines out of step: %v, %s", in.State(), f.Current())
 	}
 	events := float64(b.N) * batch

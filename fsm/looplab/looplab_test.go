@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/verishake/verishake/fsm"
+	"github.com/verishake/verishake/fsm/internal/fsmtest"
 	"github.com/verishake/verishake/fsm/looplab"
 	"pgregory.net/rapid"
 )
@@ -17,8 +18,8 @@ import (
 // The looplab behaviours the adapter maps, pinned so that a looplab upgrade
 // that changes them fails here first.
 func TestLooplabRawSemantics(t *testing.T) {
-	m := fsm.MustCompile(handshakeSpec())
-	f, err := looplab.New(m, AwaitValidation)
+	m := fsm.MustCompile(fsmtest.HandshakeSpec())
+	f, err := looplab.New(m, fsmtest.AwaitValidation)
 	require.NoError(t, err)
 	ctx := context.Background()
 
@@ -30,32 +31,32 @@ func TestLooplabRawSemantics(t *testing.T) {
 }
 
 func TestLooplabFire(t *testing.T) {
-	m := fsm.MustCompile(handshakeSpec())
-	f, err := looplab.New(m, AwaitValidation)
+	m := fsm.MustCompile(fsmtest.HandshakeSpec())
+	f, err := looplab.New(m, fsmtest.AwaitValidation)
 	require.NoError(t, err)
 
-	ok, err := looplab.Fire(m, f, Retry)
+	ok, err := looplab.Fire(m, f, fsmtest.Retry)
 	assert.True(t, ok, "a self-loop is accepted")
 	assert.NoError(t, err)
 
-	for _, ev := range []hsEvent{Confirm2, Reset, hsEvent(200)} {
-		in := m.At(AwaitValidation)
+	for _, ev := range []fsmtest.Event{fsmtest.Confirm2, fsmtest.Reset, fsmtest.Event(200)} {
+		in := m.At(fsmtest.AwaitValidation)
 		want := in.Fire(ev)
 		ok, err := looplab.Fire(m, f, ev)
 		assert.False(t, ok, "%v", ev)
 		assert.Equal(t, want, err, "%v: the same error as Fire", ev)
 	}
 
-	ok, err = looplab.Fire(m, f, Validation)
+	ok, err = looplab.Fire(m, f, fsmtest.Validation)
 	assert.True(t, ok)
 	assert.NoError(t, err)
 	assert.Equal(t, "AwaitConfirm2", f.Current())
 
-	_, err = looplab.New(m, hsState(9))
+	_, err = looplab.New(m, fsmtest.State(9))
 	assert.ErrorIs(t, err, fsm.ErrUnknownState)
 
 	f.SetState("Elsewhere")
-	_, err = looplab.Fire(m, f, Retry)
+	_, err = looplab.Fire(m, f, fsmtest.Retry)
 	assert.ErrorIs(t, err, fsm.ErrUnknownState)
 }
 

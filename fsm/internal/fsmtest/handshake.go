@@ -1,15 +1,16 @@
-package looplab_test
+// Package fsmtest is the handshake-shaped table the tests and benchmarks
+// of fsm and fsm/looplab share (a test file cannot be imported): the same
+// table under both engines.
+package fsmtest
 
 import "github.com/verishake/verishake/fsm"
 
-// A client-handshake-shaped table shared by tests and benchmarks: the table
-// of package fsm's tests (test files cannot be imported), so the benchmarks
-// here run on the table of fsm's BenchmarkFire.
+// State is a client handshake state.
+type State uint8
 
-type hsState uint8
-
+// The states.
 const (
-	Idle hsState = iota
+	Idle State = iota
 	AwaitValidation
 	AwaitConfirm2
 	Verified
@@ -18,17 +19,20 @@ const (
 
 var hsStateNames = [...]string{"Idle", "AwaitValidation", "AwaitConfirm2", "Verified", "Failed"}
 
-func (s hsState) String() string {
+// String names the state (hsState(n) for one not declared).
+func (s State) String() string {
 	if int(s) < len(hsStateNames) {
 		return hsStateNames[s]
 	}
 	return "hsState(" + itoa(int(s)) + ")"
 }
 
-type hsEvent uint8
+// Event is a client handshake event.
+type Event uint8
 
+// The events.
 const (
-	Start hsEvent = iota
+	Start Event = iota
 	Validation
 	Retry
 	Confirm2
@@ -40,7 +44,8 @@ const (
 
 var hsEventNames = [...]string{"Start", "Validation", "Retry", "Confirm2", "GiveUp", "Command", "Timeout", "Reset"}
 
-func (e hsEvent) String() string {
+// String names the event (hsEvent(n) for one not declared).
+func (e Event) String() string {
 	if int(e) < len(hsEventNames) {
 		return hsEventNames[e]
 	}
@@ -54,24 +59,25 @@ func itoa(i int) string {
 	return itoa(i/10) + itoa(i%10)
 }
 
-type hsRow = fsm.Transition[hsState, hsEvent]
+// Row is one row of the table.
+type Row = fsm.Transition[State, Event]
 
 // row keeps the table one row a line; vet wants keyed fields for a struct
 // from another package.
-func row(from hsState, ev hsEvent, to hsState) hsRow {
-	return hsRow{From: from, Event: ev, To: to}
+func row(from State, ev Event, to State) Row {
+	return Row{From: from, Event: ev, To: to}
 }
 
-// handshakeSpec is a single handshake: it ends in Verified or Failed.
+// HandshakeSpec is a single handshake: it ends in Verified or Failed.
 // Verified absorbs further Commands with a self-loop.
-func handshakeSpec() fsm.Spec[hsState, hsEvent] {
-	return fsm.Spec[hsState, hsEvent]{
+func HandshakeSpec() fsm.Spec[State, Event] {
+	return fsm.Spec[State, Event]{
 		Name:     "client",
 		Initial:  Idle,
-		States:   []hsState{Idle, AwaitValidation, AwaitConfirm2, Verified, Failed},
-		Events:   []hsEvent{Start, Validation, Retry, Confirm2, GiveUp, Command, Timeout, Reset},
-		Terminal: []hsState{Verified, Failed},
-		Transitions: []hsRow{
+		States:   []State{Idle, AwaitValidation, AwaitConfirm2, Verified, Failed},
+		Events:   []Event{Start, Validation, Retry, Confirm2, GiveUp, Command, Timeout, Reset},
+		Terminal: []State{Verified, Failed},
+		Transitions: []Row{
 			row(Idle, Start, AwaitValidation),
 			row(AwaitValidation, Validation, AwaitConfirm2),
 			row(AwaitValidation, Retry, AwaitValidation),
@@ -86,20 +92,20 @@ func handshakeSpec() fsm.Spec[hsState, hsEvent] {
 	}
 }
 
-// sessionSpec is the handshake as a long-lived session: Reset returns from
+// SessionSpec is the handshake as a long-lived session: Reset returns from
 // Verified and Failed to Idle, so an event sequence can cycle forever (the
 // benchmark table).
-func sessionSpec() fsm.Spec[hsState, hsEvent] {
-	sp := handshakeSpec()
+func SessionSpec() fsm.Spec[State, Event] {
+	sp := HandshakeSpec()
 	sp.Name = "session"
 	sp.Terminal = nil
 	sp.Transitions = append(sp.Transitions, row(Verified, Reset, Idle), row(Failed, Reset, Idle))
 	return sp
 }
 
-// sessionCycle is always valid from Idle and returns to Idle; its length is
+// SessionCycle is always valid from Idle and returns to Idle; its length is
 // a power of two so the benchmark loop can index it with a mask.
-var sessionCycle = [16]hsEvent{
+var SessionCycle = [16]Event{
 	Start, Retry, Validation, Retry, Confirm2, Command, Command, Reset,
 	Start, GiveUp, Reset,
 	Start, Retry, Validation, Timeout, Reset,

@@ -59,8 +59,9 @@ type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// junitSeconds is JUnit's time: seconds, as a decimal.
-func junitSeconds(s float64) string { return fmt.Sprintf("%.3f", s) }
+// junitSeconds is JUnit's time: seconds, as a decimal to the microsecond
+// (a check that takes under a millisecond still shows how long it took).
+func junitSeconds(s float64) string { return fmt.Sprintf("%.6f", s) }
 
 // propertyCase is one property's verdict as a test case.
 func propertyCase(class string, p propertyResult, seconds float64) junitCase {

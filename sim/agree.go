@@ -16,14 +16,19 @@ import (
 const MaxContinuation = 512
 
 // AgreeApplies reports whether AGREE is asked of w: not once some honest
-// client has given up, sent its last retransmission (Tries above retries,
-// the explorer's cap on the profile's), or outlived its handshake's
-// lifetime. With finite retries the last message may always be lost (two
-// generals), and a message held back past the lifetime is as good as lost.
+// client has given up, or outlived its handshake's lifetime, or sent its
+// last try (Tries above retries, the explorer's cap on the profile's) on a
+// path that has lost a message (a drop, or a corruption, which the
+// receiver discards). With finite retries the last message may always be
+// lost (two generals), and a message held back past the lifetime is as
+// good as lost. On a path that lost nothing, every message sent is still
+// in flight or delivered, and the continuation delivers it: AGREE is
+// asked, with no retries as with many.
 func (w *World) AgreeApplies(retries int) bool {
+	lost := w.Counters.Steps[StepDrop] > 0 || w.Counters.Steps[StepCorrupt] > 0
 	for i := range w.Clients {
 		c := &w.Clients[i]
-		if c.State == protocol.ClientFailed || retries > 0 && int(c.Tries) > retries ||
+		if c.State == protocol.ClientFailed || lost && int(c.Tries) > retries ||
 			awaiting(c.State) && w.Now >= c.Expires {
 			return false
 		}

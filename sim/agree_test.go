@@ -90,3 +90,27 @@ func TestRestartFromVerifiedLeaksTheOldSession(t *testing.T) {
 	require.True(t, x.Knowledge.Knows(c.Ts), "the abandoned session's Ts leaked")
 	require.False(t, x.Knowledge.Knows(w.Clients[0].Tc), "the new handshake's Tc is secret")
 }
+
+// With no retries the first send is the last try: once the path has lost
+// a message, the client may never learn what the server did (two
+// generals), and AGREE is not asked of it; on a path that lost nothing it
+// is, since the continuation delivers every message sent.
+func TestAgreeExcusesTheLastTryOnlyAfterALoss(t *testing.T) {
+	p := protocol.Hardened()
+	p.Retries = 0
+	w := newTestWorld(t, p, WorldOptions{Clients: 1, Handshakes: 1, Limits: Limits{Drops: 1}})
+	apply(t, w, Step{Kind: StepStart, Client: 0})
+	take(t, w, StepDeliver, protocol.Hello)
+	take(t, w, StepDeliver, protocol.Validation)
+	take(t, w, StepDeliver, protocol.Confirm1)
+	_, verified := w.ServerVerified(0)
+	require.True(t, verified)
+	require.True(t, w.AgreeApplies(p.Retries), "nothing lost: the Confirm2 in flight settles it")
+
+	take(t, w, StepDrop, protocol.Confirm2)
+	require.Equal(t, protocol.AwaitConfirm2, w.Clients[0].State)
+	require.False(t, w.AgreeApplies(p.Retries), "the client's one Confirm1 was answered and the answer lost: two generals")
+	var buf []Step
+	_, bad := w.Clone().Disagreement(&buf, nil)
+	require.True(t, bad, "the continuation gives up on the client while the server verified it: what AGREE must not be asked")
+}

@@ -316,7 +316,7 @@ func (c *Client) Timeout(h *Handshake, now Time, tokens TokenSource) Output {
 	if now < c.Deadline {
 		return c.reject(ErrNotDue)
 	}
-	if now >= c.Expires || int(c.Tries) > h.profile.Retries {
+	if c.GivesUp(h, now) {
 		to, err := c.next(h, GiveUp)
 		if err != nil {
 			return c.reject(err)
@@ -336,6 +336,13 @@ func (c *Client) Timeout(h *Handshake, now Time, tokens TokenSource) Output {
 		c.Tc = h.newToken(tokens)
 	}
 	return c.send(Message{Kind: Hello, RegID: c.RegID, Tc: c.Tc})
+}
+
+// GivesUp reports whether the timer, fired at now, ends the handshake
+// rather than re-sending: the lifetime is over or the retries are used.
+// An explorer that bounds retransmissions asks it before firing a timer.
+func (c *Client) GivesUp(h *Handshake, now Time) bool {
+	return now >= c.Expires || int(c.Tries) > h.profile.Retries
 }
 
 // Awaiting reports whether a handshake is in progress.

@@ -38,7 +38,8 @@ func (w *World) AgreeApplies(retries int) bool {
 
 // Disagreement runs the fault-free continuation on w, which it changes:
 // every message in flight delivered (the first in flight first), timers
-// fired only once nothing is in flight (the earliest first), no adversary,
+// fired only once nothing is in flight (the earliest first), no adversary
+// and no bound on retransmissions (Limits.Retransmits is lifted),
 // until nothing is in flight and no client is in a handshake. It then
 // requires that each client that started a handshake and the server agree
 // on it: the client Verified on the Ts of the last session of that
@@ -48,6 +49,7 @@ func (w *World) AgreeApplies(retries int) bool {
 // to *cont when cont is not nil.
 func (w *World) Disagreement(buf *[]Step, cont *[]Step) (string, bool) {
 	var r Result
+	w.opts.Limits.Retransmits = 0 // the continuation re-sends as the protocol does
 	for n := 0; n < MaxContinuation && (w.live > 0 || w.anyAwaiting()); n++ {
 		*buf = w.Enabled((*buf)[:0])
 		pick, ok := faultFree(*buf)

@@ -238,6 +238,10 @@ func (c *hashCodec) counters(n *Counters, lim *Limits) {
 
 		c.limited(lim.Injects, StepInject, n.Steps[StepInject]+n.Steps[StepFlood], after)
 		c.u64(&n.Started)
+		if lim.Retransmits > 0 {
+
+			c.u64(&n.Retransmits)
+		}
 		return
 	}
 	v := n.array()
@@ -873,6 +877,10 @@ func (c *writeCodec) counters(n *Counters, lim *Limits) {
 
 		c.limited(lim.Injects, StepInject, n.Steps[StepInject]+n.Steps[StepFlood], after)
 		c.u64(&n.Started)
+		if lim.Retransmits > 0 {
+
+			c.u64(&n.Retransmits)
+		}
 		return
 	}
 	v := n.array()
@@ -1508,6 +1516,10 @@ func (c *readCodec) counters(n *Counters, lim *Limits) {
 
 		c.limited(lim.Injects, StepInject, n.Steps[StepInject]+n.Steps[StepFlood], after)
 		c.u64(&n.Started)
+		if lim.Retransmits > 0 {
+
+			c.u64(&n.Retransmits)
+		}
 		return
 	}
 	v := n.array()

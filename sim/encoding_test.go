@@ -39,7 +39,7 @@ var reportOnly = func() map[string]string {
 		"sim.World.free":            "where the next message goes: slot positions do not count",
 		"protocol.SymbolicTokens.N": "the next fresh token's name: a fresh token is new in any world and compared only for equality (docs/performance.md, \"State counts\")",
 	}
-	for _, f := range []string{"Verified", "Failed", "HalfVerified", "Sent", "Retransmits", "Rejected", "Lost", "Issued", "Executed", "ForgeGuesses", "ForgeAccepted"} {
+	for _, f := range []string{"Verified", "Failed", "HalfVerified", "Sent", "Rejected", "Lost", "Issued", "Executed", "ForgeGuesses", "ForgeAccepted"} {
 		m["sim.Counters."+f] = "a tally for the report; no step depends on it"
 	}
 	m["sim.Counters.Steps[0]"] = "names no step kind"
@@ -107,14 +107,14 @@ func listed(m map[string]string, path string) (string, bool) {
 // encodingWorld is a world with something in every part: two clients in
 // handshakes (so that it is Symmetric, the explorer adversary targeting
 // both), a server slot, messages in flight and free in-flight slots, a
-// finite limit on every limited step, and an adversary that has captured
+// finite limit on every limited step and on retransmissions, and an adversary that has captured
 // messages and knows a token.
 func encodingWorld(t *testing.T) *World {
 	t.Helper()
 	x := adversary.NewExplorer(adversary.Default(), 2, 3)
 	x.SetBudget(3)
 	w := newTestWorld(t, protocol.Hardened(), WorldOptions{Clients: 2, Handshakes: 4, Commands: 1, Adversary: x,
-		Limits: Limits{Drops: 2, Dups: 2, Corrupts: 1, Injects: 3, StartsPerClient: 2}})
+		Limits: Limits{Drops: 2, Dups: 2, Corrupts: 1, Injects: 3, StartsPerClient: 2, Retransmits: 2}})
 	// The insider's Hello (its session pending, its Ts known) and a flood.
 	apply(t, w, Step{Kind: StepInsider, Msg: protocol.Message{Kind: protocol.Hello, RegID: 3, Tc: adversary.Own}})
 	apply(t, w, Step{Kind: StepFlood, Count: 3})

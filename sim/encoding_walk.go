@@ -39,10 +39,10 @@ func (c *codec) world(w *World) {
 	c.adversary(w)
 }
 
-// counters visits the run's tallies. Two kinds count: the step counts a
+// counters visits the run's tallies. Three kinds count: the step counts a
 // finite Limit reads (Enabled offers such a step while its count is below
-// the limit) and Started (Enabled offers a start while it is below the
-// handshake budget). The rest only feed reports. A snapshot keeps them
+// the limit), Started (Enabled offers a start while it is below the
+// handshake budget) and Retransmits when a Limit bounds it. The rest only feed reports. A snapshot keeps them
 // all, as a mask of the nonzero ones and their values: most are zero.
 func (c *codec) counters(n *Counters, lim *Limits) {
 	if c.op() == opHash {
@@ -56,6 +56,11 @@ func (c *codec) counters(n *Counters, lim *Limits) {
 		// A flood is charged as an injection (World.charged).
 		c.limited(lim.Injects, StepInject, n.Steps[StepInject]+n.Steps[StepFlood], after)
 		c.u64(&n.Started)
+		if lim.Retransmits > 0 {
+			// Enabled reads it; a drop or a duplicate, the steps a walk
+			// sees as taken, re-sends nothing.
+			c.u64(&n.Retransmits)
+		}
 		return
 	}
 	v := n.array()

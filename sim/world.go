@@ -18,6 +18,13 @@ type Limits struct {
 	// StartsPerClient bounds the handshakes Enabled lets one client start
 	// (zero: only the world's Handshakes budget bounds them).
 	StartsPerClient int
+	// Retransmits bounds the client re-sends along a path, all clients
+	// together (Counters.Retransmits; zero: only the profile's retries
+	// bound them). Once that many were sent, a client timer that would
+	// re-send is not offered, and so no later timer either (time is
+	// monotone); a timer that gives up still is. The fault-free
+	// continuation of AGREE lifts the bound: it runs the protocol as it is.
+	Retransmits int
 }
 
 // Unlimited is a Limits value meaning "no bound".
@@ -354,8 +361,9 @@ func (w *World) Enabled(dst []Step) []Step {
 	// (ties in any order); a later one waits for them.
 	if next := w.NextDeadline(); next != protocol.Never {
 		at := max(w.Now, next)
+		spent := lim.Retransmits > 0 && w.Counters.Retransmits >= uint64(lim.Retransmits)
 		for i := range w.Clients {
-			if c := &w.Clients[i]; awaiting(c.State) && c.Deadline == next {
+			if c := &w.Clients[i]; awaiting(c.State) && c.Deadline == next && (!spent || c.GivesUp(w.h, at)) {
 				dst = append(dst, Step{Kind: StepClientTimer, At: at, Client: int32(i)})
 			}
 		}

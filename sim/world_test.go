@@ -320,3 +320,52 @@ func TestMermaid(t *testing.T) {
 	}
 	assert.NotContains(t, d, "#", "Mermaid reads # as an entity")
 }
+
+// Limits.Retransmits bounds the client re-sends along a path: once they
+// are spent, a timer that would re-send is held back, and with it every
+// later timer (time is monotone), while a timer that gives up still
+// fires. The fault-free continuation lifts the bound.
+func TestRetransmitBudgetHoldsBackTimersThatWouldResend(t *testing.T) {
+	timers := func(w *World) (client, server int) {
+		for _, s := range w.Enabled(nil) {
+			switch s.Kind {
+			case StepClientTimer:
+				client++
+			case StepServerTimer:
+				server++
+			}
+		}
+		return client, server
+	}
+	p := protocol.Hardened()
+	p.Retries = 2
+	w := newTestWorld(t, p, WorldOptions{Clients: 1, Handshakes: 1, Limits: Limits{Drops: 2, Retransmits: 1}})
+	apply(t, w, Step{Kind: StepStart, Client: 0})
+	take(t, w, StepDrop, protocol.Hello)
+	take(t, w, StepClientTimer, 0)
+	require.EqualValues(t, 1, w.Counters.Retransmits, "the Hello again")
+	take(t, w, StepDeliver, protocol.Hello) // the server's slot now has a timer, due after the client's
+	take(t, w, StepDrop, protocol.Validation)
+	client, server := timers(w)
+	require.Zero(t, client, "a second re-send is over the budget of one")
+	require.Zero(t, server, "the server's timer is due after the client's, which has not fired")
+	require.False(t, w.Clients[0].GivesUp(w.Handshake(), w.NextDeadline()))
+
+	var buf, cont []Step
+	w.Clone().Disagreement(&buf, &cont)
+	require.NotEmpty(t, cont)
+	require.Equal(t, StepClientTimer, cont[0].Kind, "the continuation re-sends as the protocol does")
+
+	// With one retry the timer after the re-send gives up, which the
+	// budget does not hold back.
+	p.Retries = 1
+	w = newTestWorld(t, p, WorldOptions{Clients: 1, Handshakes: 1, Limits: Limits{Drops: 2, Retransmits: 1}})
+	apply(t, w, Step{Kind: StepStart, Client: 0})
+	take(t, w, StepDrop, protocol.Hello)
+	take(t, w, StepClientTimer, 0)
+	take(t, w, StepDrop, protocol.Hello)
+	client, _ = timers(w)
+	require.Equal(t, 1, client)
+	take(t, w, StepClientTimer, 0)
+	require.Equal(t, protocol.ClientFailed, w.Clients[0].State)
+}

@@ -39,7 +39,21 @@ type bounds struct {
 	Dups     int `json:"dups"`
 	Injects  int `json:"injects"`
 	Retries  int `json:"retries"`
-	Commands int `json:"commands"`
+	// Retransmits bounds the client re-sends along a path, all clients
+	// together (0: only Retries bounds them).
+	Retransmits int `json:"retransmits,omitempty"`
+	Commands    int `json:"commands"`
+}
+
+// String is the bounds as check's first line and the plot's subtitle
+// print them.
+func (b bounds) String() string {
+	s := fmt.Sprintf("%d client(s) × %d session(s), losses %d, dups %d, injects %d, retries ≤ %d",
+		b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries)
+	if b.Retransmits > 0 {
+		s += fmt.Sprintf(", retransmissions ≤ %d in all", b.Retransmits)
+	}
+	return s + fmt.Sprintf(", commands %d", b.Commands)
 }
 
 // defaultBounds is what `check` explores without flags: one honest client
@@ -141,7 +155,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 	}
 	rep, err := explore.Run(ctx, explore.Config{
 		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
-		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Adversary: adv,
+		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Retransmits: j.b.Retransmits, Adversary: adv,
 		Agree: j.agree, Symmetry: j.symmetry, RenameTokens: j.rename, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
 		WorkDir: j.workDir, MemoryBudget: j.memory, Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String(),
 	})
@@ -222,6 +236,7 @@ func boundFlags(fs *flag.FlagSet, d bounds) *bounds {
 	fs.IntVar(&b.Dups, "dups", d.Dups, "`D` messages the network may duplicate along a path")
 	fs.IntVar(&b.Injects, "injects", d.Injects, "`I` messages the adversary may inject along a path")
 	fs.IntVar(&b.Retries, "retries", d.Retries, "cap `R` on the profile's retransmissions while exploring")
+	fs.IntVar(&b.Retransmits, "retransmits", d.Retransmits, "`G` client retransmissions along a path, all clients together (0: only --retries bounds them)")
 	fs.IntVar(&b.Commands, "commands", d.Commands, "`C` commands the server issues per verified session")
 	return &b
 }
@@ -232,7 +247,7 @@ func (b bounds) validate() error {
 		v    int
 		min  int
 	}{{"clients", b.Clients, 1}, {"sessions", b.Sessions, 1}, {"losses", b.Losses, 0}, {"dups", b.Dups, 0},
-		{"injects", b.Injects, 0}, {"retries", b.Retries, 0}, {"commands", b.Commands, 0}} {
+		{"injects", b.Injects, 0}, {"retries", b.Retries, 0}, {"retransmits", b.Retransmits, 0}, {"commands", b.Commands, 0}} {
 		if f.v < f.min {
 			return fmt.Errorf("--%s %d: want at least %d", f.name, f.v, f.min)
 		}
@@ -466,8 +481,7 @@ func checkStatus(props []propertyResult) int {
 func printCheck(w io.Writer, r checkReport) {
 	name := displayName(r.Profile, r.Variant)
 	b := r.Bounds
-	fmt.Fprintf(w, "check %s: %d client(s) × %d session(s), losses %d, dups %d, injects %d, retries ≤ %d, commands %d, adversary %s\n",
-		name, b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries, b.Commands, r.Adversary)
+	fmt.Fprintf(w, "check %s: %v, adversary %s\n", name, b, r.Adversary)
 	state := "complete"
 	if !r.Complete {
 		state = "INCOMPLETE: the search was cut short; what it did not find broken is unknown"

@@ -49,6 +49,7 @@ var identityFlags = []struct {
 	{"--dups", func(id checkIdentity) string { return strconv.Itoa(id.Bounds.Dups) }},
 	{"--injects", func(id checkIdentity) string { return strconv.Itoa(id.Bounds.Injects) }},
 	{"--retries", func(id checkIdentity) string { return strconv.Itoa(id.Bounds.Retries) }},
+	{"--retransmits", func(id checkIdentity) string { return strconv.Itoa(id.Bounds.Retransmits) }},
 	{"--commands", func(id checkIdentity) string { return strconv.Itoa(id.Bounds.Commands) }},
 	{"--adversary", func(id checkIdentity) string { return id.Adversary }},
 	{"--agree", func(id checkIdentity) string { return strconv.FormatBool(id.Agree) }},

@@ -17,12 +17,11 @@ func plotLevels(w io.Writer, r checkReport, stored []uint64) error {
 		state = "INCOMPLETE"
 	}
 	chart := svgplot.Chart{
-		Title: fmt.Sprintf("verishake check %s: %d states, depth %d, %s", displayName(r.Profile, r.Variant), r.States, r.Depth, state),
-		Subtitle: fmt.Sprintf("%d client(s) × %d session(s), losses %d, dups %d, injects %d, retries ≤ %d, commands %d; adversary %s",
-			b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries, b.Commands, r.Adversary),
-		XLabel: "BFS level (steps from the initial state)",
-		YLabel: "new states at the level (log scale)",
-		LogY:   true,
+		Title:    fmt.Sprintf("verishake check %s: %d states, depth %d, %s", displayName(r.Profile, r.Variant), r.States, r.Depth, state),
+		Subtitle: fmt.Sprintf("%v; adversary %s", b, r.Adversary),
+		XLabel:   "BFS level (steps from the initial state)",
+		YLabel:   "new states at the level (log scale)",
+		LogY:     true,
 		XFormat: func(v float64) string {
 			return svgplot.Number(v)
 		},

@@ -47,7 +47,7 @@ func newWebModel(job checkJob) (*webModel, error) {
 	}
 	m := &webModel{job: job, label: label, withAdv: job.b.Injects > 0 && job.caps != (adversary.Capabilities{}) || job.caps.Insider,
 		cfg: explore.Config{Handshake: h, Clients: job.b.Clients, Sessions: job.b.Sessions, Commands: job.b.Commands,
-			Losses: job.b.Losses, Dups: job.b.Dups, Injects: job.b.Injects, Agree: job.agree,
+			Losses: job.b.Losses, Dups: job.b.Dups, Injects: job.b.Injects, Retransmits: job.b.Retransmits, Agree: job.agree,
 			Symmetry: job.symmetry, RenameTokens: job.rename, Workers: job.workers}}
 	if _, err := m.newWalk(); err != nil {
 		return nil, err

@@ -41,7 +41,11 @@ func (j checkJob) configuration() string {
 		return j.tag
 	}
 	b := j.b
-	s := fmt.Sprintf("c%d-s%d-l%d-d%d-i%d-r%d-k%d", b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries, b.Commands)
+	s := fmt.Sprintf("c%d-s%d-l%d-d%d-i%d-r%d", b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries)
+	if b.Retransmits > 0 {
+		s += fmt.Sprintf("-g%d", b.Retransmits)
+	}
+	s += fmt.Sprintf("-k%d", b.Commands)
 	if j.caps != adversary.Default() {
 		s += "-" + j.caps.String()
 	}

@@ -35,6 +35,10 @@ type Config struct {
 	// Losses, Dups, Corrupts and Injects bound the network's and the
 	// adversary's nondeterministic steps along any one path.
 	Losses, Dups, Corrupts, Injects int
+	// Retransmits bounds the client re-sends along any one path, all
+	// clients together (zero: only the profile's Retries bound them); see
+	// sim.Limits.Retransmits.
+	Retransmits int
 	// Adversary proposes injections (nil: none). It must implement
 	// sim.Explorable to offer any.
 	Adversary sim.Adversary
@@ -220,6 +224,9 @@ func fingerprintOf(w *sim.World, l ledger, lh uint64, names *sim.Names, sym, ren
 
 // newWorld is the initial world of cfg's exploration.
 func newWorld(cfg Config) (*sim.World, error) {
+	if cfg.Retransmits < 0 {
+		return nil, fmt.Errorf("%w: Retransmits %d is negative", ErrConfig, cfg.Retransmits)
+	}
 	if cfg.Handshake == nil || cfg.Clients < 1 || cfg.Sessions < 1 {
 		return nil, fmt.Errorf("%w: need a handshake, at least one client and one session (have %d, %d)", ErrConfig, cfg.Clients, cfg.Sessions)
 	}
@@ -232,7 +239,7 @@ func newWorld(cfg Config) (*sim.World, error) {
 		Commands:   cfg.Commands,
 		Adversary:  cfg.Adversary,
 		Limits: sim.Limits{Drops: cfg.Losses, Dups: cfg.Dups, Corrupts: cfg.Corrupts, Injects: cfg.Injects,
-			StartsPerClient: cfg.Sessions},
+			StartsPerClient: cfg.Sessions, Retransmits: cfg.Retransmits},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)

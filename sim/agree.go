@@ -17,18 +17,25 @@ const MaxContinuation = 512
 
 // AgreeApplies reports whether AGREE is asked of w: not once some honest
 // client has given up, or outlived its handshake's lifetime, or sent its
-// last try (Tries above retries, the explorer's cap on the profile's) on a
-// path that has lost a message (a drop, or a corruption, which the
-// receiver discards). With finite retries the last message may always be
-// lost (two generals), and a message held back past the lifetime is as
-// good as lost. On a path that lost nothing, every message sent is still
-// in flight or delivered, and the continuation delivers it: AGREE is
-// asked, with no retries as with many.
-func (w *World) AgreeApplies(retries int) bool {
+// last try (Tries above the profile's Retries) on a path that has lost a
+// message (a drop, or a corruption, which the receiver discards). The
+// last message may always be lost (two generals), and a message held back
+// past the lifetime is as good as lost. On a path that lost nothing,
+// every message sent is still in flight or delivered, and the
+// continuation delivers it: AGREE is asked.
+//
+// A profile that never re-sends (Retries 0) has no last try to excuse: it
+// is held to agree after a loss, which it cannot (the no-retransmit
+// variant's flaw). capped says its Retries are the explorer's cap, below
+// the profile's own (check's --retries): a client at the cap would re-send
+// in the real protocol, so it is excused even at a cap of 0.
+func (w *World) AgreeApplies(capped bool) bool {
+	retries := w.h.Profile().Retries
 	lost := w.Counters.Steps[StepDrop] > 0 || w.Counters.Steps[StepCorrupt] > 0
+	excuse := lost && (retries > 0 || capped)
 	for i := range w.Clients {
 		c := &w.Clients[i]
-		if c.State == protocol.ClientFailed || lost && int(c.Tries) > retries ||
+		if c.State == protocol.ClientFailed || excuse && int(c.Tries) > retries ||
 			awaiting(c.State) && w.Now >= c.Expires {
 			return false
 		}

@@ -64,7 +64,7 @@ func TestAgreementWaitsForTheMessagesInFlight(t *testing.T) {
 	require.Equal(t, protocol.ClientVerified, w.Clients[0].State)
 	take(t, w, StepServerTimer, 0) // the session expires; the Hello and a Confirm1 are still in flight
 	require.Equal(t, 2, w.InFlight())
-	require.True(t, w.AgreeApplies(p.Retries))
+	require.True(t, w.AgreeApplies(false))
 
 	var buf, cont []Step
 	reason, bad := w.Clone().Disagreement(&buf, &cont)
@@ -91,13 +91,14 @@ func TestRestartFromVerifiedLeaksTheOldSession(t *testing.T) {
 	require.False(t, x.Knowledge.Knows(w.Clients[0].Tc), "the new handshake's Tc is secret")
 }
 
-// With no retries the first send is the last try: once the path has lost
-// a message, the client may never learn what the server did (two
-// generals), and AGREE is not asked of it; on a path that lost nothing it
-// is, since the continuation delivers every message sent.
+// A client at its last try is excused only once the path has lost a
+// message: on a path that lost nothing the continuation delivers every
+// message sent. Under the explorer's cap of 0 retries the first send is
+// the last try, and after a loss the client is excused (it would re-send
+// in the real protocol); a profile that never re-sends is not.
 func TestAgreeExcusesTheLastTryOnlyAfterALoss(t *testing.T) {
 	p := protocol.Hardened()
-	p.Retries = 0
+	p.Retries = 0 // the explorer's cap: hardened re-sends
 	w := newTestWorld(t, p, WorldOptions{Clients: 1, Handshakes: 1, Limits: Limits{Drops: 1}})
 	apply(t, w, Step{Kind: StepStart, Client: 0})
 	take(t, w, StepDeliver, protocol.Hello)
@@ -105,11 +106,12 @@ func TestAgreeExcusesTheLastTryOnlyAfterALoss(t *testing.T) {
 	take(t, w, StepDeliver, protocol.Confirm1)
 	_, verified := w.ServerVerified(0)
 	require.True(t, verified)
-	require.True(t, w.AgreeApplies(p.Retries), "nothing lost: the Confirm2 in flight settles it")
+	require.True(t, w.AgreeApplies(true), "nothing lost: the Confirm2 in flight settles it")
 
 	take(t, w, StepDrop, protocol.Confirm2)
 	require.Equal(t, protocol.AwaitConfirm2, w.Clients[0].State)
-	require.False(t, w.AgreeApplies(p.Retries), "the client's one Confirm1 was answered and the answer lost: two generals")
+	require.False(t, w.AgreeApplies(true), "the client's last Confirm1 under the cap was answered and the answer lost: two generals")
+	require.True(t, w.AgreeApplies(false), "a profile that never re-sends is held to agree after a loss")
 	var buf []Step
 	_, bad := w.Clone().Disagreement(&buf, nil)
 	require.True(t, bad, "the continuation gives up on the client while the server verified it: what AGREE must not be asked")

@@ -15,7 +15,6 @@ import (
 type judge struct {
 	target  trace.Target
 	prefix  uint64 // steps before the continuation
-	retries int    // the explorer's cap on retransmissions, for AGREE
 	mon     *Monitors
 	found   []trace.Violation // the first violation of each property, in order
 	cont    []Step            // AGREE: the continuation the model takes
@@ -35,7 +34,7 @@ func newJudge(cfg Config, t trace.Target, steps uint64) (*judge, error) {
 	default:
 		return nil, fmt.Errorf("unknown target property %q", t.Property)
 	}
-	return &judge{target: t, prefix: steps - uint64(t.Continuation), retries: cfg.Profile.Retries,
+	return &judge{target: t, prefix: steps - uint64(t.Continuation),
 		mon: NewMonitors(cfg.Profile, cfg.Clients, 0)}, nil
 }
 
@@ -58,7 +57,7 @@ func (j *judge) before(w *World, n uint64, s *Step) error {
 // runContinuation runs AGREE's continuation on a copy of w, the state the
 // path reaches after n steps.
 func (j *judge) runContinuation(w *World, n uint64) error {
-	if !w.AgreeApplies(j.retries) {
+	if !w.AgreeApplies(j.target.RetriesCapped) {
 		return fmt.Errorf("AGREE is not asked of the state after step %d: a client has used up its retries or lifetime", n)
 	}
 	c := w.Clone()

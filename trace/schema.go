@@ -96,6 +96,10 @@ type Target struct {
 	// continuation, run from the state the path reaches; replay runs it
 	// again and requires the same steps.
 	Continuation int `json:"continuation,omitempty"`
+	// RetriesCapped, for AGREE: the profile's Retries in the header are
+	// the explorer's cap, below the profile's own, so a client at the cap
+	// is excused as at a last try (sim.World.AgreeApplies).
+	RetriesCapped bool `json:"retries_capped,omitempty"`
 }
 
 // Record is one step: what was done (Step and its operands), by or to whom

@@ -83,6 +83,10 @@ type checkJob struct {
 	resume     bool
 }
 
+// capped reports whether the bounds cap the profile's retries below its
+// own, which AGREE's excuse needs to know (explore.Config.RetriesCapped).
+func (j checkJob) capped() bool { return j.b.Retries < j.profile.Retries }
+
 // propertyResult is one property's verdict in a report.
 type propertyResult struct {
 	ID string `json:"id"`
@@ -156,7 +160,8 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 	rep, err := explore.Run(ctx, explore.Config{
 		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
 		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Retransmits: j.b.Retransmits, Adversary: adv,
-		Agree: j.agree, Symmetry: j.symmetry, RenameTokens: j.rename, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
+		RetriesCapped: j.capped(),
+		Agree:         j.agree, Symmetry: j.symmetry, RenameTokens: j.rename, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
 		WorkDir: j.workDir, MemoryBudget: j.memory, Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String(),
 	})
 	if err != nil {
@@ -220,7 +225,11 @@ func (j checkJob) writeCounterexample(p protocol.Profile, c explore.Counterexamp
 	cfg := sim.DefaultConfig()
 	cfg.Profile, cfg.Variant, cfg.Seed = p, j.variant, 0
 	cfg.Clients, cfg.Handshakes, cfg.Commands = j.b.Clients, j.b.Clients*j.b.Sessions, j.b.Commands
-	if _, err := sim.TraceSteps(f, cfg, c.Steps, trace.Target{Property: c.Property, Continuation: c.Continuation}); err != nil {
+	target := trace.Target{Property: c.Property, Continuation: c.Continuation}
+	if c.Property == protocol.Agree {
+		target.RetriesCapped = j.capped()
+	}
+	if _, err := sim.TraceSteps(f, cfg, c.Steps, target); err != nil {
 		f.Close()
 		return "", fmt.Errorf("counterexample %s: %w", path, err)
 	}

@@ -126,7 +126,8 @@ func (c *traceCex) walkTo(n int) (*walk, error) {
 	}
 	// AGREE is judged on explorer traces only: on a simulation's, with
 	// its thousands of clients, every state's continuation is too slow.
-	wk := newWalkFrom(w, c.header.Profile.Retries, c.header.Source == trace.SourceExplore)
+	capped := c.header.Target != nil && c.header.Target.RetriesCapped
+	wk := newWalkFrom(w, capped, c.header.Source == trace.SourceExplore)
 	for i := range n {
 		var r sim.Result
 		s := c.steps[i]

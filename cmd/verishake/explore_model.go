@@ -48,7 +48,7 @@ func newWebModel(job checkJob) (*webModel, error) {
 	m := &webModel{job: job, label: label, withAdv: job.b.Injects > 0 && job.caps != (adversary.Capabilities{}) || job.caps.Insider,
 		cfg: explore.Config{Handshake: h, Clients: job.b.Clients, Sessions: job.b.Sessions, Commands: job.b.Commands,
 			Losses: job.b.Losses, Dups: job.b.Dups, Injects: job.b.Injects, Retransmits: job.b.Retransmits, Agree: job.agree,
-			Symmetry: job.symmetry, RenameTokens: job.rename, Workers: job.workers}}
+			RetriesCapped: job.profile.Retries > job.b.Retries, Symmetry: job.symmetry, RenameTokens: job.rename, Workers: job.workers}}
 	if _, err := m.newWalk(); err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (m *webModel) newWalk() (*walk, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newWalkFrom(w, cfg.Handshake.Profile().Retries, cfg.Agree), nil
+	return newWalkFrom(w, cfg.RetriesCapped, cfg.Agree), nil
 }
 
 // follow takes the path from the initial world: path[i] indexes the steps
@@ -102,7 +102,7 @@ func (m *webModel) follow(path []int) (*walk, error) {
 // walk is a world and what happened on the way to it.
 type walk struct {
 	w       *sim.World
-	retries int
+	capped  bool // the profile's retries are the explorer's cap (AGREE's excuse)
 	agree   bool
 	bounded sim.BoundedMonitor
 
@@ -114,8 +114,8 @@ type walk struct {
 	props   map[string]*propView // the first violation of each property
 }
 
-func newWalkFrom(w *sim.World, retries int, agree bool) *walk {
-	wk := &walk{w: w, retries: retries, agree: agree, bounded: sim.BoundedMonitor{Cap: w.Handshake().Profile().HalfOpenCap},
+func newWalkFrom(w *sim.World, capped, agree bool) *walk {
+	wk := &walk{w: w, capped: capped, agree: agree, bounded: sim.BoundedMonitor{Cap: w.Handshake().Profile().HalfOpenCap},
 		props: map[string]*propView{}, tally: coverage.New(w.Handshake())}
 	wk.judgeState()
 	return wk
@@ -156,7 +156,7 @@ func (wk *walk) judgeState() {
 	if c, stuck := wk.w.Deadlocked(); stuck {
 		wk.violate(protocol.Live, fmt.Sprintf("client %d waits in %v with nothing in flight and no timer set", c+1, wk.w.Clients[c].State))
 	}
-	if wk.agree && wk.w.AgreeApplies(wk.retries) {
+	if wk.agree && wk.w.AgreeApplies(wk.capped) {
 		var buf []sim.Step
 		if reason, bad := wk.w.Clone().Disagreement(&buf, nil); bad {
 			wk.violate(protocol.Agree, reason)

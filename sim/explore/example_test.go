@@ -10,9 +10,7 @@ import (
 )
 
 // Explore the patent's handshake with one client and one lost message:
-// the shortest counterexample to each property it violates. The patent
-// has no retransmission, so a lost Hello leaves its client waiting for
-// ever (LIVE); AGREE excuses a lost last try (two generals) and holds.
+// the shortest counterexample to each property it violates.
 func ExampleRun() {
 	rep, err := explore.Run(context.Background(), explore.Config{
 		Handshake: protocol.Patent().MustCompile(),
@@ -32,6 +30,7 @@ func ExampleRun() {
 	// Output:
 	// 10 states, complete: true
 	// LIVE in 2 steps: start; drop;
+	// AGREE in 2 steps: start; drop;
 }
 
 // The hardened profile against the default adversary, one loss and one

@@ -45,6 +45,11 @@ type Config struct {
 	// Agree checks AGREE on every state: the fault-free continuation from
 	// the state must end with each client and the server agreeing.
 	Agree bool
+	// RetriesCapped says the Handshake's Retries are a cap the search put
+	// below the profile's own (check's --retries): AGREE then excuses a
+	// client at the cap after a loss, even at a cap of 0, since the real
+	// protocol would re-send (sim.World.AgreeApplies).
+	RetriesCapped bool
 	// Symmetry keeps one state per renaming of the honest clients (see
 	// sim.World.SymmetricFingerprint): with two or more clients, states
 	// that differ only in which client is which are one state. It is sound

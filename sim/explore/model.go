@@ -19,7 +19,6 @@ type Model struct {
 	cfg         Config
 	root        *sim.World
 	bounded     sim.BoundedMonitor
-	retries     int
 	sym, rename bool
 }
 
@@ -50,7 +49,7 @@ func NewModel(cfg Config) (*Model, error) {
 		return nil, err
 	}
 	p := cfg.Handshake.Profile()
-	m := &Model{cfg: cfg, root: w, bounded: sim.BoundedMonitor{Cap: p.HalfOpenCap}, retries: p.Retries,
+	m := &Model{cfg: cfg, root: w, bounded: sim.BoundedMonitor{Cap: p.HalfOpenCap},
 		sym: cfg.Symmetry && cfg.Clients > 1 && w.Symmetric(), rename: cfg.RenameTokens && w.Renamable()}
 	if _, err := w.AppendSnapshot(nil); err != nil {
 		return nil, fmt.Errorf("%w: the engine keeps states encoded, and this world has no snapshot: %w", ErrConfig, err)
@@ -193,7 +192,7 @@ func (m *Model) Properties() []engine.Property[State, sim.Step] {
 	}
 	if m.cfg.Agree {
 		props = append(props, engine.Property[State, sim.Step]{Name: protocol.Agree, Continue: func(s *State, path *[]sim.Step) error {
-			if !s.World.AgreeApplies(m.retries) {
+			if !s.World.AgreeApplies(m.cfg.RetriesCapped) {
 				return nil
 			}
 			s.cont.CopyFrom(s.World)

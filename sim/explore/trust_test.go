@@ -116,3 +116,24 @@ func TestEveryStepKindIsTaken(t *testing.T) {
 		require.Positive(t, taken[k], "no %v step taken", k)
 	}
 }
+
+// Hardened with its retries capped at 0 for the search, and one loss: a
+// lost Confirm2 leaves the client giving up on a session the server
+// verified. The real client would re-send, so AGREE excuses it when the
+// search says its retries are a cap; the profile that truly never
+// re-sends (no-retransmit) is not excused, and the same six steps break it.
+func TestAgreeExcusesTheExplorersCapNotAProfileThatNeverResends(t *testing.T) {
+	p := protocol.Hardened()
+	p.Retries = 0
+	capped := run(t, p, Config{Losses: 1, Agree: true, RetriesCapped: true})
+	require.True(t, capped.Complete)
+	_, ok := capped.Violated(protocol.Agree)
+	require.False(t, ok, "a cap of 0 under a profile that re-sends: no false alarm")
+
+	never := run(t, p, Config{Losses: 1, Agree: true})
+	c, ok := never.Violated(protocol.Agree)
+	require.True(t, ok, "a profile that never re-sends cannot agree after one loss")
+	require.Len(t, c.Steps, 6, "start, Hello, Validation, Confirm1 delivered, Confirm2 dropped, the timer")
+	require.Equal(t, sim.StepDrop, c.Steps[4].Kind)
+	require.Equal(t, capped.States, never.States, "the excuse changes a verdict, not the state space")
+}

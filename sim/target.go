@@ -13,12 +13,12 @@ import (
 // (and FORGE, for guesses), World.Deadlocked for the explorer's LIVE and
 // World.Disagreement for AGREE.
 type judge struct {
-	target  trace.Target
-	prefix  uint64 // steps before the continuation
-	mon     *Monitors
-	found   []trace.Violation // the first violation of each property, in order
-	cont    []Step            // AGREE: the continuation the model takes
-	agree   *trace.Violation  // AGREE: its verdict at the end of the continuation
+	target trace.Target
+	prefix uint64 // steps before the continuation
+	mon    *Monitors
+	found  []trace.Violation // the first violation of each property, in order
+	cont   []Step            // AGREE: the continuation the model takes
+	agree  *trace.Violation  // AGREE: its verdict at the end of the continuation
 }
 
 func newJudge(cfg Config, t trace.Target, steps uint64) (*judge, error) {

@@ -375,10 +375,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	bar := newProgress(stderr, "states")
 	var lines *progressLog
+	stopLines := func() {}
 	if !bar.tty {
 		lines = newProgressLog(stderr, time.Now, progressEvery)
-		stop := lines.run(time.Second)
-		defer stop()
+		stopLines = lines.run(time.Second)
+		defer stopLines()
 	}
 	// Ctrl-C ends the search (on disk, at a block's end); the report is
 	// then incomplete, its unviolated properties unknown. With
@@ -405,6 +406,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		}
 	})
 	bar.done()
+	stopLines() // the search's lines end with it; --coverage's walks are not the search
 	if err != nil {
 		fmt.Fprintf(stderr, "verishake check: %v\n", err)
 		return exitUsage

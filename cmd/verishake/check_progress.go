@@ -59,7 +59,7 @@ func (l *progressLog) logDue() {
 	l.last, l.lastStates = now, p.States
 }
 
-// run ticks every period until the returned stop is called.
+// run ticks every period until the returned stop is called (once or more).
 func (l *progressLog) run(period time.Duration) (stop func()) {
 	t := time.NewTicker(period)
 	done := make(chan struct{})
@@ -74,9 +74,12 @@ func (l *progressLog) run(period time.Duration) (stop func()) {
 			}
 		}
 	})
+	var once sync.Once
 	return func() {
-		t.Stop()
-		close(done)
-		wg.Wait()
+		once.Do(func() {
+			t.Stop()
+			close(done)
+			wg.Wait()
+		})
 	}
 }

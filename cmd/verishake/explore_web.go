@@ -30,7 +30,7 @@ func init() {
 	register(command{
 		name: "explore",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I] [--retries R]\n" +
-			"       [--commands C] [--adversary CAPS] [--agree=false] [--cex DIR] [--addr 127.0.0.1:PORT] [--allow-remote]",
+			"       [--retransmits G] [--commands C] [--adversary CAPS] [--agree=false] [--cex DIR] [--addr 127.0.0.1:PORT] [--allow-remote]",
 		summary: "a local web explorer: take steps from the initial world, go back, open and step through counterexamples",
 		run:     runExplore,
 	})

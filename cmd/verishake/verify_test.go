@@ -31,7 +31,7 @@ func TestVerifyHardenedHolds(t *testing.T) {
 	var ids []string
 	for _, p := range rep.Properties {
 		ids = append(ids, p.ID)
-		require.True(t, p.holds(), "%s: %s", p.ID, p.Verdict)
+		require.True(t, p.Held(), "%s: %s", p.ID, p.Verdict)
 		require.Nil(t, p.Counterexample)
 	}
 	require.Equal(t, allProperties, ids)

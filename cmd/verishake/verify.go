@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "verify",
-		usage:   "[--profile P] [--variant V] [--json] [--junit FILE] [--cex DIR]",
+		usage:   "[--profile P] [--variant V] [--json] [--junit FILE] [--cex DIR] [--baseline FILE] [--write-baseline FILE]",
 		summary: "the main job: exhaustive checks, a lossy simulation and every attack strategy; one verdict per property",
 		run:     runVerify,
 	})
@@ -35,11 +35,15 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	junit := fs.String("junit", "", "write JUnit XML, one test case per property, to `FILE`")
 	cex := fs.String("cex", defaultCexDir, cexUsage)
+	base := addBaselineFlags(fs)
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
 	p, err := resolveProfile(*profile, *variant)
 	if err != nil {
+		return usagef(stderr, "verify", "%v", err)
+	}
+	if err := base.load(); err != nil {
 		return usagef(stderr, "verify", "%v", err)
 	}
 	if *junit != "" {
@@ -55,24 +59,40 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake verify: %v\n", err)
 		return exitUsage
 	}
+	cmp := base.compare(rep)
+	if err := base.write(rep); err != nil {
+		fmt.Fprintf(stderr, "verishake verify: %v\n", err)
+		return exitUsage
+	}
 	if *junit != "" {
-		if err := writeJUnit(*junit, verifySuites(rep)); err != nil {
+		doc := verifySuites(rep)
+		if cmp != nil {
+			doc = cmp.withJUnit(doc)
+		}
+		if err := writeJUnit(*junit, doc); err != nil {
 			fmt.Fprintf(stderr, "verishake verify: --junit: %v\n", err)
 			return exitUsage
 		}
 	}
 	if *asJSON {
-		out, _ := json.Marshal(rep)
+		out, _ := json.Marshal(verifyWithBaseline{rep, cmp})
 		fmt.Fprintln(stdout, string(out))
 	} else {
 		printVerify(stdout, rep)
+		if cmp != nil {
+			cmp.print(stdout)
+		}
 	}
-	return checkStatus(rep.Properties)
+	return baselineStatus(rep, cmp)
 }
 
-// verify runs every check of verify's plan on p: verifier.Run.
+// verifyPlan is what verify runs on a profile: verifier.DefaultPlan. Tests
+// of what the CLI does with a report (baselines) swap in a cheaper plan.
+var verifyPlan = verifier.DefaultPlan
+
+// verify runs every check of verifyPlan on p: verifier.Run.
 func verify(p protocol.Profile, variant, cexDir string, stderr io.Writer) (verifyReport, error) {
-	return verifier.Run(context.Background(), p, variant, cexDir, verifier.DefaultPlan(p, variant))
+	return verifier.Run(context.Background(), p, variant, cexDir, verifyPlan(p, variant))
 }
 
 func printVerify(w io.Writer, r verifyReport) {

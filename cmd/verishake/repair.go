@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:    "repair",
-		usage:   "[--profile P] [--variant V] [--knobs K1,K2,...] [--max-checks N] [--json]",
+		usage:   "[--profile P] [--variant V] [--knobs K1,K2,...] [--max-checks N] [--cex DIR] [--json]",
 		summary: "every minimal set of knob changes under which every property holds at verify's bounds",
 		run:     runRepair,
 	})
@@ -29,6 +29,7 @@ func runRepair(args []string, stdout, stderr io.Writer) int {
 	variant := fs.String("variant", "", "variant `V` of the profile to repair (see verishake variants)")
 	knobs := fs.String("knobs", "", "comma-separated knobs `K1,K2,...` to change (default: every knob but the weakenings the profile has off)")
 	maxChecks := fs.Int("max-checks", 0, "stop, incomplete, after checking `N` sets of changes (0: no limit)")
+	cex := fs.String("cex", defaultCexDir, "write the counterexample traces of the single changes that are not enough to `DIR` (an existing file is never overwritten)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
@@ -40,7 +41,7 @@ func runRepair(args []string, stdout, stderr io.Writer) int {
 	if *maxChecks < 0 {
 		return usagef(stderr, "repair", "--max-checks %d: must not be negative", *maxChecks)
 	}
-	cfg := repair.Config{Base: p, Variant: *variant, Plan: repairPlan, MaxChecks: *maxChecks}
+	cfg := repair.Config{Base: p, Variant: *variant, Plan: repairPlan, MaxChecks: *maxChecks, CexDir: *cex}
 	if *knobs != "" {
 		if cfg.Knobs, err = repair.KnobsByName(strings.Split(*knobs, ",")); err != nil {
 			return usagef(stderr, "repair", "--knobs: %v", strings.TrimPrefix(err.Error(), "repair: "))
@@ -102,6 +103,11 @@ func printRepair(w io.Writer, r repair.Result) {
 		fmt.Fprintln(w, "single changes that are not enough, and what still breaks first:")
 		for _, rej := range r.Rejected {
 			fmt.Fprintf(w, "  %-26s %s\n", rej.Change, brokenLine(rej.Broken))
+			for _, b := range rej.Broken {
+				if c := b.Counterexample; c != nil {
+					fmt.Fprintf(w, "  %-26s %s: %s\n", "", b.Property, c.Replay)
+				}
+			}
 		}
 	}
 	state := "complete"
@@ -113,6 +119,9 @@ func printRepair(w io.Writer, r repair.Result) {
 	}
 	fmt.Fprintf(w, "%d checks of verify's plan (%d explorations run, %d reused from an equal one), %d sets skipped as supersets of a set that works, %.1fs, %s\n",
 		r.Checks, r.Explorations, r.Reused, r.Pruned, r.Seconds, state)
+	if r.Traced > 0 {
+		fmt.Fprintf(w, "and %d checks run again to write the counterexamples of the single changes\n", r.Traced)
+	}
 }
 
 // verdictLine is a report's verdicts on one line: "AUTH-C holds, ...".

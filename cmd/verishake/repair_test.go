@@ -43,7 +43,8 @@ func TestRepairPrintsOnlyMinimalSetsThatWork(t *testing.T) {
 	repairPlan = cheapRepairPlan
 	t.Cleanup(func() { repairPlan = repair.Plan })
 	knobs := "Retries,IdempotentHello,DuplicateConfirm1,CommandSeq,CommandConfirms"
-	status, out, errOut := runCLI("repair", "--profile", "patent", "--knobs", knobs, "--json")
+	cexDir := t.TempDir()
+	status, out, errOut := runCLI("repair", "--profile", "patent", "--knobs", knobs, "--json", "--cex", cexDir)
 	require.Equal(t, exitOK, status, errOut)
 	var res repair.Result
 	require.NoError(t, json.Unmarshal([]byte(out), &res))
@@ -76,11 +77,25 @@ func TestRepairPrintsOnlyMinimalSetsThatWork(t *testing.T) {
 			require.Contains(t, text, "without "+f.Changes[i].String()+":")
 		}
 	}
-	// Each single change that is not enough is listed with what breaks.
+	// Each single change that is not enough is listed with what breaks,
+	// and the explorer's counterexample of it replays: the trace carries
+	// the changed profile.
 	require.Len(t, res.Rejected, 3+1+2+1+1, "every alternative of every knob (Retries has three, DuplicateConfirm1 two): none works alone")
+	require.Equal(t, len(res.Rejected), res.Traced)
 	for _, r := range res.Rejected {
 		require.NotEmpty(t, r.Broken, r.Change.String())
 		require.Contains(t, text, r.Change.String())
+		for _, b := range r.Broken {
+			if !strings.HasPrefix(b.By, "explore: ") {
+				continue
+			}
+			require.NotNil(t, b.Counterexample, "%s: %s", r.Change, b.Property)
+			require.True(t, strings.HasPrefix(b.Counterexample.File, cexDir), b.Counterexample.File)
+			require.Contains(t, text, b.Property+": "+b.Counterexample.Replay)
+			status, _, errOut := runCLI("replay", b.Counterexample.File)
+			require.Equal(t, exitViolation, status, errOut)
+			require.Contains(t, errOut, "reproduced: "+b.Property+" violated", "%s", r.Change)
+		}
 	}
 	require.Contains(t, text, "checks of verify's plan")
 	// Retries=1, 2 and 8 are one exploration (the explorer caps retries at
@@ -111,7 +126,7 @@ func TestRepairBadUsage(t *testing.T) {
 func TestRepairCutShortIsUnknown(t *testing.T) {
 	repairPlan = cheapRepairPlan
 	t.Cleanup(func() { repairPlan = repair.Plan })
-	status, out, _ := runCLI("repair", "--profile", "patent", "--max-checks", "5")
+	status, out, _ := runCLI("repair", "--profile", "patent", "--max-checks", "5", "--cex", t.TempDir())
 	require.Equal(t, exitUnknown, status)
 	require.Contains(t, out, "INCOMPLETE")
 }

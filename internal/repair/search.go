@@ -23,6 +23,10 @@ type Config struct {
 	// MaxChecks stops the search after that many checks (0: no limit);
 	// the result is then incomplete.
 	MaxChecks int
+	// CexDir, if set, is where the shortest counterexample of what still
+	// breaks after each rejected single change is written as a trace
+	// (`verishake replay` re-runs it: a trace records the profile's knobs).
+	CexDir string
 	// Progress, if set, is called after each check.
 	Progress func(size, checks, pruned int)
 }
@@ -81,6 +85,9 @@ type Broken struct {
 	// simulation found it).
 	Steps int    `json:"steps,omitempty"`
 	By    string `json:"by"` // the check that found it
+	// Counterexample is the explorer's counterexample as a trace, for a
+	// rejected single change when Config.CexDir is set.
+	Counterexample *verifier.Counterexample `json:"counterexample,omitempty"`
 }
 
 // Result is what a search found.
@@ -100,9 +107,12 @@ type Result struct {
 	Checks int `json:"checks"`
 	Pruned int `json:"pruned"`
 	// Explorations is how many explorations the checks ran, Reused how many
-	// more they took from an equal one run before.
+	// more they took from an equal one run before; Traced how many checks
+	// were run again after the search, to write the counterexamples of the
+	// rejected single changes (Config.CexDir).
 	Explorations int `json:"explorations"`
 	Reused       int `json:"reused_explorations"`
+	Traced       int `json:"traced"`
 	// Complete is false when MaxChecks or the context cut the search
 	// (Interrupted says which): a set not checked may be minimal. The sets
 	// in Minimal are minimal all the same: every smaller set was checked.
@@ -215,9 +225,39 @@ func Search(ctx context.Context, cfg Config) (Result, error) {
 			break
 		}
 	}
-	res.Seconds = time.Since(start).Seconds()
 	res.Explorations, res.Reused = explored.ran, explored.reused
+	if cfg.CexDir != "" && !res.Interrupted {
+		if err := traceRejected(ctx, cfg, &res); err != nil {
+			return res, err
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// traceRejected runs the check of each rejected single change again,
+// writing its counterexamples under cfg.CexDir: the same plan on the same
+// profile finds the same violations first. The profile is named after the
+// change, which names the traces.
+func traceRejected(ctx context.Context, cfg Config, res *Result) error {
+	for i, rej := range res.Rejected {
+		s := Set{rej.Change}
+		p := s.Apply(cfg.Base)
+		p.Name += "+" + s.String()
+		rep, err := verifier.Run(ctx, p, cfg.Variant, cfg.CexDir, cfg.Plan(p, cfg.Variant))
+		if err != nil {
+			return err
+		}
+		res.Traced++
+		for j, b := range rej.Broken {
+			// Only the explorer's: a simulation's replay command names the
+			// shipped profile, not the changed one.
+			if v, ok := rep.Verdict(b.Property); ok && v.Counterexample != nil && v.Counterexample.File != "" {
+				res.Rejected[i].Broken[j].Counterexample = v.Counterexample
+			}
+		}
+	}
+	return nil
 }
 
 // broken are the properties rep does not show holding: the violated ones,

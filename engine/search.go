@@ -27,6 +27,11 @@ type Config struct {
 	// StopOn ends the search after the level at which every property it
 	// names has been violated; the report is then incomplete.
 	StopOn []string
+	// StopAtFirst ends the search after the first level at which any
+	// property is violated, with the shortest counterexamples of what
+	// broke first: for a caller that needs only to know whether every
+	// property holds. The report is then incomplete.
+	StopAtFirst bool
 	// Progress, if set, is called after each level and, with a WorkDir,
 	// after each block of a level read from disk.
 	Progress func(Progress)
@@ -95,8 +100,8 @@ type Report[A any] struct {
 	Taken [256]uint64
 	// Stopped says why an incomplete search stopped: StoppedMaxStates,
 	// StoppedMemory, StoppedContext, or what went wrong with the work
-	// directory (a full disk, say); empty when it stopped on StopOn or was
-	// complete.
+	// directory (a full disk, say); empty when it stopped on StopOn or
+	// StopAtFirst, or was complete.
 	Stopped string
 	// Memory is the most bytes the search held as MemoryBudget counts
 	// them; Disk the most bytes its files took in the work directory.
@@ -422,7 +427,7 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 				break
 			}
 		}
-		if len(s.cfg.StopOn) > 0 && s.allFound(s.cfg.StopOn) {
+		if len(s.cfg.StopOn) > 0 && s.allFound(s.cfg.StopOn) || s.cfg.StopAtFirst && len(s.found) > 0 {
 			complete = levelSize == 0
 			break
 		}

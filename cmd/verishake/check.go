@@ -13,10 +13,9 @@ import (
 	"time"
 
 	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/internal/verifier"
 	"github.com/verishake/verishake/protocol"
-	"github.com/verishake/verishake/sim"
 	"github.com/verishake/verishake/sim/explore"
-	"github.com/verishake/verishake/trace"
 )
 
 func init() {
@@ -31,30 +30,13 @@ func init() {
 	})
 }
 
-// bounds are the explorer's budgets, as the check flags set them.
-type bounds struct {
-	Clients  int `json:"clients"`
-	Sessions int `json:"sessions"`
-	Losses   int `json:"losses"`
-	Dups     int `json:"dups"`
-	Injects  int `json:"injects"`
-	Retries  int `json:"retries"`
-	// Retransmits bounds the client re-sends along a path, all clients
-	// together (0: only Retries bounds them).
-	Retransmits int `json:"retransmits,omitempty"`
-	Commands    int `json:"commands"`
-}
-
-// String is the bounds as check's first line and the plot's subtitle
-// print them.
-func (b bounds) String() string {
-	s := fmt.Sprintf("%d client(s) × %d session(s), losses %d, dups %d, injects %d, retries ≤ %d",
-		b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries)
-	if b.Retransmits > 0 {
-		s += fmt.Sprintf(", retransmissions ≤ %d in all", b.Retransmits)
-	}
-	return s + fmt.Sprintf(", commands %d", b.Commands)
-}
+// The check reports and their parts are package verifier's, which verify,
+// repair and package verishaketest share.
+type (
+	bounds         = verifier.Bounds
+	propertyResult = verifier.Property
+	counterexample = verifier.Counterexample
+)
 
 // defaultBounds is what `check` explores without flags: one honest client
 // and the adversary's own RegID, one handshake, one loss, one duplicate,
@@ -74,7 +56,6 @@ type checkJob struct {
 	maxStates int
 	stopOn    []string
 	cexDir    string
-	tag       string // names this run in counterexample file names
 	memory    int64  // the search's memory budget in bytes (0: none)
 	workDir   string // where levels go to disk ("": they stay in memory)
 	// checkpoint is where the search checkpoints each level ("": none),
@@ -83,157 +64,22 @@ type checkJob struct {
 	resume     bool
 }
 
-// capped reports whether the bounds cap the profile's retries below its
-// own, which AGREE's excuse needs to know (explore.Config.RetriesCapped).
-func (j checkJob) capped() bool { return j.b.Retries < j.profile.Retries }
-
-// propertyResult is one property's verdict in a report.
-type propertyResult struct {
-	ID string `json:"id"`
-	// Holds is true when the property holds, false when it is violated,
-	// and null when it is unknown (a search cut short): never a pass.
-	Holds   *bool  `json:"holds"`
-	Verdict string `json:"verdict"` // holds, violated or unknown (incomplete search)
-	Reason  string `json:"reason,omitempty"`
-	// Counterexample is what reproduces a violation: the shortest
-	// counterexample's trace for `verishake replay`, or the command that
-	// finds it again.
-	Counterexample *counterexample `json:"counterexample,omitempty"`
-	// By names the check that decided: "explore" or a simulation.
-	By string `json:"by,omitempty"`
-	// cut: some check that covers the property could not finish (verify
-	// keeps it unknown whatever other checks found).
-	cut bool
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// checkReport is `check --json`.
+// checkReport is `check --json`: the exploration's report, and
+// --coverage's.
 type checkReport struct {
-	Profile       string  `json:"profile"`
-	Variant       string  `json:"variant"`
-	Bounds        bounds  `json:"bounds"`
-	Adversary     string  `json:"adversary"`
-	States        uint64  `json:"states"`
-	Transitions   uint64  `json:"transitions"`
-	Depth         int     `json:"depth"`
-	Complete      bool    `json:"complete"`
-	Seconds       float64 `json:"seconds"`
-	StatesPerSec  float64 `json:"states_per_sec"`
-	BytesPerState float64 `json:"bytes_per_state"`
-	// Symmetry: states were merged up to a renaming of the honest clients;
-	// RenameTokens: up to a renaming of their tokens.
-	Symmetry     bool `json:"symmetry"`
-	RenameTokens bool `json:"rename_tokens"`
-	// Interrupted: Ctrl-C stopped the search (Complete is then false).
-	Interrupted bool `json:"interrupted,omitempty"`
-	// Stopped says why an incomplete search stopped: max states, memory
-	// budget, or what went wrong with the work directory.
-	Stopped string `json:"stopped,omitempty"`
-	// MemoryBudget is the budget the search ran under (bytes; absent:
-	// none) and Memory the most it held as the budget counts it; WorkDir
-	// where its levels went and Disk the most bytes they took there.
-	MemoryBudget int64            `json:"memory_budget,omitempty"`
-	Memory       int64            `json:"memory,omitempty"`
-	WorkDir      string           `json:"work_dir,omitempty"`
-	Disk         int64            `json:"disk,omitempty"`
-	Properties   []propertyResult `json:"properties"`
+	verifier.CheckReport
 	// Coverage is --coverage's report.
 	Coverage *coverageReport `json:"coverage,omitempty"`
 }
 
-// explored runs the job and turns the report into verdicts, writing each
-// counterexample as a trace under the job's directory.
+// run runs the job as verify runs its explorations (verifier.Job.Run),
+// writing each counterexample as a trace under the job's directory.
 func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (checkReport, error) {
-	p := j.profile
-	p.Retries = min(p.Retries, j.b.Retries)
-	h, err := p.Compile()
-	if err != nil {
-		return checkReport{}, err
-	}
-	// With no injections the adversary can still be the insider, running
-	// its own handshake, which costs none.
-	var adv sim.Adversary
-	if j.b.Injects > 0 && j.caps != (adversary.Capabilities{}) || j.caps.Insider {
-		adv = adversary.NewExplorer(j.caps, j.b.Clients, protocol.RegID(j.b.Clients+1))
-	}
-	rep, err := explore.Run(ctx, explore.Config{
-		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
-		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Retransmits: j.b.Retransmits, Adversary: adv,
-		RetriesCapped: j.capped(),
-		Agree:         j.agree, Symmetry: j.symmetry, RenameTokens: j.rename, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
-		WorkDir: j.workDir, MemoryBudget: j.memory, Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String(),
-	})
-	if err != nil {
-		return checkReport{}, err
-	}
-	out := checkReport{
-		Profile: j.profile.Name, Variant: j.variant, Bounds: j.b, Adversary: j.caps.String(),
-		States: rep.States, Transitions: rep.Transitions, Depth: rep.Depth, Complete: rep.Complete,
-		Seconds: rep.Elapsed.Seconds(), StatesPerSec: rep.StatesPerSec(), BytesPerState: rep.BytesPerState,
-		Symmetry: rep.Symmetry, RenameTokens: rep.RenameTokens, Stopped: rep.Stopped,
-		MemoryBudget: j.memory, WorkDir: cmp.Or(j.checkpoint, j.workDir),
-	}
-	if j.memory > 0 {
-		out.Memory = rep.Memory
-	}
-	if out.WorkDir != "" {
-		out.Disk = rep.Disk
-	}
-	switch {
-	case adv == nil:
-		out.Adversary = "none"
-	case j.b.Injects == 0:
-		out.Adversary = "insider (its own handshake only)"
-	}
-	for _, id := range explore.Properties {
-		if id == protocol.Agree && !j.agree {
-			continue
-		}
-		r := propertyResult{ID: id, By: "explore"}
-		r.set(verdictUnknown)
-		if c, bad := rep.Violated(id); bad {
-			r.set(verdictViolated)
-			r.Reason = c.Reason
-			path, err := j.writeCounterexample(p, c)
-			if err != nil {
-				return out, err
-			}
-			if path != "" { // none without a --cex directory
-				r.Counterexample = &counterexample{File: path, Steps: len(c.Steps), Property: id, Replay: "verishake replay " + shellQuote(path)}
-			}
-		} else if rep.Complete {
-			r.set(verdictHolds)
-		}
-		out.Properties = append(out.Properties, r)
-	}
-	return out, nil
-}
-
-// writeCounterexample writes steps as a trace `verishake replay` re-runs.
-func (j checkJob) writeCounterexample(p protocol.Profile, c explore.Counterexample) (string, error) {
-	if j.cexDir == "" {
-		return "", nil
-	}
-	if err := os.MkdirAll(j.cexDir, 0o755); err != nil {
-		return "", fmt.Errorf("--cex: %w", err)
-	}
-	f, path, err := createCounterexample(j.cexDir, cexName(p.Name, j.configuration(), c.Property))
-	if err != nil {
-		return "", fmt.Errorf("--cex: %w", err)
-	}
-	cfg := sim.DefaultConfig()
-	cfg.Profile, cfg.Variant, cfg.Seed = p, j.variant, 0
-	cfg.Clients, cfg.Handshakes, cfg.Commands = j.b.Clients, j.b.Clients*j.b.Sessions, j.b.Commands
-	target := trace.Target{Property: c.Property, Continuation: c.Continuation}
-	if c.Property == protocol.Agree {
-		target.RetriesCapped = j.capped()
-	}
-	if _, err := sim.TraceSteps(f, cfg, c.Steps, target); err != nil {
-		f.Close()
-		return "", fmt.Errorf("counterexample %s: %w", path, err)
-	}
-	return path, f.Close()
+	job := verifier.Job{Profile: j.profile, Variant: j.variant, Bounds: j.b, Caps: j.caps, Agree: j.agree, Symmetry: j.symmetry, Rename: j.rename,
+		Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, CexDir: j.cexDir,
+		Memory: j.memory, WorkDir: j.workDir, Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String()}
+	rep, err := job.Run(ctx, progress)
+	return checkReport{CheckReport: rep}, err
 }
 
 // boundFlags registers the bound flags on fs, with defaults d.
@@ -250,7 +96,8 @@ func boundFlags(fs *flag.FlagSet, d bounds) *bounds {
 	return &b
 }
 
-func (b bounds) validate() error {
+// validateBounds names the flag of a bound out of range.
+func validateBounds(b bounds) error {
 	for _, f := range []struct {
 		name string
 		v    int
@@ -322,7 +169,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			return usagef(stderr, "check", "--%s: %v", out.flag, err)
 		}
 	}
-	if err := b.validate(); err != nil {
+	if err := validateBounds(*b); err != nil {
 		return usagef(stderr, "check", "%v", err)
 	}
 	c, err := adversary.ParseCapabilities(*caps)
@@ -453,41 +300,15 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 
 // The three verdicts a property can get.
 const (
-	verdictHolds    = "holds"
-	verdictViolated = "violated"
-	verdictUnknown  = "unknown" // a search cut short, or nothing that covers it
+	verdictHolds    = verifier.VerdictHolds
+	verdictViolated = verifier.VerdictViolated
+	verdictUnknown  = verifier.VerdictUnknown // a search cut short, or nothing that covers it
 )
-
-// set gives r verdict v, and Holds with it.
-func (r *propertyResult) set(v string) {
-	r.Verdict = v
-	switch v {
-	case verdictHolds, verdictViolated:
-		holds := v == verdictHolds
-		r.Holds = &holds
-	default:
-		r.Holds = nil
-	}
-}
-
-// holds reports whether r's verdict is holds.
-func (r *propertyResult) holds() bool { return r.Holds != nil && *r.Holds }
 
 // checkStatus is 0 when every property holds, 1 when one is violated, and
 // 3 when none is violated but some are unknown: an incomplete search is
 // never a pass.
-func checkStatus(props []propertyResult) int {
-	status := exitOK
-	for _, p := range props {
-		switch p.Verdict {
-		case verdictViolated:
-			return exitViolation
-		case verdictUnknown:
-			status = exitUnknown
-		}
-	}
-	return status
-}
+func checkStatus(props []propertyResult) int { return verifier.Status(props) }
 
 func printCheck(w io.Writer, r checkReport) {
 	name := displayName(r.Profile, r.Variant)

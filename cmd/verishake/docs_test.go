@@ -53,6 +53,10 @@ var docExceptions = map[string]string{
 	"go run ./examples/nspk/lowe -fixed -initiators A,B -responders B,A":                                             "a program of its own, tested by TestLoweDrawsTheAttackAndPassesTheFix",
 	"go test -c -o before.test ./sim/explore":                                                                        "builds a benchmark binary at an older commit",
 	"go test -c -o after.test ./sim/explore":                                                                         "builds a benchmark binary",
+	"verishake verify --write-baseline BASELINE.json":                                                                "a whole verify run: TestBaselineRecordOnHardenedThenAVariantRegresses records a baseline on hardened and compares with it, on verify's cheaper checks",
+	"verishake verify --baseline BASELINE.json":                                                                      "a whole verify run: TestBaselineRecordOnHardenedThenAVariantRegresses compares with a baseline, on verify's cheaper checks",
+	"verishake repair --profile patent":                                                                              "minutes of checks (docs/findings.md gives the run's time): TestRepairPrintsOnlyMinimalSetsThatWork runs repair on the patent with fewer knobs and verify's cheaper checks",
+	"verishake repair --variant no-command-seq --knobs CommandSeq,CommandWindow,NewTokenOnRetry":                     "a whole verify run for the set that works: TestRepairPrintsOnlyMinimalSetsThatWork runs repair on verify's cheaper checks",
 }
 
 // docStatus is the exit status of documented commands whose text gives

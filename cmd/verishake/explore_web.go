@@ -69,7 +69,7 @@ func runExplore(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usagef(stderr, "explore", "%v", err)
 	}
-	if err := b.validate(); err != nil {
+	if err := validateBounds(*b); err != nil {
 		return usagef(stderr, "explore", "%v", err)
 	}
 	c, err := adversary.ParseCapabilities(*caps)

@@ -29,10 +29,10 @@ func simVerdicts(rep *sim.Report, trace string) []propertyResult {
 	var out []propertyResult
 	for _, id := range simProperties {
 		r := propertyResult{ID: id, By: "sim"}
-		r.set(verdictUnknown)
+		r.Set(verdictUnknown)
 		switch {
 		case finished && (id != protocol.Deliver || rep.DeliverChecked):
-			r.set(verdictHolds)
+			r.Set(verdictHolds)
 		case id == protocol.Deliver && finished:
 			r.Reason = "not asked of this run: a message was lost or the adversary moved"
 		case rep.Stopped == "interrupted":
@@ -42,7 +42,7 @@ func simVerdicts(rep *sim.Report, trace string) []propertyResult {
 		}
 		for _, v := range rep.Violations {
 			if v.Property == id {
-				r.set(verdictViolated)
+				r.Set(verdictViolated)
 				r.Reason = v.Reason
 				r.Counterexample = &counterexample{Steps: int(v.Step), Property: id, Replay: rep.Replay}
 				if trace != "" {
@@ -68,15 +68,15 @@ func validateVerdicts(rep *transport.ValidationReport, files []string, forbidden
 	var out []propertyResult
 	for _, id := range validateProperties {
 		r := propertyResult{ID: id, By: "validate"}
-		r.set(verdictHolds)
+		r.Set(verdictHolds)
 		if forbidden {
-			r.set(verdictUnknown)
+			r.Set(verdictUnknown)
 			r.Reason = "the traces are not a behaviour of the model"
 		}
 		if rep != nil {
 			for _, v := range rep.Violations {
 				if v.Violation.Property == id {
-					r.set(verdictViolated)
+					r.Set(verdictViolated)
 					r.Reason = v.Violation.Error()
 					r.Counterexample = &counterexample{File: v.File, Line: v.Line, Property: id,
 						Replay: "verishake validate " + quoteAll(files)}

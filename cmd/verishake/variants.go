@@ -78,7 +78,7 @@ func checkVariantBy(v protocol.Variant, cexDir string) (variantResult, error) {
 	p := v.Of(protocol.Hardened())
 	res := variantResult{Name: v.Name, Summary: v.Summary, Expected: v.Breaks}
 	verdict := propertyResult{ID: v.Breaks}
-	verdict.set(verdictUnknown)
+	verdict.Set(verdictUnknown)
 	switch v.Breaks {
 	case protocol.Forge:
 		// FORGE is a rate: the simulator measures it (the explorer finds
@@ -96,7 +96,7 @@ func checkVariantBy(v protocol.Variant, cexDir string) (variantResult, error) {
 		for _, viol := range rep.Violations {
 			if viol.Property == v.Breaks {
 				res.Caught = true
-				verdict.set(verdictViolated)
+				verdict.Set(verdictViolated)
 				verdict.Reason = viol.Reason
 				verdict.Counterexample = &counterexample{Steps: int(viol.Step), Property: viol.Property, Replay: rep.Replay}
 			}

@@ -74,6 +74,11 @@ type Config struct {
 	// lists has been violated (a variant check wants one counterexample,
 	// not the whole state space); the report is then incomplete.
 	StopOn []string
+	// StopAtFirst ends the search after the first level at which any
+	// property is violated (engine.Config.StopAtFirst): a caller that needs
+	// only to know whether everything holds (a repair search) stops there;
+	// the report is then incomplete.
+	StopAtFirst bool
 	// Progress, if set, is called after each level.
 	Progress func(Progress)
 	// WorkDir, if set, keeps each level's frontier and parent records in
@@ -170,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	ec := engine.Config{Workers: cfg.Workers, MaxStates: cfg.MaxStates, StopOn: cfg.StopOn,
+	ec := engine.Config{Workers: cfg.Workers, MaxStates: cfg.MaxStates, StopOn: cfg.StopOn, StopAtFirst: cfg.StopAtFirst,
 		WorkDir: cfg.WorkDir, MemoryBudget: cfg.MemoryBudget, Checkpoint: cfg.Checkpoint, Resume: cfg.Resume, Identity: cfg.Identity}
 	for _, p := range cfg.StopOn {
 		if p == protocol.Agree && !cfg.Agree || !slices.Contains(Properties, p) {

@@ -116,3 +116,28 @@ func TestCounterexampleNoLongerThanSimulation(t *testing.T) {
 	require.Equal(t, protocol.Cmd, rep.Violations[0].Property)
 	require.LessOrEqual(t, uint64(len(cex.Steps)), rep.Violations[0].Step)
 }
+
+// StopAtFirst ends the search at the first level with any violation: the
+// patent under one loss and one duplicate loses LIVE at depth 2 (a lost
+// Hello), long before its deeper violations (AUTH-S needs 6 steps). The
+// stopped search reports what the full one reports at that depth, and is
+// incomplete.
+func TestStopAtFirstStopsAtTheShallowestViolation(t *testing.T) {
+	full := run(t, protocol.Patent(), Config{Losses: 1, Dups: 1, Commands: 1})
+	require.True(t, full.Complete)
+	first := run(t, protocol.Patent(), Config{Losses: 1, Dups: 1, Commands: 1, StopAtFirst: true})
+	require.False(t, first.Complete)
+	require.NotEmpty(t, first.Counterexamples)
+	require.Less(t, first.States, full.States)
+	require.Less(t, len(first.Counterexamples), len(full.Counterexamples))
+	shallowest := full.Counterexamples[0].Path()
+	for _, c := range full.Counterexamples {
+		shallowest = min(shallowest, c.Path())
+	}
+	for _, c := range first.Counterexamples {
+		want, ok := full.Violated(c.Property)
+		require.True(t, ok, c.Property)
+		require.Equal(t, want.Path(), c.Path(), c.Property)
+		require.Equal(t, shallowest, c.Path(), c.Property)
+	}
+}

@@ -21,9 +21,7 @@ import (
 var partitionCounts = []int{1, 2, 7}
 
 // same searches m with engine.Search and on Prism with each partition
-// count, and requires the Beam search's report to be the engine's: the
-// states, transitions, depth and completeness, the transitions by kind,
-// each property's verdict and its counterexample, action for action.
+// count, and requires the Beam search's report to be the engine's.
 func same[S, A any](t *testing.T, m engine.Model[S, A], spec bfs.Spec, maxStates int) {
 	t.Helper()
 	ctx := context.Background()
@@ -38,21 +36,28 @@ func same[S, A any](t *testing.T, m engine.Model[S, A], spec bfs.Spec, maxStates
 		t.Logf("%d partitions: %d states, %d levels: engine %v, Prism %v (%.0f states/s), %.1f bytes shuffled a state",
 			parts, got.States, got.Pipelines, single.Round(time.Millisecond), time.Since(start).Round(time.Millisecond),
 			float64(got.States)/time.Since(start).Seconds(), float64(got.Shuffled)/float64(got.States))
-		where := fmt.Sprintf("%d partitions", parts)
-		require.Equal(t, want.States, got.States, where)
-		require.Equal(t, want.Transitions, got.Transitions, where)
-		require.Equal(t, want.Depth, got.Depth, where)
-		require.Equal(t, want.Complete, got.Complete, where)
-		require.Equal(t, want.Stopped, got.Stopped, where)
-		require.Equal(t, want.Taken, got.Taken, where)
-		require.Equal(t, want.Properties, got.Properties, where)
-		for _, p := range want.Properties {
-			require.Equal(t, want.Verdict(p), got.Verdict(p), "%s, %s", where, p)
-			wc, _ := want.Violated(p)
-			gc, _ := got.Violated(p)
-			require.Equal(t, wc.Path(), gc.Path(), "%s, %s's counterexample length", where, p)
-			require.Equal(t, wc, gc, "%s, %s's counterexample", where, p)
-		}
+		requireSameReport(t, want, got.Report, fmt.Sprintf("%d partitions", parts))
+	}
+}
+
+// requireSameReport requires got to be want: the states, transitions,
+// depth and completeness, the transitions by kind, each property's
+// verdict and its counterexample, action for action.
+func requireSameReport[A any](t *testing.T, want, got engine.Report[A], where string) {
+	t.Helper()
+	require.Equal(t, want.States, got.States, where)
+	require.Equal(t, want.Transitions, got.Transitions, where)
+	require.Equal(t, want.Depth, got.Depth, where)
+	require.Equal(t, want.Complete, got.Complete, where)
+	require.Equal(t, want.Stopped, got.Stopped, where)
+	require.Equal(t, want.Taken, got.Taken, where)
+	require.Equal(t, want.Properties, got.Properties, where)
+	for _, p := range want.Properties {
+		require.Equal(t, want.Verdict(p), got.Verdict(p), "%s, %s", where, p)
+		wc, _ := want.Violated(p)
+		gc, _ := got.Violated(p)
+		require.Equal(t, wc.Path(), gc.Path(), "%s, %s's counterexample length", where, p)
+		require.Equal(t, wc, gc, "%s, %s's counterexample", where, p)
 	}
 }
 
@@ -109,4 +114,10 @@ func TestNSPKAsEngine(t *testing.T) {
 			same(t, m, models.NSPKSpec(cfg), 0)
 		})
 	}
+}
+
+// The handshake's own profile at the default bounds: 1.5 million states.
+func TestHardenedDefaultBoundsAsEngine(t *testing.T) {
+	isolated.Require(t)
+	sameHandshake(t, handshake("hardened", nil), 0)
 }

@@ -119,8 +119,8 @@ func (f *expandFn) ProcessElement(ctx context.Context, shard string, emit func(i
 // writes what is new as the partition's shard of the next level, in
 // search order, with its parent records and visited update.
 type joinFn struct {
-	Run    string
-	Level  int // the level expanded: the new states are of Level+1
+	Run   string
+	Level int // the level expanded: the new states are of Level+1
 }
 
 func (f *joinFn) ProcessElement(ctx context.Context, part int, succ func(*[]byte) bool) error {

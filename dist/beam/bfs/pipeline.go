@@ -34,10 +34,14 @@ func levelPipeline(spec Spec, run string, level, partitions int, found []bool, s
 	return p
 }
 
+// batchBytes is about the most successors' bytes one shuffled element
+// carries.
+const batchBytes = 1 << 20
+
 // expandFn expands one frontier shard: it judges every state and
 // transition for the properties not yet violated, and emits each
 // successor, the one of least key where the shard reaches a state twice,
-// keyed by its partition. What it saw goes to the shard's expand record.
+// keyed by its partition, in batches of length-prefixed candidates. What it saw goes to the shard's expand record.
 type expandFn struct {
 	Model      string
 	Config     []byte
@@ -99,13 +103,29 @@ func (f *expandFn) ProcessElement(ctx context.Context, shard string, emit func(i
 			}
 		}
 	}
+	// Successors go to their partitions in batches: the runner's cost is
+	// per element as much as per byte.
+	batches := make([][]byte, f.Partitions)
+	send := func(part int) {
+		emit(part, batches[part])
+		res.Shuffled += int64(len(batches[part]) + len(binary.AppendUvarint(nil, uint64(part))))
+		batches[part] = nil
+	}
 	var buf []byte
 	for _, c := range best {
-		buf = c.append(nil)
 		part := partitionOf(c.fp, f.Partitions)
-		emit(part, buf)
+		buf = c.append(buf[:0])
+		batches[part] = binary.AppendUvarint(batches[part], uint64(len(buf)))
+		batches[part] = append(batches[part], buf...)
 		res.Candidates++
-		res.Shuffled += int64(len(buf) + len(binary.AppendUvarint(nil, uint64(part))))
+		if len(batches[part]) >= batchBytes {
+			send(part)
+		}
+	}
+	for part, b := range batches {
+		if len(b) > 0 {
+			send(part)
+		}
 	}
 	for _, v := range least {
 		res.Violations = append(res.Violations, *v)
@@ -134,17 +154,24 @@ func (f *joinFn) ProcessElement(ctx context.Context, part int, succ func(*[]byte
 		return err
 	}
 	best := map[uint64]*candidate{}
-	var raw []byte
-	for succ(&raw) {
-		c, err := decodeCandidate(raw)
-		if err != nil {
-			return fmt.Errorf("bfs: partition %d of level %d: %w", part, f.Level+1, err)
-		}
-		if visited.Has(c.fp) {
-			continue
-		}
-		if old := best[c.fp]; old == nil || c.before(old) {
-			best[c.fp] = &c
+	var batch []byte
+	for succ(&batch) {
+		for rest := batch; len(rest) > 0; {
+			raw, more, err := lengthPrefixed(rest)
+			if err != nil {
+				return fmt.Errorf("bfs: partition %d of level %d: %w", part, f.Level+1, err)
+			}
+			rest = more
+			c, err := decodeCandidate(raw)
+			if err != nil {
+				return fmt.Errorf("bfs: partition %d of level %d: %w", part, f.Level+1, err)
+			}
+			if visited.Has(c.fp) {
+				continue
+			}
+			if old := best[c.fp]; old == nil || c.before(old) {
+				best[c.fp] = &c
+			}
 		}
 	}
 	fresh := make([]*candidate, 0, len(best))

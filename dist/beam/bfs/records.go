@@ -15,7 +15,8 @@ import (
 // successor: its fingerprint, its parent's, its key and its encoding (to
 // the end). A parent record is a new state's fingerprint, its parent's
 // and the action's index (8+8+4 bytes); a level's parent records are
-// sorted by fingerprint. A visited update is 8-byte fingerprints.
+// sorted by fingerprint. The shuffle carries candidates in batches, each
+// after its length as a uvarint. A visited update is 8-byte fingerprints.
 
 const parentRecordSize = 20
 

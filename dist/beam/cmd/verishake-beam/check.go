@@ -25,7 +25,7 @@ import (
 const checkUsage = `Usage: verishake-beam check [--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D]
        [--injects I] [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false]
        [--rename-tokens=false] [--max-states N] [--cex DIR] [--json]
-       --runner prism|universal [--endpoint HOST:PORT] [--work PATH] [--partitions N] [-- BEAM OPTIONS]
+       [--runner prism|universal|dataflow] [--endpoint HOST:PORT] [--work PATH] [--partitions N] [-- BEAM OPTIONS]
 
 verishake check's exhaustive search, each breadth-first level a Beam pipeline: the same
 report, JSON and exit statuses. Options after -- are Beam's own (--environment_type, ...).
@@ -71,7 +71,7 @@ func parseCheck(args []string, stderr io.Writer) (checkFlags, int, bool) {
 	fs.IntVar(&c.maxStates, "max-states", 20_000_000, "stop, incomplete, after storing `N` states (0: no limit)")
 	fs.StringVar(&c.cex, "cex", "verishake-cex", "write counterexample traces to `DIR` (an existing file is never overwritten: a new name gets a -2, -3... suffix)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object")
-	fs.StringVar(&c.runner, "runner", "prism", "Beam runner `R`: prism (in this process) or universal (a portable job server at --endpoint)")
+	fs.StringVar(&c.runner, "runner", "prism", "Beam runner `R`: prism (in this process), universal (a portable job server at --endpoint: Prism's, Flink's, Spark's) or dataflow")
 	fs.StringVar(&c.endpoint, "endpoint", "", "the job server at `HOST:PORT`, for --runner universal")
 	fs.StringVar(&c.work, "work", "", "`PATH` under which the levels, visited sets and parent records go, in a directory of the search's own, removed after (default: the OS temp directory)")
 	fs.IntVar(&c.partitions, "partitions", 4, "`N` fingerprint ranges the visited set is split into (the join's parallelism)")
@@ -120,12 +120,14 @@ func (c *checkFlags) validate(stderr io.Writer) (int, bool) {
 		return usagef(stderr, "--max-states %d: must not be negative", c.maxStates), false
 	case c.partitions < 1:
 		return usagef(stderr, "--partitions %d: want at least 1", c.partitions), false
-	case c.runner != "prism" && c.runner != "universal":
-		return usagef(stderr, "--runner %q: want prism or universal", c.runner), false
+	case c.runner != "prism" && c.runner != "universal" && c.runner != "dataflow":
+		return usagef(stderr, "--runner %q: want prism, universal or dataflow", c.runner), false
 	case c.runner == "universal" && c.endpoint == "":
 		return usagef(stderr, "--runner universal: needs --endpoint HOST:PORT of a job server"), false
-	case c.runner == "prism" && c.endpoint != "":
-		return usagef(stderr, "--endpoint %s: only for --runner universal (prism runs in this process)", c.endpoint), false
+	case c.runner != "universal" && c.endpoint != "":
+		return usagef(stderr, "--endpoint %s: only for --runner universal", c.endpoint), false
+	case c.runner == "dataflow" && !strings.HasPrefix(c.work, "gs://"):
+		return usagef(stderr, "--runner dataflow: needs --work gs://BUCKET/PATH, which its workers share"), false
 	}
 	if c.endpoint != "" {
 		if host, port, err := splitEndpoint(c.endpoint); err != nil {
@@ -165,8 +167,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		work = dir
 	}
 	var runner bfs.Runner = bfs.Prism{}
-	if c.runner == "universal" {
+	switch c.runner {
+	case "universal":
 		runner = bfs.Universal{Endpoint: c.endpoint}
+	case "dataflow":
+		runner = dataflowRunner{}
 	}
 	// Ctrl-C ends the search between levels; the report is then partial.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

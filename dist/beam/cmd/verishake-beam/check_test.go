@@ -37,6 +37,7 @@ func TestCheckBadFlagsNameTheFlag(t *testing.T) {
 		{[]string{"--profile", "nonesuch"}, "--profile"},
 		{[]string{"--adversary", "telepathy"}, "--adversary"},
 		{[]string{"--max-states", "-1"}, "--max-states"},
+		{[]string{"--runner", "dataflow", "--work", "/tmp/w"}, "--work"},
 		{[]string{"--bogus"}, "--bogus"},
 	} {
 		status, _, stderr := runArgs(append([]string{"check"}, c.args...)...)

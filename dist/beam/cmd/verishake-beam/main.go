@@ -1,9 +1,9 @@
 // Command verishake-beam runs `verishake check` on Apache Beam: the same
 // exhaustive search, report, JSON and exit statuses, each breadth-first
-// level a pipeline on Prism (in this process) or on a portable job server
-// (Prism's, Flink's, Spark's). See docs/distributed.md.
+// level a pipeline on Prism (in this process), on a portable job server
+// (Prism's, Flink's, Spark's) or on Dataflow. See docs/distributed.md.
 //
-//	verishake-beam check [verishake check's bound flags] --runner prism|universal
+//	verishake-beam check [verishake check's bound flags] [--runner prism|universal|dataflow]
 //	                     [--endpoint HOST:PORT] [--work PATH] [--partitions N] [-- BEAM OPTIONS]
 //
 // Exit status: 0 every property holds, 1 one is violated, 2 bad usage or

@@ -15,8 +15,8 @@ import (
 //
 //	level-L/frontier-P    the states of level L found in partition P
 //	level-L/parents-P     their parent records
-//	level-L/expand-P.json what expanding frontier-P of level L found
-//	level-L/join-P.json   what joining partition P wrote into level L
+//	level-L/expanded-P    what expanding frontier-P of level L found (JSON)
+//	level-L/joined-P      what joining partition P wrote into level L (JSON)
 //	visited/P/level-L     partition P's fingerprints first seen at level L
 func levelDir(run string, l int) string { return fmt.Sprintf("%s/level-%06d", run, l) }
 
@@ -27,7 +27,7 @@ func parentsPath(run string, l, p int) string {
 	return fmt.Sprintf("%s/parents-%05d", levelDir(run, l), p)
 }
 func joinPath(run string, l, p int) string {
-	return fmt.Sprintf("%s/join-%05d.json", levelDir(run, l), p)
+	return fmt.Sprintf("%s/joined-%05d", levelDir(run, l), p)
 }
 func visitedPath(run string, p, l int) string {
 	return fmt.Sprintf("%s/visited/%05d/level-%06d", run, p, l)
@@ -35,7 +35,7 @@ func visitedPath(run string, p, l int) string {
 
 // expandPath is where expanding a frontier shard reports.
 func expandPath(shard string) string {
-	return strings.Replace(shard, "/frontier-", "/expand-", 1) + ".json"
+	return strings.Replace(shard, "/frontier-", "/expanded-", 1)
 }
 
 // visitedLevel is the level a visited update's name gives, so that the

@@ -25,10 +25,16 @@ func init() {
 
 // levelPipeline is one level: expand the frontier's shards, shuffle the
 // successors to their partitions, join each partition with its visited
-// fingerprints.
-func levelPipeline(spec Spec, run string, level, partitions int, found []bool, shards []string) *beam.Pipeline {
+// fingerprints. Spread reshuffles the shards' names first, so that a
+// runner that fuses stages (Dataflow, Flink) does not expand every shard
+// where it made the list; Prism, in one process, gains nothing by it and
+// pays a stage a level.
+func levelPipeline(spec Spec, run string, level, partitions int, found []bool, shards []string, spread bool) *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
-	in := beam.Reshuffle(s, beam.CreateList(s, shards))
+	in := beam.CreateList(s, shards)
+	if spread {
+		in = beam.Reshuffle(s, in)
+	}
 	succ := beam.ParDo(s, &expandFn{Model: spec.Model, Config: spec.Config, Partitions: partitions, Found: found}, in)
 	beam.ParDo0(s, &joinFn{Run: run, Level: level}, beam.GroupByKey(s, succ))
 	return p
@@ -206,6 +212,7 @@ func (f *joinFn) ProcessElement(ctx context.Context, part int, succ func(*[]byte
 			}
 			res.Bytes += int64(len(file.data))
 		}
+		res.Frontier = int64(len(frontier))
 	}
 	out, _ := json.Marshal(res)
 	return writeFile(ctx, fs, joinPath(f.Run, next, part), out)

@@ -145,6 +145,9 @@ type expandResult struct {
 
 // joinResult is what joining one partition wrote.
 type joinResult struct {
-	New   int   `json:"new"`
-	Bytes int64 `json:"bytes"` // of the frontier shard, parent records and visited update
+	New int `json:"new"`
+	// Bytes is what the join wrote: the frontier shard (Frontier of
+	// them), the parent records and the visited update.
+	Bytes    int64 `json:"bytes"`
+	Frontier int64 `json:"frontier"`
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -97,9 +98,10 @@ type driver[S, A any] struct {
 	fs    filesystem.Interface
 	run   string // the directory of this search's files
 
-	found   map[int]violationAt
-	written []string // every file, for removeAll
-	disk    int64    // bytes in the files now
+	found    map[int]violationAt
+	written  []string         // every file, for removeAll
+	disk     int64            // bytes in the files now
+	frontier map[string]int64 // the bytes of each frontier shard not yet expanded
 }
 
 // violationAt is a property's first violation: at a level.
@@ -111,7 +113,7 @@ type violationAt struct {
 func (d *driver[S, A]) search(ctx context.Context, rootFP uint64, rootEnc []byte) (Result[A], error) {
 	var r Result[A]
 	r.Properties = d.props
-	d.found = map[int]violationAt{}
+	d.found, d.frontier = map[int]violationAt{}, map[string]int64{}
 	part := partitionOf(rootFP, d.opt.Partitions)
 	root := []struct {
 		name string
@@ -119,7 +121,7 @@ func (d *driver[S, A]) search(ctx context.Context, rootFP uint64, rootEnc []byte
 	}{
 		{frontierPath(d.run, 0, part), appendFrontier(nil, rootFP, nil, rootEnc)},
 		{parentsPath(d.run, 0, part), appendParent(nil, rootFP, 0, -1)},
-		{visitedPath(d.run, part, 0), appendParent(nil, rootFP, 0, 0)[:8]},
+		{visitedPath(d.run, part, 0), binary.LittleEndian.AppendUint64(nil, rootFP)},
 	}
 	for _, f := range root {
 		if err := writeFile(ctx, d.fs, f.name, f.data); err != nil {
@@ -127,6 +129,7 @@ func (d *driver[S, A]) search(ctx context.Context, rootFP uint64, rootEnc []byte
 		}
 		d.wrote(f.name, int64(len(f.data)))
 	}
+	d.frontier[root[0].name] = int64(len(root[0].data))
 	shards := []string{root[0].name}
 	states, levelSize := uint64(1), 1
 	complete := true
@@ -139,7 +142,8 @@ func (d *driver[S, A]) search(ctx context.Context, rootFP uint64, rootEnc []byte
 		for pi := range d.found {
 			found[pi] = true
 		}
-		if err := d.opt.Runner.Run(ctx, levelPipeline(d.spec, d.run, level, d.opt.Partitions, found, shards)); err != nil {
+		_, inProcess := d.opt.Runner.(Prism)
+		if err := d.opt.Runner.Run(ctx, levelPipeline(d.spec, d.run, level, d.opt.Partitions, found, shards, !inProcess)); err != nil {
 			if ctx.Err() != nil {
 				r.Stopped, complete = engine.StoppedContext, false
 				break
@@ -151,7 +155,9 @@ func (d *driver[S, A]) search(ctx context.Context, rootFP uint64, rootEnc []byte
 			return r, err
 		}
 		for _, shard := range shards {
-			d.remove(ctx, shard)
+			removeFile(ctx, d.fs, shard)
+			d.disk -= d.frontier[shard]
+			delete(d.frontier, shard)
 		}
 		next, added, err := d.readJoins(ctx, level+1)
 		if err != nil {
@@ -252,11 +258,12 @@ func (d *driver[S, A]) readJoins(ctx context.Context, level int) ([]string, int,
 		}
 		d.wrote(name, int64(len(data)))
 		if j.New > 0 {
-			shards = append(shards, frontierPath(d.run, level, p))
-			d.wrote(shards[len(shards)-1], 0)
-			d.wrote(parentsPath(d.run, level, p), 0)
+			shard := frontierPath(d.run, level, p)
+			shards = append(shards, shard)
+			d.wrote(shard, j.Frontier)
+			d.wrote(parentsPath(d.run, level, p), j.Bytes-j.Frontier)
 			d.wrote(visitedPath(d.run, p, level), 0)
-			d.disk += j.Bytes
+			d.frontier[shard] = j.Frontier
 		}
 		added += j.New
 	}
@@ -266,10 +273,6 @@ func (d *driver[S, A]) readJoins(ctx context.Context, level int) ([]string, int,
 func (d *driver[S, A]) wrote(name string, bytes int64) {
 	d.written = append(d.written, name)
 	d.disk += bytes
-}
-
-func (d *driver[S, A]) remove(ctx context.Context, name string) {
-	removeFile(ctx, d.fs, name)
 }
 
 // removeAll removes the search's files and, on a local disk, its

@@ -121,7 +121,7 @@ func printCheck(w io.Writer, r checkReport) {
 	}
 	fmt.Fprintf(w, "%d states, %d transitions, depth %d, %.2fs (%.0f states/s, %.1f bytes/state), %s\n",
 		r.States, r.Transitions, r.Depth, r.Seconds, r.StatesPerSec, r.BytesPerState, state)
-	fmt.Fprintf(w, "memory budget none (at most 0B held), work directory %s (at most %s on disk)\n", r.WorkDir, formatSize(r.Disk))
+	fmt.Fprintf(w, "memory budget none (not measured), work directory %s (at most %s on disk)\n", r.WorkDir, formatSize(r.Disk))
 	if x := r.Beam; x != nil {
 		fmt.Fprintf(w, "beam: runner %s, %d partitions, %d level pipelines, %d successors shuffled (%s, %.1f bytes a state)\n",
 			x.Runner, x.Partitions, x.Levels, x.Candidates, formatSize(x.ShuffledBytes), x.ShuffledPerState)

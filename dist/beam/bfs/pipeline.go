@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -172,7 +173,7 @@ func (f *joinFn) ProcessElement(ctx context.Context, part int, succ func(*[]byte
 			if err != nil {
 				return fmt.Errorf("bfs: partition %d of level %d: %w", part, f.Level+1, err)
 			}
-			if visited.Has(c.fp) {
+			if visited.Has(spread(c.fp)) {
 				continue
 			}
 			if old := best[c.fp]; old == nil || c.before(old) {
@@ -218,6 +219,12 @@ func (f *joinFn) ProcessElement(ctx context.Context, part int, succ func(*[]byte
 	return writeFile(ctx, fs, joinPath(f.Run, next, part), out)
 }
 
+// spread is the fingerprint a partition's visited set holds for fp: the
+// set's home slot is a fingerprint's high bits, which the partition's
+// range fixes, and its table would fill from one end; rotated, the low
+// bits choose the slot.
+func spread(fp uint64) uint64 { return bits.RotateLeft64(fp, 32) }
+
 // visited loads the partition's fingerprints of levels 0 to f.Level.
 func (f *joinFn) visited(ctx context.Context, fs filesystem.Interface, part int) (*engine.FPSet, error) {
 	dir := strings.TrimSuffix(visitedPath(f.Run, part, 0), "/level-000000")
@@ -243,7 +250,7 @@ func (f *joinFn) visited(ctx context.Context, fs filesystem.Interface, part int)
 	set := engine.NewFPSet(n)
 	for _, b := range data {
 		for ; len(b) > 0; b = b[8:] {
-			set.Add(binary.LittleEndian.Uint64(b))
+			set.Add(spread(binary.LittleEndian.Uint64(b)))
 		}
 	}
 	return set, nil

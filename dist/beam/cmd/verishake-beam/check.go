@@ -79,8 +79,13 @@ func parseCheck(args []string, stderr io.Writer) (checkFlags, int, bool) {
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stderr, checkUsage)
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
+		fs.VisitAll(func(f *flag.Flag) {
+			name, usage := flag.UnquoteUsage(f)
+			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+				usage += fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(stderr, "  --%s %s\n    \t%s\n", f.Name, name, usage)
+		})
 		return c, exitOK, false
 	case err != nil:
 		return c, usagef(stderr, "%s", strings.Replace(err.Error(), " -", " --", 1)), false

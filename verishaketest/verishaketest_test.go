@@ -110,7 +110,10 @@ func TestVerifyHookedProfile(t *testing.T) {
 func TestOnlyNamesAnUnknownCheck(t *testing.T) {
 	_, err := verishaketest.Check(protocol.Hardened(), verishaketest.Only("explore: everything"))
 	require.ErrorContains(t, err, `Only: no check "explore: everything"`)
-	require.Equal(t, 10, len(verishaketest.Checks()), "verify's three explorations and seven simulations")
+	require.Equal(t, 11, len(verishaketest.Checks()), "verify's four explorations and seven simulations")
+	require.Equal(t, 10, len(verishaketest.QuickChecks()), "the quicker plan's three explorations and the same seven simulations")
+	_, err = verishaketest.Check(protocol.Hardened(), verishaketest.Only("explore: network faults"))
+	require.ErrorContains(t, err, "no check", "the quicker plan's names need Quick")
 }
 
 // The issue's demonstration: a module of a designer's own, outside this

@@ -104,7 +104,7 @@ func startCheckpoint(dir string) (*spill, error) {
 // and this one does not.
 func (s *search[S, A]) writeCheckpoint(depth, states int, elapsed time.Duration) error {
 	sp := s.disk
-	if err := writeSynced(sp.visitedPath(depth), s.visited.writeTo); err != nil {
+	if err := writeSynced(sp.visitedPath(depth), s.visited.(*FPSet).writeTo); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	sp.disk += 16 + int64(s.visited.Bytes())

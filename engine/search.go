@@ -60,6 +60,13 @@ type Config struct {
 	// Identity names the model and its configuration in a checkpoint: a
 	// resume with another is refused (ErrCheckpoint).
 	Identity string
+	// Compact, if not Exact, keeps the visited set lossily, in less
+	// memory (see Compaction): the report then says how many states it
+	// may have omitted (Report.Omitted). Not with Checkpoint.
+	Compact Compaction
+	// CompactBytes is the size of a HashCompaction or Bitstate table (0: a
+	// quarter of MemoryBudget, or 256 MiB without one).
+	CompactBytes int64
 }
 
 // Progress is the state of a running search.
@@ -78,6 +85,8 @@ const (
 	StoppedMemory    = "memory budget"
 	StoppedMaxStates = "max states"
 	StoppedContext   = "cancelled"
+	// StoppedTable: a HashCompaction table is 4/5 full (Config.CompactBytes).
+	StoppedTable = "compaction table full"
 )
 
 // Report is what a search found.
@@ -105,6 +114,13 @@ type Report[A any] struct {
 	// Memory is the most bytes the search held as MemoryBudget counts
 	// them; Disk the most bytes its files took in the work directory.
 	Memory, Disk int64
+	// Compaction is Config.Compact. With a lossy one, Complete means that
+	// the search ran out of new states, not that it saw every reachable
+	// one, and a property holds in every state it kept: Omitted is the
+	// expected number of states it wrongly took for ones seen before
+	// (so the probability that it omitted any is at most Omitted).
+	Compaction Compaction
+	Omitted    float64
 }
 
 // Counterexample is a run from the initial state to a violation.
@@ -185,7 +201,28 @@ func Search[S, A any](ctx context.Context, m Model[S, A], cfg Config) (Report[A]
 	if cfg.MemoryBudget < 0 {
 		return Report[A]{}, fmt.Errorf("engine: memory budget %d: want 0 (none) or more", cfg.MemoryBudget)
 	}
-	s := &search[S, A]{m: m, cfg: cfg, props: props, visited: NewFPSet(1 << 12), found: map[int]violation{}, chunkLen: chunkSize}
+	if cfg.Compact > Bitstate || cfg.CompactBytes < 0 {
+		return Report[A]{}, fmt.Errorf("engine: compaction %v of %d bytes: want exact, hash or bitstate, and 0 bytes (the default) or more", cfg.Compact, cfg.CompactBytes)
+	}
+	if cfg.Compact.Lossy() && cfg.Checkpoint != "" {
+		return Report[A]{}, fmt.Errorf("%w: a search with %v compaction is not checkpointed", ErrCheckpoint, cfg.Compact)
+	}
+	s := &search[S, A]{m: m, cfg: cfg, props: props, found: map[int]violation{}, chunkLen: chunkSize}
+	table := cfg.CompactBytes
+	if table == 0 {
+		table = 256 << 20
+		if cfg.MemoryBudget > 0 {
+			table = cfg.MemoryBudget / 4
+		}
+	}
+	switch cfg.Compact {
+	case HashCompaction:
+		s.visited = newHCSet(table)
+	case Bitstate:
+		s.visited = newBitSet(table)
+	default:
+		s.visited = NewFPSet(1 << 12)
+	}
 	s.fingerprinter, _ = m.(Fingerprinter[S])
 	s.peeker, _ = m.(Peeker[S, A])
 	s.redundant, _ = m.(Redundant[S, A])
@@ -208,7 +245,7 @@ type search[S, A any] struct {
 	props         []Property[S, A]
 
 	level       int
-	visited     *FPSet
+	visited     visitedSet
 	fresh       LevelSet
 	transitions uint64
 	found       map[int]violation // by property index
@@ -324,6 +361,14 @@ func (s *search[S, A]) refsHeld(states int) int {
 // the budget: while it grows, it holds the shard's old table and new.
 func (s *search[S, A]) roomToGrow(fp uint64, refs int) bool {
 	return s.memory(refs)+int64(s.visited.GrowBytes(fp)) <= s.cfg.MemoryBudget
+}
+
+// fullStop is why the search stops when the visited set has no room.
+func (s *search[S, A]) fullStop() string {
+	if s.cfg.Compact == HashCompaction {
+		return StoppedTable
+	}
+	return StoppedMemory
 }
 
 // overBudget reports whether the search holds more than its budget.
@@ -443,7 +488,8 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 	}
 	s.memory(s.refsHeld(levelSize))
 	r := Report[A]{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Complete: complete,
-		Elapsed: s.before + time.Since(start), VisitedBytes: s.visited.Bytes(), Stopped: s.stopped, Memory: s.peakMem, Disk: s.peakDisk}
+		Elapsed: s.before + time.Since(start), VisitedBytes: s.visited.Bytes(), Stopped: s.stopped, Memory: s.peakMem, Disk: s.peakDisk,
+		Compaction: s.cfg.Compact, Omitted: s.visited.omitted()}
 	for _, wk := range s.workers {
 		for k, n := range wk.taken {
 			r.Taken[k] += n
@@ -556,7 +602,7 @@ const workerShift = 20
 // mergeToMemory keeps the segment's new states, in search order, in next
 // and t; held is how many states the level being expanded holds.
 func (s *search[S, A]) mergeToMemory(blocks []block, next *frontier, t *trail, held int) {
-	budget := s.cfg.MemoryBudget > 0
+	budget := s.cfg.MemoryBudget > 0 || s.cfg.Compact == HashCompaction // a full table stops the search as a budget does
 	for _, b := range blocks {
 		wk := s.workers[b.worker]
 		for k := b.start; k < b.end; k++ {
@@ -569,7 +615,7 @@ func (s *search[S, A]) mergeToMemory(blocks []block, next *frontier, t *trail, h
 				continue
 			}
 			if budget && s.visited.Grows(c.fp) && !s.visited.Has(c.fp) && !s.roomToGrow(c.fp, held+len(next.refs)) {
-				s.stop(StoppedMemory)
+				s.stop(s.fullStop())
 				return
 			}
 			if !s.visited.Add(c.fp) {
@@ -662,7 +708,7 @@ func (s *search[S, A]) expandFromDisk(ctx context.Context, states int) (int, err
 // each to the next level's file and its trail, and returns how many.
 func (s *search[S, A]) mergeToDisk(blocks []block, workers int, next, trailW *fileWriter) int {
 	n := 0
-	budget := s.cfg.MemoryBudget > 0
+	budget := s.cfg.MemoryBudget > 0 || s.cfg.Compact == HashCompaction // a full table stops the search as a budget does
 	for _, b := range blocks {
 		wk := s.workers[b.worker]
 		for k := b.start; k < b.end; k++ {
@@ -675,7 +721,7 @@ func (s *search[S, A]) mergeToDisk(blocks []block, workers int, next, trailW *fi
 				continue
 			}
 			if budget && s.visited.Grows(c.fp) && !s.visited.Has(c.fp) && !s.roomToGrow(c.fp, 0) {
-				s.stop(StoppedMemory)
+				s.stop(s.fullStop())
 				return n
 			}
 			if !s.visited.Add(c.fp) {

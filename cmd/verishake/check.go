@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/engine"
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
 	"github.com/verishake/verishake/sim/explore"
@@ -24,7 +25,7 @@ func init() {
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
 			"       [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json] [--junit FILE] [--plot FILE.svg]\n" +
-			"       [--memory SIZE] [--work DIR] [--checkpoint DIR | --resume DIR]\n" +
+			"       [--memory SIZE] [--work DIR] [--checkpoint DIR | --resume DIR] [--compact[=hash|bitstate] [--compact-size SIZE]]\n" +
 			"       [--coverage [--coverage-walks N]] [--dump FILE.dot|FILE.json [--dump-max N]]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
@@ -67,6 +68,8 @@ type checkJob struct {
 	// resuming the one there when resume is set.
 	checkpoint string
 	resume     bool
+	compact    engine.Compaction // lossy visited set (check_compact.go)
+	compactSz  int64             // its table's size (0: the default)
 }
 
 // propertyResult is one property's verdict in a report.
@@ -120,6 +123,14 @@ type checkReport struct {
 	WorkDir      string           `json:"work_dir,omitempty"`
 	Disk         int64            `json:"disk,omitempty"`
 	Properties   []propertyResult `json:"properties"`
+	// Compact is a lossy search's compaction and what it may have omitted.
+	Compact *compactReport `json:"compact,omitempty"`
+	// PeakRSS is the process's peak resident memory (bytes; absent where
+	// the OS does not say), everything included: visited set, frontier,
+	// parents, the runtime. PeakRSSPerState is it over the states stored,
+	// where BytesPerState counts the visited set alone.
+	PeakRSS         int64   `json:"peak_rss,omitempty"`
+	PeakRSSPerState float64 `json:"peak_rss_bytes_per_state,omitempty"`
 	// Coverage is --coverage's report.
 	Coverage *coverageReport `json:"coverage,omitempty"`
 }
@@ -139,7 +150,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 	if j.b.Injects > 0 && j.caps != (adversary.Capabilities{}) || j.caps.Insider {
 		adv = adversary.NewExplorer(j.caps, j.b.Clients, protocol.RegID(j.b.Clients+1))
 	}
-	rep, err := explore.Run(ctx, explore.Config{
+	rep, compacted, err := exploreCompacted(ctx, j.compact, j.compactSz, explore.Config{
 		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
 		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Adversary: adv,
 		Agree: j.agree, Symmetry: j.symmetry, RenameTokens: j.rename, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
@@ -153,7 +164,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		States: rep.States, Transitions: rep.Transitions, Depth: rep.Depth, Complete: rep.Complete,
 		Seconds: rep.Elapsed.Seconds(), StatesPerSec: rep.StatesPerSec(), BytesPerState: rep.BytesPerState,
 		Symmetry: rep.Symmetry, RenameTokens: rep.RenameTokens, Stopped: rep.Stopped,
-		MemoryBudget: j.memory, WorkDir: cmp.Or(j.checkpoint, j.workDir),
+		MemoryBudget: j.memory, WorkDir: cmp.Or(j.checkpoint, j.workDir), Compact: compacted,
 	}
 	if j.memory > 0 {
 		out.Memory = rep.Memory
@@ -187,6 +198,9 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 			r.set(verdictHolds)
 		}
 		out.Properties = append(out.Properties, r)
+	}
+	if compacted != nil {
+		markLossy(out.Properties)
 	}
 	return out, nil
 }
@@ -283,6 +297,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	work := fs.String("work", "", "`DIR` for the levels and parent records kept on disk (default: a new one under the OS temp directory, removed after)")
 	checkpoint := fs.String("checkpoint", "", "keep the levels in `DIR` and checkpoint the search there after each level, for --resume after a kill")
 	resume := fs.String("resume", "", "continue the check checkpointed in `DIR` (give it the flags it was started with)")
+	var compact compactFlag
+	fs.Var(&compact, "compact", compactUsage)
+	compactSize := fs.String("compact-size", "0", compactSizeUsage)
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
@@ -313,7 +330,13 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return usagef(stderr, "check", "--memory %v", err)
 	}
 	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex,
-		memory: budget, workDir: *work}
+		memory: budget, workDir: *work, compact: compact.c}
+	if job.compactSz, err = parseSize(*compactSize); err != nil {
+		return usagef(stderr, "check", "--compact-size %v", err)
+	}
+	if compact.c.Lossy() && (*checkpoint != "" || *resume != "") {
+		return usagef(stderr, "check", "--compact=%v with --checkpoint or --resume: a lossy search is not checkpointed", compact.c)
+	}
 	switch {
 	case *checkpoint != "" && *resume != "" && *checkpoint != *resume:
 		return usagef(stderr, "check", "--checkpoint %s --resume %s: a resume checkpoints where it resumes", *checkpoint, *resume)
@@ -384,6 +407,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "verishake check: %v\n", err)
 		return exitUsage
+	}
+	if rep.PeakRSS = peakRSS(); rep.PeakRSS > 0 {
+		rep.PeakRSSPerState = float64(rep.PeakRSS) / float64(max(rep.States, 1))
 	}
 	if ctx.Err() != nil {
 		rep.Interrupted = true
@@ -493,6 +519,11 @@ func printCheck(w io.Writer, r checkReport) {
 		fmt.Fprintf(w, "memory budget %s (at most %s held), work directory %s (at most %s on disk)\n",
 			budget, formatSize(r.Memory), cmp.Or(r.WorkDir, "none"), formatSize(r.Disk))
 	}
+	if r.PeakRSS > 0 {
+		fmt.Fprintf(w, "peak RSS %s, %.1f bytes per state stored (the process: visited set, frontier, parents, runtime)\n",
+			formatSize(r.PeakRSS), r.PeakRSSPerState)
+	}
+	printCompact(w, r.Compact)
 	printProperties(w, r.Properties)
 }
 

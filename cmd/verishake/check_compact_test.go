@@ -49,4 +49,3 @@ func TestCompactRefusesBadFlags(t *testing.T) {
 		require.Equal(t, 1, strings.Count(strings.TrimSpace(errOut), "\n")+1, "one line: %s", errOut)
 	}
 }
-

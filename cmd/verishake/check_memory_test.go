@@ -87,11 +87,7 @@ func TestMaxStatesKeepsPeakRSSWithinTheBudget(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("peak RSS is read from getrusage on Linux")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "verishake")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	dir, bin := buildVerishake(t)
 	const budget = 64 << 20
 	child := exec.Command(bin, "check", "--injects", "2", "--agree=false", "--rename-tokens=false", "--max-states", "400000",
 		"--memory", "64MiB", "--json", "--cex", filepath.Join(dir, "cex"))

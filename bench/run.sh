@@ -34,8 +34,10 @@
 # 5: each tool runs that many times, interleaved, and its fastest run is
 # reported), LARGE (1, the default: all four parts; 0: parts 1-3; only:
 # part 4), LARGE_INJECTS (default 2: the large model's injections),
-# LARGE_COMPACT=1 adds verishake --compact to part 4, KEEP=1 keeps the
-# scratch directory.
+# LARGE_COMPACT=1 adds verishake --compact to part 4, LARGE_PARALLEL=1
+# runs part 4's rows at the same time (on a machine shared with other
+# work, where a row takes many minutes and its CPU seconds, not its wall
+# time, are what compares), KEEP=1 keeps the scratch directory.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,6 +55,7 @@ SPIN_MEMLIM=${SPIN_MEMLIM:-16000}
 LARGE=${LARGE:-1}
 LARGE_INJECTS=${LARGE_INJECTS:-2}
 LARGE_COMPACT=${LARGE_COMPACT:-0}
+LARGE_PARALLEL=${LARGE_PARALLEL:-0}
 
 log() { echo "bench: $*" >&2; }
 
@@ -216,21 +219,31 @@ fi
 # have; docs/performance.md) about 69M. Each run once: a run takes minutes.
 # Spin's multi-core build refuses hidden variables: SCRATCH_VISIBLE makes
 # the scratch globals ordinary ones, zeroed at the end of the d_step.
+# large ROW...: run the rows, one after the other or with LARGE_PARALLEL=1
+# all at once.
+large() {
+	local r
+	for r in "$@"; do
+		log "large model: $r"
+		if [ "$LARGE_PARALLEL" = 1 ]; then large_row "$r" & else large_row "$r"; fi
+	done
+	wait
+}
+large_row() {
+	case $1 in
+	spin) W=$SPIN_W_LARGE run_spin big-spin "-DINJECTS=$LARGE_INJECTS" "" "" ;;
+	spin2) W=$SPIN_W_LARGE run_spin big-spin2 "-DINJECTS=$LARGE_INJECTS -DSCRATCH_VISIBLE" "-DNCORE=2 -DMEMLIM=$SPIN_MEMLIM" "" ;;
+	collapse) W=$SPIN_W_LARGE run_spin big-collapse "-DINJECTS=$LARGE_INJECTS" "-DCOLLAPSE" "" ;;
+	hc4) W=$SPIN_W_LARGE run_spin big-hc4 "-DINJECTS=$LARGE_INJECTS" "-DHC4" "" ;;
+	vs) run_verishake big-vs --injects "$LARGE_INJECTS" --max-states 0 ;;
+	vsc) run_verishake big-vsc --injects "$LARGE_INJECTS" --max-states 0 --compact ;;
+	esac
+}
 if [ "$LARGE" != 0 ]; then
-	log "large model: spin (1 core)"
-	W=$SPIN_W_LARGE run_spin big-spin "-DINJECTS=$LARGE_INJECTS" "" ""
-	log "large model: spin NCORE=2"
-	W=$SPIN_W_LARGE run_spin big-spin2 "-DINJECTS=$LARGE_INJECTS -DSCRATCH_VISIBLE" "-DNCORE=2 -DMEMLIM=$SPIN_MEMLIM" ""
-	log "large model: spin -DCOLLAPSE"
-	W=$SPIN_W_LARGE run_spin big-collapse "-DINJECTS=$LARGE_INJECTS" "-DCOLLAPSE" ""
-	log "large model: spin -DHC4"
-	W=$SPIN_W_LARGE run_spin big-hc4 "-DINJECTS=$LARGE_INJECTS" "-DHC4" ""
-	log "large model: verishake check --injects $LARGE_INJECTS ($CORES workers)"
-	run_verishake big-vs --injects "$LARGE_INJECTS" --max-states 0
-	if [ "$LARGE_COMPACT" = 1 ]; then
-		log "large model: verishake check --injects $LARGE_INJECTS --compact ($CORES workers)"
-		run_verishake big-vsc --injects "$LARGE_INJECTS" --max-states 0 --compact
-	fi
+	rows="spin spin2 collapse hc4 vs"
+	if [ "$LARGE_COMPACT" = 1 ]; then rows="$rows vsc"; fi
+	# shellcheck disable=SC2086
+	large $rows
 fi
 
 # ---- report ----
@@ -278,6 +291,7 @@ fi
 if [ "$LARGE" != 0 ]; then
 	echo
 	echo "the large model: $LARGE_INJECTS injections (Spin -DINJECTS=$LARGE_INJECTS, -w$SPIN_W_LARGE; verishake check --injects $LARGE_INJECTS --agree=false --rename-tokens=false --max-states 0)"
+	if [ "$LARGE_PARALLEL" = 1 ]; then echo "(the rows ran at the same time, LARGE_PARALLEL=1: compare CPU seconds, not wall time)"; fi
 	echo "(each row one run; cpu s: user + system CPU seconds, states/cpu-s the states over them, which another session's load"
 	echo " on the shared machine moves less than wall time; peak B/st: peak RSS over states stored, everything included;"
 	echo " visited B/st: Spin's state storage and hash table, verishake's visited set, over states stored)"

@@ -154,7 +154,7 @@ func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (che
 		Handshake: h, Clients: j.b.Clients, Sessions: j.b.Sessions, Commands: j.b.Commands,
 		Losses: j.b.Losses, Dups: j.b.Dups, Injects: j.b.Injects, Adversary: adv,
 		Agree: j.agree, Symmetry: j.symmetry, RenameTokens: j.rename, Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, Progress: progress,
-		WorkDir: j.workDir, MemoryBudget: j.memory, Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String(),
+		WorkDir: j.workDir, MemoryBudget: searchBudget(j.memory), Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String(),
 	})
 	if err != nil {
 		return checkReport{}, err

@@ -334,6 +334,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if job.compactSz, err = parseSize(*compactSize); err != nil {
 		return usagef(stderr, "check", "--compact-size %v", err)
 	}
+	if share := searchBudget(budget); share > 0 && job.compactSz > share {
+		return usagef(stderr, "check", "--compact-size %s: more than the search's share of --memory %s (%s)", formatSize(job.compactSz), formatSize(budget), formatSize(share))
+	}
 	if compact.c.Lossy() && (*checkpoint != "" || *resume != "") {
 		return usagef(stderr, "check", "--compact=%v with --checkpoint or --resume: a lossy search is not checkpointed", compact.c)
 	}

@@ -61,7 +61,7 @@ type compactReport struct {
 // omitted).
 const lossyBy = "explore, lossy"
 
-const compactSizeUsage = "`SIZE` of the --compact table (default: a quarter of --memory, at most 512MiB)"
+const compactSizeUsage = "`SIZE` of the --compact table (default: a quarter of the search's share of --memory, at most 512MiB)"
 
 // compactTable is the size of the lossy table: size, or by default a
 // quarter of the budget, at most 512 MiB.

@@ -8,7 +8,7 @@ import (
 )
 
 func TestCompactCheckSaysItIsLossy(t *testing.T) {
-	args := []string{"check", "--losses", "0", "--dups", "0", "--cex", t.TempDir(), "--memory", "64MiB"}
+	args := []string{"check", "--losses", "0", "--dups", "0", "--cex", t.TempDir(), "--memory", "256MiB"}
 	status, exactOut, errOut := runCLI(append(args, "--json")...)
 	require.Equal(t, exitOK, status, errOut)
 	exact := decodeCheck(t, []byte(exactOut))
@@ -33,7 +33,9 @@ func TestCompactCheckSaysItIsLossy(t *testing.T) {
 	}
 	status, out, _ := runCLI(append(args, "--compact")...)
 	require.Equal(t, exitOK, status)
-	require.Contains(t, out, "LOSSY (hash compaction, a 16.0MiB table): ", "a quarter of --memory 64MiB")
+	table := compactTable(0, searchBudget(256<<20)) // a quarter of the search's share of --memory
+	require.Equal(t, int64(42<<20), table)
+	require.Contains(t, out, "LOSSY (hash compaction, a 42.0MiB table): ")
 	require.Contains(t, out, "holds (explore, lossy)")
 }
 
@@ -42,6 +44,7 @@ func TestCompactRefusesBadFlags(t *testing.T) {
 		{"--compact=lots"},
 		{"--compact", "--compact-size", "12XB"},
 		{"--compact", "--checkpoint", t.TempDir()},
+		{"--compact", "--compact-size", "1GiB", "--memory", "1GiB"},
 	} {
 		status, _, errOut := runCLI(append([]string{"check"}, bad...)...)
 		require.Equal(t, exitUsage, status, "%v", bad)

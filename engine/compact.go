@@ -120,20 +120,7 @@ func (s *hcSet) Add(fp uint64) bool {
 	}
 }
 
-func (s *hcSet) Has(fp uint64) bool {
-	v := value(fp)
-	for i := s.home(fp); ; {
-		switch s.slots[i] {
-		case 0:
-			return false
-		case v:
-			return true
-		}
-		if i++; i == len(s.slots) {
-			i = 0
-		}
-	}
-}
+func (s *hcSet) Has(fp uint64) bool { return probe(s.slots, s.home(fp), value(fp)) }
 
 func (s *hcSet) Len() int               { return s.n }
 func (s *hcSet) Bytes() int             { return 8 * len(s.table) }

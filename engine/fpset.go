@@ -98,14 +98,20 @@ func (s *FPSet) Has(fp uint64) bool {
 		fp = 1
 	}
 	sh := s.shard(fp)
-	for i := sh.home(fp); ; {
-		switch sh.slots[i] {
+	return probe(sh.slots, sh.home(fp), fp)
+}
+
+// probe reports whether v is in the run of full slots of a linear-probing
+// table that starts at i.
+func probe[T uint32 | uint64](slots []T, i int, v T) bool {
+	for {
+		switch slots[i] {
 		case 0:
 			return false
-		case fp:
+		case v:
 			return true
 		}
-		if i++; i == len(sh.slots) {
+		if i++; i == len(slots) {
 			i = 0
 		}
 	}

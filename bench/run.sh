@@ -118,7 +118,7 @@ run_spin() {
 		END {
 			if (states == "" || secs == "") { print "spin " tag ": no statistics in pan output" > "/dev/stderr"; exit 1 }
 			if (secs == 0) secs = 0.01
-			printf "states=%s\ntransitions=%s\nseconds=%s\nrate=%.0f\nbytes=%.1f\nerrors=%s\n", states, trans, secs, states / secs, mem * 1048576 / states, errs
+			printf "states=%s\ntransitions=%s\nseconds=%.2f\nrate=%.0f\nbytes=%.1f\nerrors=%s\n", states, trans, secs, states / secs, mem * 1048576 / states, errs
 		}' "$d/pan.out" >"$WORK/$tag.res"
 	rss_lines "$d/time.out" "$(sed -n 's/^states=//p' "$WORK/$tag.res")" >>"$WORK/$tag.res"
 	# Spin names an assertion by its expression: auth_c, auth_s, cmd_ok, live, bounded.

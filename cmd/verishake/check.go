@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -328,6 +329,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	budget, err := parseSize(*memory)
 	if err != nil {
 		return usagef(stderr, "check", "--memory %v", err)
+	}
+	if budget > 0 {
+		// The collector keeps the Go heap within the budget even when it
+		// falls behind the search (a loaded machine starves it of CPU).
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(budget))
 	}
 	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex,
 		memory: budget, workDir: *work, compact: compact.c}

@@ -17,7 +17,7 @@ import (
 var ErrCheckpoint = errors.New("engine: checkpoint")
 
 const (
-	checkpointVersion = 1
+	checkpointVersion = 2
 	checkpointMeta    = "checkpoint.json"
 )
 
@@ -40,6 +40,7 @@ type checkpoint struct {
 	PeakMemory  int64
 	PeakDisk    int64
 	Elapsed     time.Duration
+	Fanout      float64 // what sizes the next part of a level (search.fanout)
 }
 
 // foundRecord is a violation as a checkpoint keeps it.
@@ -103,14 +104,14 @@ func startCheckpoint(dir string) (*spill, error) {
 // and this one does not.
 func (s *search[S, A]) writeCheckpoint(depth, states int, elapsed time.Duration) error {
 	sp := s.disk
-	if err := writeSynced(sp.visitedPath(depth), s.visited.writeTo); err != nil {
+	if err := writeSynced(sp.visitedPath(depth), s.visited.(*FPSet).writeTo); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	sp.disk += 16 + int64(s.visited.Bytes())
 	s.peakDisk = max(s.peakDisk, sp.disk)
 	c := checkpoint{Version: checkpointVersion, Identity: s.cfg.Identity, Depth: depth, LevelStates: states,
 		States: s.visited.Len(), Transitions: s.transitions, Disk: sp.disk, PeakMemory: s.peakMem, PeakDisk: s.peakDisk,
-		Elapsed: elapsed}
+		Elapsed: elapsed, Fanout: s.fanout}
 	for _, p := range s.props {
 		c.Properties = append(c.Properties, p.Name)
 	}
@@ -200,9 +201,10 @@ func (s *search[S, A]) resume() (depth, states int, err error) {
 		}
 		s.found[v.Property] = violation{level: v.Level, parent: v.Parent, action: v.Action, reason: v.Reason}
 	}
+	s.visited.free()
 	s.visited, s.transitions = visited, c.Transitions
 	s.workers[0].taken = c.Taken
-	s.disk.disk, s.peakMem, s.peakDisk, s.before = c.Disk, c.PeakMemory, c.PeakDisk, c.Elapsed
+	s.disk.disk, s.peakMem, s.peakDisk, s.before, s.fanout = c.Disk, c.PeakMemory, c.PeakDisk, c.Elapsed, c.Fanout
 	return c.Depth, c.LevelStates, nil
 }
 
@@ -216,21 +218,27 @@ func (sp *spill) clearCheckpoint() {
 	}
 }
 
-// writeTo writes the set: its size, its table's, and the table.
+// writeTo writes the set: its size, its shard count, and each shard's
+// table after its size.
 func (s *FPSet) writeTo(w io.Writer) error {
 	var buf [8 << 10]byte
 	binary.LittleEndian.PutUint64(buf[:], uint64(s.n))
-	binary.LittleEndian.PutUint64(buf[8:], uint64(len(s.slots)))
+	binary.LittleEndian.PutUint64(buf[8:], fpShards)
 	if _, err := w.Write(buf[:16]); err != nil {
 		return err
 	}
-	for i := 0; i < len(s.slots); {
-		k := 0
-		for ; k+8 <= len(buf) && i < len(s.slots); i, k = i+1, k+8 {
-			binary.LittleEndian.PutUint64(buf[k:], s.slots[i])
-		}
-		if _, err := w.Write(buf[:k]); err != nil {
-			return err
+	for si := range s.shards {
+		slots := s.shards[si].slots
+		binary.LittleEndian.PutUint64(buf[:], uint64(len(slots)))
+		k := 8
+		for i := 0; i < len(slots) || k > 0; {
+			for ; k+8 <= len(buf) && i < len(slots); i, k = i+1, k+8 {
+				binary.LittleEndian.PutUint64(buf[k:], slots[i])
+			}
+			if _, err := w.Write(buf[:k]); err != nil {
+				return err
+			}
+			k = 0
 		}
 	}
 	return nil
@@ -242,25 +250,48 @@ func readFPSet(r io.Reader) (*FPSet, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, noEOF(err)
 	}
-	n, size := binary.LittleEndian.Uint64(hdr[:]), binary.LittleEndian.Uint64(hdr[8:])
-	if size < minFPSet || size > 1<<40 || 5*n > 4*size {
-		return nil, fmt.Errorf("%d fingerprints in %d slots", n, size)
+	n, shards := binary.LittleEndian.Uint64(hdr[:]), binary.LittleEndian.Uint64(hdr[8:])
+	if shards != fpShards || n > 1<<40 {
+		return nil, fmt.Errorf("%d fingerprints in %d shards, want %d shards", n, shards, fpShards)
 	}
-	s := &FPSet{slots: make([]uint64, size)}
+	s := &FPSet{}
+	ok := false
+	defer func() {
+		if !ok {
+			s.free()
+		}
+	}()
 	var buf [8 << 10]byte
-	for i := 0; i < len(s.slots); {
-		k := min(len(buf), 8*(len(s.slots)-i))
-		if _, err := io.ReadFull(r, buf[:k]); err != nil {
+	for si := range s.shards {
+		sh := &s.shards[si]
+		if _, err := io.ReadFull(r, buf[:8]); err != nil {
 			return nil, noEOF(err)
 		}
-		for j := 0; j < k; i, j = i+1, j+8 {
-			if s.slots[i] = binary.LittleEndian.Uint64(buf[j:]); s.slots[i] != 0 {
-				s.n++
+		size := binary.LittleEndian.Uint64(buf[:8])
+		if size < minShard || size > 1<<36 {
+			return nil, fmt.Errorf("shard %d of %d slots", si, size)
+		}
+		sh.slots, sh.mapped = tableAlloc(int(size))
+		s.bytes += 8 * int(size)
+		for i := 0; i < len(sh.slots); {
+			k := min(len(buf), 8*(len(sh.slots)-i))
+			if _, err := io.ReadFull(r, buf[:k]); err != nil {
+				return nil, noEOF(err)
+			}
+			for j := 0; j < k; i, j = i+1, j+8 {
+				if sh.slots[i] = binary.LittleEndian.Uint64(buf[j:]); sh.slots[i] != 0 {
+					sh.n++
+				}
 			}
 		}
+		if 5*sh.n > 4*len(sh.slots) {
+			return nil, fmt.Errorf("shard %d: %d fingerprints in %d slots", si, sh.n, len(sh.slots))
+		}
+		s.n += sh.n
 	}
 	if uint64(s.n) != n {
 		return nil, fmt.Errorf("%d fingerprints, header says %d", s.n, n)
 	}
+	ok = true
 	return s, nil
 }

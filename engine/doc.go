@@ -42,6 +42,17 @@
 // short (Config.MaxStates, StopOn, a cancelled context) is not complete,
 // and a property it did not find violated is unknown, never held.
 //
+// # Memory
+//
+// The visited set keeps 64-bit fingerprints, 10 to 15 bytes a state;
+// Config.WorkDir puts the frontier and the parent records on disk, and
+// Config.MemoryBudget bounds the rest: a level is expanded a part at a
+// time, so that neither the budget nor Config.MaxStates waits for a whole
+// level's successors. Config.Compact trades exactness for memory (hash
+// compaction, bitstate): such a search reports the states it may have
+// omitted (Report.Omitted), and what holds in it holds in the states it
+// kept.
+//
 // # Random walks
 //
 // Simulate is the random scheduler of any model: walks from Init choosing

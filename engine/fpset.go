@@ -5,113 +5,177 @@ import (
 	"sync/atomic"
 )
 
-// FPSet is the set of visited states, as 64-bit fingerprints in one
-// open-addressing table (linear probing): no allocation per state, 8 bytes
-// a slot. A fingerprint's home slot is its high bits scaled to the table
-// (fastrange), so the table may have any size: it grows by half once it is
-// 4/5 full, which keeps it between 8/15 and 4/5 full, between 10 and 15
-// bytes a stored state (Spin's full state vectors take ten times that).
+// FPSet is the set of visited states, as 64-bit fingerprints in 256
+// open-addressing tables (linear probing), one per value of a
+// fingerprint's top byte: no allocation per state, 8 bytes a slot. A
+// fingerprint's home slot in its shard is its next bits scaled to the
+// shard (fastrange), so that a shard may have any size: each grows by
+// half once it is 4/5 full, on its own, which keeps it between 8/15 and
+// 4/5 full, between 10 and 15 bytes a stored state (Spin's full state
+// vectors take ten times that). A shard that grows holds its old table
+// and its new one for a moment: the whole set then needs 1/256 of itself
+// more, not two and a half times itself as one table would. Large tables
+// are mapped from the operating system and returned to it when they are
+// replaced (tableAlloc), so that a table left behind by a growth is not
+// garbage waiting for a collection.
+//
 // Zero marks an empty slot, so fingerprint 0 is stored as 1: a collision
 // no likelier than any other.
 type FPSet struct {
-	slots []uint64
-	n     int
+	shards [fpShards]fpShard
+	n      int
+	bytes  int
 }
 
-const minFPSet = 1024
+type fpShard struct {
+	slots  []uint64
+	n      int
+	mapped bool // slots came from the operating system (tableAlloc)
+}
+
+const (
+	fpShardBits = 8
+	fpShards    = 1 << fpShardBits
+	minShard    = 16
+)
 
 // NewFPSet returns an empty set with room for capacity fingerprints
 // before it first grows.
 func NewFPSet(capacity int) *FPSet {
-	size := minFPSet
-	for size*4/5 < capacity {
+	size := minShard
+	for size*4/5 < capacity/fpShards+1 {
 		size += size / 2
 	}
-	return &FPSet{slots: make([]uint64, size)}
+	s := &FPSet{}
+	for i := range s.shards {
+		s.shards[i].slots, s.shards[i].mapped = tableAlloc(size)
+		s.bytes += 8 * size
+	}
+	return s
 }
 
-func (s *FPSet) home(fp uint64) int {
-	hi, _ := bits.Mul64(fp, uint64(len(s.slots)))
+func (s *FPSet) shard(fp uint64) *fpShard { return &s.shards[fp>>(64-fpShardBits)] }
+
+func (sh *fpShard) home(fp uint64) int {
+	hi, _ := bits.Mul64(fp<<fpShardBits, uint64(len(sh.slots)))
 	return int(hi)
 }
+
+func (sh *fpShard) grows() bool { return 5*(sh.n+1) > 4*len(sh.slots) }
 
 // Add inserts fp and reports whether it was new.
 func (s *FPSet) Add(fp uint64) bool {
 	if fp == 0 {
 		fp = 1
 	}
-	for i := s.home(fp); ; {
-		switch s.slots[i] {
+	sh := s.shard(fp)
+	for i := sh.home(fp); ; {
+		switch sh.slots[i] {
 		case 0:
-			if s.Grows() {
-				// Only a new fingerprint grows the table, so that a
+			if sh.grows() {
+				// Only a new fingerprint grows a shard, so that a
 				// search at its memory budget can still look up the rest.
-				s.grow()
+				s.grow(sh)
 				return s.Add(fp)
 			}
-			s.slots[i] = fp
+			sh.slots[i] = fp
+			sh.n++
 			s.n++
 			return true
 		case fp:
 			return false
 		}
-		if i++; i == len(s.slots) {
+		if i++; i == len(sh.slots) {
 			i = 0
 		}
 	}
 }
 
 // Has reports whether fp is in the set. Any number of goroutines may call
-// it while none calls add.
+// it while none calls Add.
 func (s *FPSet) Has(fp uint64) bool {
 	if fp == 0 {
 		fp = 1
 	}
-	for i := s.home(fp); ; {
-		switch s.slots[i] {
+	sh := s.shard(fp)
+	return probe(sh.slots, sh.home(fp), fp)
+}
+
+// probe reports whether v is in the run of full slots of a linear-probing
+// table that starts at i.
+func probe[T uint32 | uint64](slots []T, i int, v T) bool {
+	for {
+		switch slots[i] {
 		case 0:
 			return false
-		case fp:
+		case v:
 			return true
 		}
-		if i++; i == len(s.slots) {
+		if i++; i == len(slots) {
 			i = 0
 		}
 	}
 }
 
-func (s *FPSet) grow() {
-	old := s.slots
-	s.slots = make([]uint64, len(old)+len(old)/2)
+func (s *FPSet) grow(sh *fpShard) {
+	old, oldMapped := sh.slots, sh.mapped
+	size := len(old) + len(old)/2
+	sh.slots, sh.mapped = tableAlloc(size)
 	for _, fp := range old {
 		if fp == 0 {
 			continue
 		}
-		i := s.home(fp)
-		for s.slots[i] != 0 {
-			if i++; i == len(s.slots) {
+		i := sh.home(fp)
+		for sh.slots[i] != 0 {
+			if i++; i == len(sh.slots) {
 				i = 0
 			}
 		}
-		s.slots[i] = fp
+		sh.slots[i] = fp
 	}
+	s.bytes += 8 * (size - len(old))
+	tableFree(old, oldMapped)
+}
+
+// free returns the set's tables; the set is empty and unusable after.
+func (s *FPSet) free() {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		tableFree(sh.slots, sh.mapped)
+		sh.slots, sh.n = nil, 0
+	}
+	s.n, s.bytes = 0, 0
 }
 
 // Len is the number of fingerprints stored.
 func (s *FPSet) Len() int { return s.n }
 
 // Touch reads fp's home slot, to bring it into the cache before Has.
-func (s *FPSet) Touch(fp uint64) uint64 { return s.slots[s.home(fp)] }
+func (s *FPSet) Touch(fp uint64) uint64 {
+	sh := s.shard(fp)
+	return sh.slots[sh.home(fp)]
+}
 
-// Grows reports whether the next Add grows the table.
-func (s *FPSet) Grows() bool { return 5*(s.n+1) > 4*len(s.slots) }
+// Grows reports whether adding fp, if it is new, grows its shard.
+func (s *FPSet) Grows(fp uint64) bool {
+	if fp == 0 {
+		fp = 1
+	}
+	return s.shard(fp).grows()
+}
 
-// GrowBytes is the memory the set holds while it grows: the old table and
-// the new, half as big again.
-func (s *FPSet) GrowBytes() int { return 8 * (2*len(s.slots) + len(s.slots)/2) }
+// GrowBytes is the memory the set needs beyond Bytes while fp's shard
+// grows: the shard's new table, half as big again as its old one.
+func (s *FPSet) GrowBytes(fp uint64) int {
+	if fp == 0 {
+		fp = 1
+	}
+	n := len(s.shard(fp).slots)
+	return 8 * (n + n/2)
+}
 
 // Bytes is the memory the set holds.
-func (s *FPSet) Bytes() int { return 8 * len(s.slots) }
+func (s *FPSet) Bytes() int { return s.bytes }
 
 // LevelSet is a lock-free table of the fingerprints new to a level while
 // the level expands, each with the least key ((state, step) in BFS order)

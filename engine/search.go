@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -21,8 +22,9 @@ type Config struct {
 	// same whatever their number.
 	Workers int
 	// MaxStates stops the search once that many states are stored (0: no
-	// limit); the report is then incomplete, and a property not violated
-	// so far is unknown, never held.
+	// limit), inside a level if the cap is met there (after the part of
+	// the level that met it); the report is then incomplete, and a
+	// property not violated so far is unknown, never held.
 	MaxStates int
 	// StopOn ends the search after the level at which every property it
 	// names has been violated; the report is then incomplete.
@@ -43,9 +45,11 @@ type Config struct {
 	// MemoryBudget bounds the bytes the search holds (0: no bound): the
 	// visited set, the level set, the buffers of the states being expanded
 	// and of their successors and, without a WorkDir, the frontiers and
-	// trails. The visited set never grows past it: a search that would
-	// need more stops, incomplete, with Report.Stopped StoppedMemory.
-	// Without a WorkDir the rest is checked between levels.
+	// trails. A level is expanded a part at a time, each part's successors
+	// merged before the next part is expanded, and the search checks the
+	// budget before each part and before the visited set grows: a search
+	// that would need more stops, incomplete, with Report.Stopped
+	// StoppedMemory, inside the level if that is where the budget ends.
 	MemoryBudget int64
 	// Checkpoint, if set, is a directory where the search keeps its
 	// levels (in place of WorkDir) and, after each completed level, what
@@ -61,6 +65,13 @@ type Config struct {
 	// Identity names the model and its configuration in a checkpoint: a
 	// resume with another is refused (ErrCheckpoint).
 	Identity string
+	// Compact, if not Exact, keeps the visited set lossily, in less
+	// memory (see Compaction): the report then says how many states it
+	// may have omitted (Report.Omitted). Not with Checkpoint.
+	Compact Compaction
+	// CompactBytes is the size of a HashCompaction or Bitstate table (0: a
+	// quarter of MemoryBudget, or 256 MiB without one).
+	CompactBytes int64
 }
 
 // Progress is the state of a running search.
@@ -79,6 +90,8 @@ const (
 	StoppedMemory    = "memory budget"
 	StoppedMaxStates = "max states"
 	StoppedContext   = "cancelled"
+	// StoppedTable: a HashCompaction table is 4/5 full (Config.CompactBytes).
+	StoppedTable = "compaction table full"
 )
 
 // Report is what a search found.
@@ -106,6 +119,13 @@ type Report[A any] struct {
 	// Memory is the most bytes the search held as MemoryBudget counts
 	// them; Disk the most bytes its files took in the work directory.
 	Memory, Disk int64
+	// Compaction is Config.Compact. With a lossy one, Complete means that
+	// the search ran out of new states, not that it saw every reachable
+	// one, and a property holds in every state it kept: Omitted is the
+	// expected number of states it wrongly took for ones seen before
+	// (so the probability that it omitted any is at most Omitted).
+	Compaction Compaction
+	Omitted    float64
 }
 
 // Counterexample is a run from the initial state to a violation.
@@ -186,7 +206,28 @@ func Search[S, A any](ctx context.Context, m Model[S, A], cfg Config) (Report[A]
 	if cfg.MemoryBudget < 0 {
 		return Report[A]{}, fmt.Errorf("engine: memory budget %d: want 0 (none) or more", cfg.MemoryBudget)
 	}
-	s := &search[S, A]{m: m, cfg: cfg, props: props, visited: NewFPSet(1 << 12), found: map[int]violation{}, chunkLen: chunkSize}
+	if cfg.Compact > Bitstate || cfg.CompactBytes < 0 {
+		return Report[A]{}, fmt.Errorf("engine: compaction %v of %d bytes: want exact, hash or bitstate, and 0 bytes (the default) or more", cfg.Compact, cfg.CompactBytes)
+	}
+	if cfg.Compact.Lossy() && cfg.Checkpoint != "" {
+		return Report[A]{}, fmt.Errorf("%w: a search with %v compaction is not checkpointed", ErrCheckpoint, cfg.Compact)
+	}
+	s := &search[S, A]{m: m, cfg: cfg, props: props, found: map[int]violation{}, chunkLen: chunkSize}
+	table := cfg.CompactBytes
+	if table == 0 {
+		table = 256 << 20
+		if cfg.MemoryBudget > 0 {
+			table = cfg.MemoryBudget / 4
+		}
+	}
+	switch cfg.Compact {
+	case HashCompaction:
+		s.visited = newHCSet(table)
+	case Bitstate:
+		s.visited = newBitSet(table)
+	default:
+		s.visited = NewFPSet(1 << 12)
+	}
 	s.fingerprinter, _ = m.(Fingerprinter[S])
 	s.peeker, _ = m.(Peeker[S, A])
 	s.redundant, _ = m.(Redundant[S, A])
@@ -209,7 +250,7 @@ type search[S, A any] struct {
 	props         []Property[S, A]
 
 	level       int
-	visited     *FPSet
+	visited     visitedSet
 	fresh       LevelSet
 	transitions uint64
 	found       map[int]violation // by property index
@@ -221,13 +262,14 @@ type search[S, A any] struct {
 
 	disk     *spill   // nil: levels and trails in memory
 	seg      frontier // the states of a level read from disk, a segment at a time
-	segBytes int      // how much of a level is read at a time
+	segBytes int      // how much of a level is read from disk, or expanded in memory, at a time
 	chunkLen int      // an arena chunk is full past this
 	stopped  string   // why the search stops short (Report.Stopped)
 	peakMem  int64
 	peakDisk int64
 	before   time.Duration // the search's time before it was resumed
 	held     int64         // in memory: the arena bytes of the levels held
+	fanout   float64       // actions per state in the last part expanded (0: none yet)
 }
 
 // violation is a property's first failure: at a level, from the state
@@ -320,10 +362,18 @@ func (s *search[S, A]) refsHeld(states int) int {
 	return states
 }
 
-// roomToGrow reports whether the visited set may grow by half within the
-// budget: while it grows, it holds the old table and the new.
-func (s *search[S, A]) roomToGrow(refs int) bool {
-	return s.memory(refs)+int64(s.visited.GrowBytes()-s.visited.Bytes()) <= s.cfg.MemoryBudget
+// roomToGrow reports whether the visited set may grow fp's shard within
+// the budget: while it grows, it holds the shard's old table and new.
+func (s *search[S, A]) roomToGrow(fp uint64, refs int) bool {
+	return s.memory(refs)+int64(s.visited.GrowBytes(fp)) <= s.cfg.MemoryBudget
+}
+
+// fullStop is why the search stops when the visited set has no room.
+func (s *search[S, A]) fullStop() string {
+	if s.cfg.Compact == HashCompaction {
+		return StoppedTable
+	}
+	return StoppedMemory
 }
 
 // overBudget reports whether the search holds more than its budget.
@@ -341,6 +391,12 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 	var enc []byte
 	s.visited.Add(s.fingerprint(&root, &enc))
 	rootEnc := s.m.Encode(nil, &root)
+	defer func() { s.visited.free() }()
+	s.segBytes = maxSegmentBytes
+	if b := s.cfg.MemoryBudget; b > 0 {
+		s.segBytes = int(min(max(b/32, 16<<10), int64(s.segBytes)))
+		s.chunkLen = min(chunkSize, s.segBytes/2)
+	}
 	var level *frontier
 	depth, levelSize := 0, 1
 	if s.cfg.WorkDir != "" || s.cfg.Checkpoint != "" {
@@ -359,11 +415,6 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 		}
 		defer sp.close()
 		s.disk = sp
-		s.segBytes = maxSegmentBytes
-		if b := s.cfg.MemoryBudget; b > 0 {
-			s.segBytes = int(min(max(b/32, 16<<10), int64(s.segBytes)))
-			s.chunkLen = min(chunkSize, s.segBytes/2)
-		}
 		switch {
 		case s.cfg.Resume:
 			if depth, levelSize, err = s.resume(); err != nil {
@@ -442,7 +493,8 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 	}
 	s.memory(s.refsHeld(levelSize))
 	r := Report[A]{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: depth, Complete: complete,
-		Elapsed: s.before + time.Since(start), VisitedBytes: s.visited.Bytes(), Stopped: s.stopped, Memory: s.peakMem, Disk: s.peakDisk}
+		Elapsed: s.before + time.Since(start), VisitedBytes: s.visited.Bytes(), Stopped: s.stopped, Memory: s.peakMem, Disk: s.peakDisk,
+		Compaction: s.cfg.Compact, Omitted: s.visited.omitted()}
 	for _, wk := range s.workers {
 		for k, n := range wk.taken {
 			r.Taken[k] += n
@@ -499,46 +551,87 @@ func (s *search[S, A]) allFound(names []string) bool {
 
 // expand checks every state of the level, finds its successors in
 // parallel, and returns the next level in the order of the first
-// (parent, action) that reached each new state.
+// (parent, action) that reached each new state. It goes a segment at a
+// time, as a level on disk does, each merged before the next is
+// expanded, so that the budget and MaxStates are met within the level:
+// memory holds the level, the part of the next found so far and one
+// segment's successors, never all of a level's successors at once.
 func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
-	blocks, workers, err := s.expandSegment(level, 0)
-	if err != nil {
-		return nil, err
-	}
 	next := &frontier{}
-	base := make([]int32, workers)
-	for wi, wk := range s.workers[:workers] {
+	var t trail
+	s.held = chunkBytes(level.chunks)
+	for start := 0; start < len(level.refs); {
+		end := start
+		for bytes := 0; end < len(level.refs) && (bytes < s.segBytes || end == start); end++ {
+			bytes += int(level.refs[end].end - level.refs[end].off)
+		}
+		seg := frontier{refs: level.refs[start:end], chunks: level.chunks}
+		held := func() int { return len(level.refs) + len(next.refs) }
+		err := s.expandParts(&seg, start, held, func(blocks []block, _ int) {
+			s.mergeToMemory(blocks, next, &t, len(level.refs))
+		})
+		if err != nil {
+			return nil, err
+		}
+		if s.overBudget(len(level.refs) + len(next.refs)) {
+			s.stop(StoppedMemory)
+		}
+		if s.capped || s.stopped != "" {
+			break
+		}
+		if start = end; start < len(level.refs) && s.cfg.Progress != nil {
+			s.cfg.Progress(Progress{States: uint64(s.visited.Len()), Transitions: s.transitions, Depth: s.level,
+				Frontier: len(level.refs) - start + len(next.refs), Memory: s.memory(len(level.refs) + len(next.refs))})
+		}
+	}
+	// The merge named each state's chunk by worker and the worker's own
+	// chunk index; the next level's chunks are the workers' in order.
+	base := make([]int32, len(s.workers))
+	for wi, wk := range s.workers {
 		base[wi] = int32(len(next.chunks))
 		next.chunks = append(next.chunks, wk.chunks...)
 		wk.chunks = nil
 	}
-	s.held = chunkBytes(level.chunks) + chunkBytes(next.chunks)
-	var t trail
-	budget := s.cfg.MemoryBudget > 0
-merge:
+	for i := range next.refs {
+		r := &next.refs[i]
+		r.chunk = base[r.chunk>>workerShift] + r.chunk&(1<<workerShift-1)
+	}
+	s.trails = append(s.trails, t)
+	return next, nil
+}
+
+// workerShift places a worker's number above its chunk indices in the
+// refs of a level being merged in memory.
+const workerShift = 20
+
+// mergeToMemory keeps the segment's new states, in search order, in next
+// and t; held is how many states the level being expanded holds.
+func (s *search[S, A]) mergeToMemory(blocks []block, next *frontier, t *trail, held int) {
+	budget := s.cfg.MemoryBudget > 0 || s.cfg.Compact == HashCompaction // a full table stops the search as a budget does
 	for _, b := range blocks {
 		wk := s.workers[b.worker]
 		for k := b.start; k < b.end; k++ {
 			c := &wk.kids[k]
 			if s.full() {
-				s.capped = s.capped || !s.visited.Has(c.fp)
+				if !s.visited.Has(c.fp) {
+					s.capped = true
+					return
+				}
 				continue
 			}
-			if budget && s.visited.Grows() && !s.visited.Has(c.fp) && !s.roomToGrow(len(next.refs)+len(level.refs)) {
-				s.stop(StoppedMemory)
-				break merge
+			if budget && s.visited.Grows(c.fp) && !s.visited.Has(c.fp) && !s.roomToGrow(c.fp, held+len(next.refs)) {
+				s.stop(s.fullStop())
+				return
 			}
 			if !s.visited.Add(c.fp) {
 				continue
 			}
 			t.parent, t.action = append(t.parent, c.parent), append(t.action, c.action)
 			r := c.ref
-			r.chunk += base[b.worker]
+			r.chunk |= int32(b.worker) << workerShift
 			next.refs = append(next.refs, r)
 		}
 	}
-	s.trails = append(s.trails, t)
-	return next, nil
 }
 
 // expandFromDisk expands the level in the work directory (states of
@@ -574,20 +667,21 @@ func (s *search[S, A]) expandFromDisk(ctx context.Context, states int) (int, err
 			s.stop(fmt.Sprintf("work directory: level %d: %v", l, err))
 			break
 		}
-		blocks, workers, err := s.expandSegment(&s.seg, base)
+		err := s.expandParts(&s.seg, base, func() int { return 0 }, func(blocks []block, workers int) {
+			size += s.mergeToDisk(blocks, workers, next, trailW)
+			s.memory(0)
+			for _, wk := range s.workers[:workers] {
+				s.spare = append(s.spare, wk.chunks...)
+				wk.chunks = nil
+			}
+		})
 		if err != nil {
 			next.close(false)
 			trailW.close(false)
 			return 0, err
 		}
-		size += s.mergeToDisk(blocks, workers, next, trailW)
-		s.memory(0)
 		s.spare = append(s.spare, s.seg.chunks...)
 		s.seg.chunks = s.seg.chunks[:0]
-		for _, wk := range s.workers[:workers] {
-			s.spare = append(s.spare, wk.chunks...)
-			wk.chunks = nil
-		}
 		if err := cmp.Or(next.err, trailW.err); err != nil {
 			s.stop(fmt.Sprintf("work directory: writing level %d: %v", l+1, err))
 		}
@@ -619,7 +713,7 @@ func (s *search[S, A]) expandFromDisk(ctx context.Context, states int) (int, err
 // each to the next level's file and its trail, and returns how many.
 func (s *search[S, A]) mergeToDisk(blocks []block, workers int, next, trailW *fileWriter) int {
 	n := 0
-	budget := s.cfg.MemoryBudget > 0
+	budget := s.cfg.MemoryBudget > 0 || s.cfg.Compact == HashCompaction // a full table stops the search as a budget does
 	for _, b := range blocks {
 		wk := s.workers[b.worker]
 		for k := b.start; k < b.end; k++ {
@@ -631,8 +725,8 @@ func (s *search[S, A]) mergeToDisk(blocks []block, workers int, next, trailW *fi
 				}
 				continue
 			}
-			if budget && s.visited.Grows() && !s.visited.Has(c.fp) && !s.roomToGrow(0) {
-				s.stop(StoppedMemory)
+			if budget && s.visited.Grows(c.fp) && !s.visited.Has(c.fp) && !s.roomToGrow(c.fp, 0) {
+				s.stop(s.fullStop())
 				return n
 			}
 			if !s.visited.Add(c.fp) {
@@ -645,6 +739,52 @@ func (s *search[S, A]) mergeToDisk(blocks []block, workers int, next, trailW *fi
 		}
 	}
 	return n
+}
+
+// expandParts expands seg, whose first state is state base of the level,
+// a part at a time, and merges each part with merge before the next, so
+// that what a segment's successors take is bounded even where states have
+// many: a part is as many states as partLimit's bytes of successors would
+// need at the rate of the part before (every action a new successor, an
+// encoding as long as its parent's). The parts depend only on the model
+// and the configuration, never on timing, so that a search cut short in
+// a level is the same for any number of workers. held is how many refs to
+// frontier states memory holds, for the budget.
+func (s *search[S, A]) expandParts(seg *frontier, base int, held func() int, merge func(blocks []block, workers int)) error {
+	limit := s.partLimit()
+	for k := 0; k < len(seg.refs); {
+		if b := s.cfg.MemoryBudget; b > 0 && s.memory(held())+limit > b {
+			s.stop(StoppedMemory)
+			return nil
+		}
+		n := len(seg.refs) - k
+		if s.fanout > 0 {
+			enc := float64(seg.refs[k].end - seg.refs[k].off)
+			n = min(n, max(1, int(float64(limit)/(s.fanout*(float64(kidBytesEach)+enc)))))
+		}
+		part := frontier{refs: seg.refs[k : k+n], chunks: seg.chunks}
+		before := s.transitions
+		blocks, workers, err := s.expandSegment(&part, base+k)
+		if err != nil {
+			return err
+		}
+		s.fanout = float64(s.transitions-before) / float64(n)
+		merge(blocks, workers)
+		if k += n; s.capped || s.stopped != "" {
+			return nil
+		}
+	}
+	return nil
+}
+
+// partLimit is the most bytes of successors a part should gather: a few
+// segments' worth, and under a budget an eighth of it.
+func (s *search[S, A]) partLimit() int64 {
+	limit := int64(8 * s.segBytes)
+	if b := s.cfg.MemoryBudget; b > 0 {
+		limit = min(limit, b/8)
+	}
+	return limit
 }
 
 // expandSegment checks every state of seg, whose first is state base of
@@ -701,6 +841,9 @@ func (s *search[S, A]) expandSegment(seg *frontier, base int) ([]block, int, err
 	}
 	return blocks, workers, nil
 }
+
+// kidBytesEach is what a successor's record takes in a worker's kids.
+const kidBytesEach = int64(unsafe.Sizeof(kid{}))
 
 // worker expands states with scratch states of its own: once its buffers
 // have grown it allocates nothing per transition but what the model does.

@@ -238,7 +238,9 @@ func TestFPSetRoundTrips(t *testing.T) {
 	require.NoError(t, s.writeTo(&buf))
 	back, err := readFPSet(strings.NewReader(buf.String()))
 	require.NoError(t, err)
-	require.Equal(t, s.slots, back.slots)
+	for i := range s.shards {
+		require.Equal(t, s.shards[i].slots, back.shards[i].slots)
+	}
 	require.Equal(t, s.Len(), back.Len())
 	_, err = readFPSet(strings.NewReader(buf.String()[:buf.Len()-8]))
 	require.Error(t, err, "a cut file is damage")

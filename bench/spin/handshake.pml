@@ -37,7 +37,18 @@
  * Variants (the catalog's, protocol/variants.go), one -D macro each:
  *   -DNO_CLIENT_TOKEN_CHECK  -DNO_SERVER_TOKEN_CHECK  -DNO_COMMAND_SEQ
  *   -DSTATIC_SERVER_TOKEN    -DUNBOUND_REGID
+ *
+ * -DSCRATCH_VISIBLE (for pan's multi-core build, cc -DNCORE=N, which
+ * refuses `hidden` variables): the scratch variables are ordinary globals,
+ * zeroed at the end of the one d_step, so that they are 0 in every stored
+ * state and the states stored are the same (965,471 at these bounds).
  */
+
+#ifdef SCRATCH_VISIBLE
+#define SCRATCH
+#else
+#define SCRATCH hidden
+#endif
 
 #ifndef DROPS
 #define DROPS 1
@@ -150,11 +161,12 @@ short cap[MAXC];
 byte nl;
 short led[MAXL];
 
-/* scratch: written before read inside each d_step, not part of the state */
-hidden short h_m, h_v, h_e, h_dt, h_arg, h_out;
-hidden byte h_la, h_lb;
-hidden byte h_mk, h_mr, h_mtc, h_mts, h_msq, h_s, h_nt, h_to, h_lt, h_fx, h_ci, h_ki, h_li, h_tmp;
-hidden byte h_ok, h_tcok, auth_c, auth_s, cmd_ok, live, bounded;
+/* scratch: written before read inside each d_step, not part of the state
+ * (hidden, or with SCRATCH_VISIBLE zeroed by clear_scratch) */
+SCRATCH short h_m, h_v, h_e, h_dt, h_arg, h_out;
+SCRATCH byte h_la, h_lb;
+SCRATCH byte h_mk, h_mr, h_mtc, h_mts, h_msq, h_s, h_nt, h_to, h_lt, h_fx, h_ci, h_ki, h_li, h_tmp;
+SCRATCH byte h_ok, h_tcok, auth_c, auth_s, cmd_ok, live, bounded;
 
 /* ---- multisets and sets ---- */
 
@@ -562,7 +574,17 @@ inline check_state() {
 #define A_INJECT  8
 #define SEL(a, x) ((a) << 16 | (x))
 
-hidden int sel;   /* written by the choice, read by the d_step right after it */
+SCRATCH int sel;   /* written by the choice, read by the d_step right after it */
+
+inline clear_scratch() {
+#ifdef SCRATCH_VISIBLE
+	h_m = 0; h_v = 0; h_e = 0; h_dt = 0; h_arg = 0; h_out = 0;
+	h_la = 0; h_lb = 0;
+	h_mk = 0; h_mr = 0; h_mtc = 0; h_mts = 0; h_msq = 0; h_s = 0; h_nt = 0; h_to = 0; h_lt = 0; h_fx = 0; h_ci = 0; h_ki = 0; h_li = 0; h_tmp = 0;
+	h_ok = 0; h_tcok = 0; auth_c = 0; auth_s = 0; cmd_ok = 0; live = 0; bounded = 0;
+#endif
+	skip
+}
 
 inline take_step() {
 	h_arg = sel & 65535;
@@ -582,6 +604,7 @@ inline take_step() {
 	fi;
 	step_end();
 	check_state();
+	clear_scratch();
 	sel = 0
 }
 

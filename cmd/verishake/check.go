@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/engine"
 	"github.com/verishake/verishake/internal/verifier"
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim/explore"
@@ -23,7 +25,7 @@ func init() {
 		name: "check",
 		usage: "[--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D] [--injects I]\n" +
 			"       [--retries R] [--retransmits G] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false] [--rename-tokens=false] [--workers W] [--max-states N] [--cex DIR] [--json] [--junit FILE] [--plot FILE.svg]\n" +
-			"       [--memory SIZE] [--work DIR] [--checkpoint DIR | --resume DIR]\n" +
+			"       [--memory SIZE] [--work DIR] [--checkpoint DIR | --resume DIR] [--compact[=hash|bitstate] [--compact-size SIZE]]\n" +
 			"       [--coverage [--coverage-walks N]] [--dump FILE.dot|FILE.json [--dump-max N]]",
 		summary: "explore every interleaving within bounds; shortest counterexample per violated property",
 		run:     runCheck,
@@ -62,12 +64,20 @@ type checkJob struct {
 	// resuming the one there when resume is set.
 	checkpoint string
 	resume     bool
+	compact    engine.Compaction // lossy visited set (check_compact.go)
+	compactSz  int64             // its table's size (0: the default)
 }
 
 // checkReport is `check --json`: the exploration's report, and
 // --coverage's.
 type checkReport struct {
 	verifier.CheckReport
+	// PeakRSS is the process's peak resident memory (bytes; absent where
+	// the OS does not say), everything included: visited set, frontier,
+	// parents, the runtime. PeakRSSPerState is it over the states stored,
+	// where BytesPerState counts the visited set alone.
+	PeakRSS         int64   `json:"peak_rss,omitempty"`
+	PeakRSSPerState float64 `json:"peak_rss_bytes_per_state,omitempty"`
 	// Coverage is --coverage's report.
 	Coverage *coverageReport `json:"coverage,omitempty"`
 }
@@ -77,8 +87,10 @@ type checkReport struct {
 func (j checkJob) run(ctx context.Context, progress func(explore.Progress)) (checkReport, error) {
 	job := verifier.Job{Profile: j.profile, Variant: j.variant, Bounds: j.b, Caps: j.caps, Agree: j.agree, Symmetry: j.symmetry, Rename: j.rename,
 		Workers: j.workers, MaxStates: j.maxStates, StopOn: j.stopOn, CexDir: j.cexDir,
-		Memory: j.memory, WorkDir: j.workDir, Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String()}
+		Memory: searchBudget(j.memory), WorkDir: j.workDir, Checkpoint: j.checkpoint, Resume: j.resume, Identity: j.identity().String(),
+		Compact: j.compact, CompactSize: j.compactSz}
 	rep, err := job.Run(ctx, progress)
+	rep.MemoryBudget = j.memory // the search had its share of it (searchBudget)
 	return checkReport{CheckReport: rep}, err
 }
 
@@ -154,6 +166,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	work := fs.String("work", "", "`DIR` for the levels and parent records kept on disk (default: a new one under the OS temp directory, removed after)")
 	checkpoint := fs.String("checkpoint", "", "keep the levels in `DIR` and checkpoint the search there after each level, for --resume after a kill")
 	resume := fs.String("resume", "", "continue the check checkpointed in `DIR` (give it the flags it was started with)")
+	var compact compactFlag
+	fs.Var(&compact, "compact", compactUsage)
+	compactSize := fs.String("compact-size", "0", compactSizeUsage)
 	if status, ok := parseFlags(fs, args, 0, stderr); !ok {
 		return status
 	}
@@ -183,8 +198,22 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usagef(stderr, "check", "--memory %v", err)
 	}
+	if budget > 0 {
+		// The collector keeps the Go heap within the budget even when it
+		// falls behind the search (a loaded machine starves it of CPU).
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(budget))
+	}
 	job := checkJob{profile: p, variant: *variant, b: *b, caps: c, agree: *agree, symmetry: *symmetry, rename: *rename, workers: *workers, maxStates: *maxStates, cexDir: *cex,
-		memory: budget, workDir: *work}
+		memory: budget, workDir: *work, compact: compact.c}
+	if job.compactSz, err = parseSize(*compactSize); err != nil {
+		return usagef(stderr, "check", "--compact-size %v", err)
+	}
+	if share := searchBudget(budget); share > 0 && job.compactSz > share {
+		return usagef(stderr, "check", "--compact-size %s: more than the search's share of --memory %s (%s)", formatSize(job.compactSz), formatSize(budget), formatSize(share))
+	}
+	if compact.c.Lossy() && (*checkpoint != "" || *resume != "") {
+		return usagef(stderr, "check", "--compact=%v with --checkpoint or --resume: a lossy search is not checkpointed", compact.c)
+	}
 	switch {
 	case *checkpoint != "" && *resume != "" && *checkpoint != *resume:
 		return usagef(stderr, "check", "--checkpoint %s --resume %s: a resume checkpoints where it resumes", *checkpoint, *resume)
@@ -257,6 +286,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "verishake check: %v\n", err)
 		return exitUsage
+	}
+	if rep.PeakRSS = peakRSS(); rep.PeakRSS > 0 {
+		rep.PeakRSSPerState = float64(rep.PeakRSS) / float64(max(rep.States, 1))
 	}
 	if ctx.Err() != nil {
 		rep.Interrupted = true
@@ -339,6 +371,11 @@ func printCheck(w io.Writer, r checkReport) {
 		fmt.Fprintf(w, "memory budget %s (at most %s held), work directory %s (at most %s on disk)\n",
 			budget, formatSize(r.Memory), cmp.Or(r.WorkDir, "none"), formatSize(r.Disk))
 	}
+	if r.PeakRSS > 0 {
+		fmt.Fprintf(w, "peak RSS %s, %.1f bytes per state stored (the process: visited set, frontier, parents, runtime)\n",
+			formatSize(r.PeakRSS), r.PeakRSSPerState)
+	}
+	printCompact(w, r.Compact)
 	printProperties(w, r.Properties)
 }
 

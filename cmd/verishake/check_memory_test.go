@@ -2,7 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -66,4 +70,36 @@ func TestCheckBudgetFarBelowNeedEndsUnknown(t *testing.T) {
 	for _, p := range rep.Properties {
 		require.Equal(t, verdictUnknown, p.Verdict, p.ID)
 	}
+}
+
+// TestMaxStatesKeepsPeakRSSWithinTheBudget runs check as a child process
+// on a model whose levels grow past a million states (--injects 2: level
+// 10 alone finds over a million new ones, 110 bytes of encoding each, a
+// hundred MiB and more), capped at 400,000 states under a 64 MiB budget:
+// it must stop at the cap with the process's peak resident memory, all
+// of it (visited set, frontier, parents, the Go runtime), within the
+// budget.
+func TestMaxStatesKeepsPeakRSSWithinTheBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and checks 400,000 states")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("peak RSS is read from getrusage on Linux")
+	}
+	dir, bin := buildVerishake(t)
+	const budget = 64 << 20
+	child := exec.Command(bin, "check", "--injects", "2", "--agree=false", "--rename-tokens=false", "--max-states", "400000",
+		"--memory", "64MiB", "--json", "--cex", filepath.Join(dir, "cex"))
+	child.Env = append(os.Environ(), "TMPDIR="+dir)
+	out, err := child.Output()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit) && exit.ExitCode() == exitUnknown, "a capped search is unknown: %v", err)
+	var rep checkReport
+	require.NoError(t, json.Unmarshal(out, &rep))
+	require.Equal(t, "max states", rep.Stopped)
+	require.Equal(t, uint64(400000), rep.States)
+	require.Positive(t, rep.PeakRSS)
+	require.LessOrEqual(t, rep.PeakRSS, int64(budget), "peak RSS %d", rep.PeakRSS)
+	require.LessOrEqual(t, rep.Memory, int64(budget))
+	require.InDelta(t, float64(rep.PeakRSS)/float64(rep.States), rep.PeakRSSPerState, 1e-6)
 }

@@ -56,11 +56,7 @@ func TestKilledCheckResumesToTheSameReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and checks 200,000 states three times")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "verishake")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	dir, bin := buildVerishake(t)
 	command := func(extra ...string) *exec.Cmd {
 		c := exec.Command(bin, append(append([]string{}, resumeArgs...), extra...)...)
 		c.Env = append(os.Environ(), "TMPDIR="+dir)
@@ -127,6 +123,18 @@ func TestKilledCheckResumesToTheSameReport(t *testing.T) {
 	out, err = command("--cex", filepath.Join(dir, "term"), "--resume", ck).Output()
 	require.True(t, errors.As(err, &exit) && exit.ExitCode() == exitViolation, "%v", err)
 	sameCheck(t, want, decodeCheck(t, out))
+}
+
+// buildVerishake builds the command into a new temporary directory, for
+// a test that runs it as a child process, and returns both.
+func buildVerishake(t *testing.T) (dir, bin string) {
+	t.Helper()
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "verishake")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	return dir, bin
 }
 
 // startUntilCheckpoint starts child, a check checkpointing in ck, and

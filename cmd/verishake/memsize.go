@@ -81,3 +81,18 @@ func memTotal(r io.Reader) (int64, bool) {
 	}
 	return 0, false
 }
+
+// searchBudget is the share of check's --memory the search may hold as
+// the engine counts it (engine.Config.MemoryBudget). The rest is for what
+// the engine does not count, so that the process's peak RSS stays within
+// --memory: the program and the Go runtime (about 18 MiB) and the garbage
+// collector's slack over the buffers of the part of a level being
+// expanded (a part gathers at most an eighth of the engine's budget, 32
+// MiB). Under about 64 MiB the program alone takes much of --memory, and
+// the search gets a quarter of it.
+func searchBudget(budget int64) int64 {
+	if budget <= 0 {
+		return budget
+	}
+	return max(budget-(24<<20+min(budget/4, 64<<20)), budget/4)
+}

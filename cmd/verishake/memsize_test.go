@@ -28,3 +28,17 @@ func TestMemTotal(t *testing.T) {
 	_, ok = memTotal(strings.NewReader("MemFree:  100 kB\n"))
 	require.False(t, ok)
 }
+
+func TestSearchBudgetLeavesTheRuntimeRoom(t *testing.T) {
+	for budget, want := range map[int64]int64{
+		0:         0,                       // none
+		512 << 20: (512 - 24 - 64) << 20,   // the reserve is at most 88 MiB
+		64 << 20:  (64 - 24 - 16) << 20,    // a quarter past the runtime's 24 MiB
+		256 << 10: 64 << 10,                // too small for the program: a quarter
+		8 << 30:   (8<<10 - 24 - 64) << 20, // big budgets lose the same 88 MiB
+	} {
+		got := searchBudget(budget)
+		require.Equal(t, want, got, formatSize(budget))
+		require.LessOrEqual(t, got, budget)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/verishake/verishake/adversary"
+	"github.com/verishake/verishake/engine"
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
 	"github.com/verishake/verishake/sim/explore"
@@ -68,6 +69,10 @@ type Job struct {
 	Checkpoint string
 	Resume     bool
 	Identity   string
+	// Compact keeps the visited set lossily (engine.Config.Compact), in a
+	// table of CompactSize bytes (0: CompactTable's default).
+	Compact     engine.Compaction
+	CompactSize int64
 }
 
 // CheckReport is `check --json` (less check's coverage).
@@ -100,6 +105,8 @@ type CheckReport struct {
 	WorkDir      string     `json:"work_dir,omitempty"`
 	Disk         int64      `json:"disk,omitempty"`
 	Properties   []Property `json:"properties"`
+	// Compact is a lossy search's compaction and what it may have omitted.
+	Compact *CompactReport `json:"compact,omitempty"`
 }
 
 // Run explores and turns the report into verdicts, writing each
@@ -117,7 +124,7 @@ func (j Job) Run(ctx context.Context, progress func(explore.Progress)) (CheckRep
 	if j.Bounds.Injects > 0 && j.Caps != (adversary.Capabilities{}) || j.Caps.Insider {
 		adv = adversary.NewExplorer(j.Caps, j.Bounds.Clients, protocol.RegID(j.Bounds.Clients+1))
 	}
-	rep, err := explore.Run(ctx, explore.Config{
+	rep, compacted, err := exploreCompacted(ctx, j.Compact, j.CompactSize, explore.Config{
 		Handshake: h, Clients: j.Bounds.Clients, Sessions: j.Bounds.Sessions, Commands: j.Bounds.Commands,
 		Losses: j.Bounds.Losses, Dups: j.Bounds.Dups, Injects: j.Bounds.Injects, Retransmits: j.Bounds.Retransmits, Adversary: adv,
 		RetriesCapped: j.capped(),
@@ -132,7 +139,7 @@ func (j Job) Run(ctx context.Context, progress func(explore.Progress)) (CheckRep
 		States: rep.States, Transitions: rep.Transitions, Depth: rep.Depth, Complete: rep.Complete,
 		Seconds: rep.Elapsed.Seconds(), StatesPerSec: rep.StatesPerSec(), BytesPerState: rep.BytesPerState,
 		Symmetry: rep.Symmetry, RenameTokens: rep.RenameTokens, Stopped: rep.Stopped,
-		MemoryBudget: j.Memory, WorkDir: cmp.Or(j.Checkpoint, j.WorkDir),
+		MemoryBudget: j.Memory, WorkDir: cmp.Or(j.Checkpoint, j.WorkDir), Compact: compacted,
 	}
 	if j.Memory > 0 {
 		out.Memory = rep.Memory
@@ -166,6 +173,9 @@ func (j Job) Run(ctx context.Context, progress func(explore.Progress)) (CheckRep
 			r.Set(VerdictHolds)
 		}
 		out.Properties = append(out.Properties, r)
+	}
+	if compacted != nil {
+		markLossy(out.Properties)
 	}
 	return out, nil
 }

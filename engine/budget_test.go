@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fan is a model of three levels whose last is wide: the root has
+// fanWidth successors and each of them fanDegree, so that level 2 holds
+// fanWidth*fanDegree states, a million, each encoded in 16 bytes.
+type fan struct{}
+
+const (
+	fanWidth  = 20_000
+	fanDegree = 50
+)
+
+func (fan) Init(s *uint32) { *s = 0 }
+
+func (fan) Actions(s *uint32, dst []uint32) []uint32 {
+	switch {
+	case *s == 0:
+		for i := range uint32(fanWidth) {
+			dst = append(dst, i)
+		}
+	case *s <= fanWidth:
+		for i := range uint32(fanDegree) {
+			dst = append(dst, i)
+		}
+	}
+	return dst
+}
+
+func (fan) Apply(s *uint32, a *uint32, next *uint32) {
+	if *s == 0 {
+		*next = 1 + *a
+		return
+	}
+	*next = fanWidth + 1 + (*s-1)*fanDegree + *a
+}
+
+func (fan) Encode(dst []byte, s *uint32) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, *s)
+	return append(dst, make([]byte, 12)...)
+}
+
+func (fan) Decode(src []byte, s *uint32) error {
+	if len(src) != 16 {
+		return errors.New("fan: want 16 bytes")
+	}
+	*s = binary.LittleEndian.Uint32(src)
+	return nil
+}
+
+func (fan) Properties() []Property[uint32, uint32] {
+	return []Property[uint32, uint32]{{Name: "ANY", State: func(*uint32) error { return nil }}}
+}
+
+// TestMaxStatesWithinBudgetOnAWideLevel caps a search at 50,000 states
+// under a budget of 4 MiB, where level 2's million successors would take
+// about 50 MiB (16 bytes of encoding, a 32-byte record and a 12-byte ref
+// each, besides the visited set): the search must stop at the cap inside
+// the level, having held no more than the budget, in memory and on disk,
+// and store the same states whatever the number of workers.
+func TestMaxStatesWithinBudgetOnAWideLevel(t *testing.T) {
+	const budget = 4 << 20
+	var first Report[uint32]
+	for i, cfg := range []Config{
+		{Workers: 2},
+		{Workers: 1},
+		{Workers: 2, WorkDir: t.TempDir()},
+	} {
+		cfg.MaxStates, cfg.MemoryBudget = 50_000, budget
+		r, err := Search(context.Background(), fan{}, cfg)
+		require.NoError(t, err)
+		require.Equal(t, StoppedMaxStates, r.Stopped, "config %d", i)
+		require.Equal(t, uint64(50_000), r.States, "config %d", i)
+		require.Equal(t, 2, r.Depth)
+		require.LessOrEqual(t, r.Memory, int64(budget), "config %d: held more than the budget", i)
+		require.Equal(t, Unknown, r.Verdict("ANY"))
+		if i == 0 {
+			first = r
+			continue
+		}
+		require.Equal(t, first.Transitions, r.Transitions, "config %d: the same states expanded", i)
+	}
+	require.Less(t, first.Transitions, uint64(fanWidth+fanWidth*fanDegree), "the cap was met inside level 2")
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/dist/beam/bfs"
+	"github.com/verishake/verishake/internal/verifier"
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
 	"github.com/verishake/verishake/sim/explore"
@@ -28,16 +29,9 @@ func init() {
 // HandshakeModel is the handshake's registered name.
 const HandshakeModel = "handshake"
 
-// Bounds are the explorer's budgets, as `verishake check`'s flags set them.
-type Bounds struct {
-	Clients  int `json:"clients"`
-	Sessions int `json:"sessions"`
-	Losses   int `json:"losses"`
-	Dups     int `json:"dups"`
-	Injects  int `json:"injects"`
-	Retries  int `json:"retries"`
-	Commands int `json:"commands"`
-}
+// Bounds are the explorer's budgets, as `verishake check`'s flags set
+// them: the same type.
+type Bounds = verifier.Bounds
 
 // DefaultBounds are `verishake check`'s without flags.
 var DefaultBounds = Bounds{Clients: 1, Sessions: 1, Losses: 1, Dups: 1, Injects: 1, Retries: 1, Commands: 1}
@@ -103,6 +97,7 @@ func (h Handshake) Config() (explore.Config, error) {
 		return explore.Config{}, err
 	}
 	b := h.Bounds
+	capped := b.Retries < p.Retries // AGREE's excuse at the cap (explore.Config.RetriesCapped)
 	p.Retries = min(p.Retries, b.Retries)
 	hs, err := p.Compile()
 	if err != nil {
@@ -113,8 +108,8 @@ func (h Handshake) Config() (explore.Config, error) {
 		adv = adversary.NewExplorer(caps, b.Clients, protocol.RegID(b.Clients+1))
 	}
 	return explore.Config{Handshake: hs, Clients: b.Clients, Sessions: b.Sessions, Commands: b.Commands,
-		Losses: b.Losses, Dups: b.Dups, Injects: b.Injects, Adversary: adv,
-		Agree: h.Agree, Symmetry: h.Symmetry, RenameTokens: h.RenameTokens}, nil
+		Losses: b.Losses, Dups: b.Dups, Injects: b.Injects, Retransmits: b.Retransmits, Adversary: adv,
+		RetriesCapped: capped, Agree: h.Agree, Symmetry: h.Symmetry, RenameTokens: h.RenameTokens}, nil
 }
 
 // Model is the exploration as an engine model.

@@ -23,7 +23,7 @@ import (
 )
 
 const checkUsage = `Usage: verishake-beam check [--profile P] [--variant V] [--clients N] [--sessions K] [--losses L] [--dups D]
-       [--injects I] [--retries R] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false]
+       [--injects I] [--retries R] [--retransmits G] [--commands C] [--adversary CAPS] [--agree=false] [--symmetry=false]
        [--rename-tokens=false] [--max-states N] [--cex DIR] [--json]
        [--runner prism|universal|dataflow] [--endpoint HOST:PORT] [--work PATH] [--partitions N] [-- BEAM OPTIONS]
 
@@ -63,6 +63,7 @@ func parseCheck(args []string, stderr io.Writer) (checkFlags, int, bool) {
 	fs.IntVar(&b.Dups, "dups", b.Dups, "`D` messages the network may duplicate along a path")
 	fs.IntVar(&b.Injects, "injects", b.Injects, "`I` messages the adversary may inject along a path")
 	fs.IntVar(&b.Retries, "retries", b.Retries, "cap `R` on the profile's retransmissions while exploring")
+	fs.IntVar(&b.Retransmits, "retransmits", b.Retransmits, "`G` client retransmissions along a path, all clients together (0: only --retries bounds them)")
 	fs.IntVar(&b.Commands, "commands", b.Commands, "`C` commands the server issues per verified session")
 	fs.StringVar(&c.job.Adversary, "adversary", "default", "adversary capabilities `CAPS`: default, none, or a +-list of replay, impersonate, insider, forge, flood, read-upstream, read-push")
 	fs.BoolVar(&c.job.Agree, "agree", true, "check AGREE on every state (costs a fault-free continuation per state)")

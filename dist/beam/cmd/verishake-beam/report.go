@@ -12,6 +12,7 @@ import (
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/dist/beam/models"
 	"github.com/verishake/verishake/engine"
+	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
 	"github.com/verishake/verishake/trace"
 )
@@ -162,7 +163,11 @@ func (c *checkFlags) writeCounterexample(property string, steps []sim.Step, cont
 		return "", nil
 	}
 	b := c.job.Bounds
-	conf := fmt.Sprintf("c%d-s%d-l%d-d%d-i%d-r%d-k%d", b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries, b.Commands)
+	conf := fmt.Sprintf("c%d-s%d-l%d-d%d-i%d-r%d", b.Clients, b.Sessions, b.Losses, b.Dups, b.Injects, b.Retries)
+	if b.Retransmits > 0 {
+		conf += fmt.Sprintf("-g%d", b.Retransmits)
+	}
+	conf += fmt.Sprintf("-k%d", b.Commands)
 	if c.caps != adversary.Default() {
 		conf += "-" + c.caps.String()
 	}
@@ -179,7 +184,16 @@ func (c *checkFlags) writeCounterexample(property string, steps []sim.Step, cont
 	cfg := sim.DefaultConfig()
 	cfg.Profile, cfg.Variant, cfg.Seed = c.profile, c.job.Variant, 0
 	cfg.Clients, cfg.Handshakes, cfg.Commands = b.Clients, b.Clients*b.Sessions, b.Commands
-	if _, err := sim.TraceSteps(f, cfg, steps, trace.Target{Property: property, Continuation: continuation}); err != nil {
+	target := trace.Target{Property: property, Continuation: continuation}
+	if property == protocol.Agree {
+		hs, err := c.job.Config()
+		if err != nil {
+			f.Close()
+			return "", err
+		}
+		target.RetriesCapped = hs.RetriesCapped
+	}
+	if _, err := sim.TraceSteps(f, cfg, steps, target); err != nil {
 		f.Close()
 		return "", fmt.Errorf("counterexample %s: %w", path, err)
 	}

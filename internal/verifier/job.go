@@ -192,7 +192,7 @@ func (j Job) writeCounterexample(p protocol.Profile, c explore.Counterexample) (
 	if err := os.MkdirAll(j.CexDir, 0o755); err != nil {
 		return "", fmt.Errorf("--cex: %w", err)
 	}
-	f, path, err := createCounterexample(j.CexDir, cexName(p.Name, j.configuration(), c.Property))
+	f, path, err := CreateCounterexample(j.CexDir, cexName(p.Name, j.configuration(), c.Property))
 	if err != nil {
 		return "", fmt.Errorf("--cex: %w", err)
 	}
@@ -242,9 +242,9 @@ func cexName(profile, configuration, property string) string {
 	}, name)
 }
 
-// createCounterexample creates dir/name.jsonl, or dir/name-2.jsonl and so
+// CreateCounterexample creates dir/name.jsonl, or dir/name-2.jsonl and so
 // on when that exists: a run never overwrites another run's trace.
-func createCounterexample(dir, name string) (*os.File, string, error) {
+func CreateCounterexample(dir, name string) (*os.File, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
 	}

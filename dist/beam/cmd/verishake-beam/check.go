@@ -17,6 +17,7 @@ import (
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/dist/beam/bfs"
 	"github.com/verishake/verishake/dist/beam/models"
+	"github.com/verishake/verishake/internal/verifier"
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
 	"github.com/verishake/verishake/sim/explore"
@@ -247,7 +248,7 @@ func (c *checkFlags) report(m *explore.Model, res bfs.Result[sim.Step], work str
 				return out, err
 			}
 			if path != "" {
-				p.Counterexample = &counterexample{File: path, Steps: len(steps), Property: id, Replay: "verishake replay " + shellQuote(path)}
+				p.Counterexample = &counterexample{File: path, Steps: len(steps), Property: id, Replay: "verishake replay " + verifier.ShellQuote(path)}
 			}
 		}
 		out.Properties = append(out.Properties, p)

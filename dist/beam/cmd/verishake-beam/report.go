@@ -1,17 +1,14 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/verishake/verishake/adversary"
 	"github.com/verishake/verishake/dist/beam/models"
 	"github.com/verishake/verishake/engine"
+	"github.com/verishake/verishake/internal/verifier"
 	"github.com/verishake/verishake/protocol"
 	"github.com/verishake/verishake/sim"
 	"github.com/verishake/verishake/trace"
@@ -177,7 +174,7 @@ func (c *checkFlags) writeCounterexample(property string, steps []sim.Step, cont
 		}
 		return '-'
 	}, c.profile.Name+"-"+conf+"-"+property)
-	f, path, err := createNew(c.cex, name)
+	f, path, err := verifier.CreateCounterexample(c.cex, name)
 	if err != nil {
 		return "", fmt.Errorf("--cex: %w", err)
 	}
@@ -198,33 +195,4 @@ func (c *checkFlags) writeCounterexample(property string, steps []sim.Step, cont
 		return "", fmt.Errorf("counterexample %s: %w", path, err)
 	}
 	return path, f.Close()
-}
-
-// createNew creates dir/name.jsonl, or name-2.jsonl and so on where that
-// exists: a run never overwrites another's trace.
-func createNew(dir, name string) (*os.File, string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, "", err
-	}
-	for n := 1; n <= 1000; n++ {
-		path := filepath.Join(dir, name+".jsonl")
-		if n > 1 {
-			path = filepath.Join(dir, fmt.Sprintf("%s-%d.jsonl", name, n))
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if !errors.Is(err, fs.ErrExist) {
-			return f, path, err
-		}
-	}
-	return nil, "", fmt.Errorf("%s: 1000 traces of that name already: clear the directory", filepath.Join(dir, name+".jsonl"))
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./+=:,@%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -127,20 +127,7 @@ func validateBounds(b bounds) error {
 }
 
 // resolveProfile returns the named profile with the named variant applied.
-func resolveProfile(profile, variant string) (protocol.Profile, error) {
-	p, err := protocol.ProfileByName(profile)
-	if err != nil {
-		return p, fmt.Errorf("--profile: %w", err)
-	}
-	if variant == "" {
-		return p, nil
-	}
-	v, err := protocol.VariantByName(variant)
-	if err != nil {
-		return p, fmt.Errorf("--variant: %w", err)
-	}
-	return v.Of(p), nil
-}
+var resolveProfile = verifier.ResolveProfile
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check", stderr)

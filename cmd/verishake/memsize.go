@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/verishake/verishake/internal/verifier"
 )
 
 // sizeUnits are the suffixes parseSize accepts: binary (KiB) and decimal (KB).
@@ -33,19 +35,6 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q: want a size such as 512MiB, 8GiB or a number of bytes", s)
 	}
 	return int64(v * float64(mult)), nil
-}
-
-// formatSize writes bytes with a binary unit, as parseSize reads it.
-func formatSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1fGiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%dB", n)
 }
 
 // fallbackMemoryBudget is check's budget where physical memory is unknown.
@@ -96,3 +85,6 @@ func searchBudget(budget int64) int64 {
 	}
 	return max(budget-(24<<20+min(budget/4, 64<<20)), budget/4)
 }
+
+// formatSize is the verifier's, which parseSize reads back.
+var formatSize = verifier.FormatSize

@@ -56,20 +56,7 @@ func (h Handshake) Spec() bfs.Spec {
 }
 
 // ResolveProfile is the named profile with the named variant applied.
-func ResolveProfile(profile, variant string) (protocol.Profile, error) {
-	p, err := protocol.ProfileByName(profile)
-	if err != nil {
-		return p, fmt.Errorf("--profile: %w", err)
-	}
-	if variant == "" {
-		return p, nil
-	}
-	v, err := protocol.VariantByName(variant)
-	if err != nil {
-		return p, fmt.Errorf("--variant: %w", err)
-	}
-	return v.Of(p), nil
-}
+var ResolveProfile = verifier.ResolveProfile
 
 // Resolved is the profile explored, the variant applied.
 func (h Handshake) Resolved() (protocol.Profile, error) { return ResolveProfile(h.Profile, h.Variant) }

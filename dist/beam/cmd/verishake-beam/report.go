@@ -140,18 +140,8 @@ func printCheck(w io.Writer, r checkReport) {
 	}
 }
 
-// formatSize writes bytes with a binary unit, as verishake does.
-func formatSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1fGiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%dB", n)
-}
+// formatSize writes bytes as verishake does.
+var formatSize = verifier.FormatSize
 
 // writeCounterexample writes steps as a trace `verishake replay`
 // re-runs, in --cex, named as verishake check names it.

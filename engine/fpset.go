@@ -65,6 +65,19 @@ func (sh *fpShard) grows() bool { return 5*(sh.n+1) > 4*len(sh.slots) }
 
 // Add inserts fp and reports whether it was new.
 func (s *FPSet) Add(fp uint64) bool {
+	added, grew := s.addToShard(fp)
+	if added {
+		s.n++
+	}
+	s.bytes += grew
+	return added
+}
+
+// addToShard is Add with the set's totals left to the caller: it inserts
+// fp into its shard and reports whether fp was new and how many bytes the
+// shard grew by. Goroutines may call it at once for fingerprints of
+// different shards (AddShards).
+func (s *FPSet) addToShard(fp uint64) (added bool, grew int) {
 	if fp == 0 {
 		fp = 1
 	}
@@ -75,20 +88,36 @@ func (s *FPSet) Add(fp uint64) bool {
 			if sh.grows() {
 				// Only a new fingerprint grows a shard, so that a
 				// search at its memory budget can still look up the rest.
-				s.grow(sh)
-				return s.Add(fp)
+				grew += s.grow(sh)
+				i = sh.home(fp)
+				continue
 			}
 			sh.slots[i] = fp
 			sh.n++
-			s.n++
-			return true
+			return true, grew
 		case fp:
-			return false
+			return false, grew
 		}
 		if i++; i == len(sh.slots) {
 			i = 0
 		}
 	}
+}
+
+// shardOf is the shard fp is kept in, as addToShard keeps it.
+func shardOf(fp uint64) int { return int(max(fp, 1) >> (64 - fpShardBits)) }
+
+// growthBound is at most what adding fps new fingerprints to shard i may
+// grow it by, in all and in the largest single table it makes.
+func (s *FPSet) growthBound(i, fps int) (total, largest int) {
+	sh := &s.shards[i]
+	n, size := sh.n, len(sh.slots)
+	for 5*(n+fps) > 4*size {
+		grown := size + size/2
+		total, largest = total+8*(grown-size), 8*grown
+		size = grown
+	}
+	return total, largest
 }
 
 // Has reports whether fp is in the set. Any number of goroutines may call
@@ -117,7 +146,8 @@ func probe[T uint32 | uint64](slots []T, i int, v T) bool {
 	}
 }
 
-func (s *FPSet) grow(sh *fpShard) {
+// grow makes sh's table half as big again and returns the bytes it added.
+func (s *FPSet) grow(sh *fpShard) int {
 	old, oldMapped := sh.slots, sh.mapped
 	size := len(old) + len(old)/2
 	sh.slots, sh.mapped = tableAlloc(size)
@@ -133,8 +163,8 @@ func (s *FPSet) grow(sh *fpShard) {
 		}
 		sh.slots[i] = fp
 	}
-	s.bytes += 8 * (size - len(old))
 	tableFree(old, oldMapped)
+	return 8 * (size - len(old))
 }
 
 // free returns the set's tables; the set is empty and unusable after.

@@ -251,6 +251,7 @@ type search[S, A any] struct {
 
 	level       int
 	visited     visitedSet
+	added       addMarks // addInParallel's findings for the merge it ran
 	fresh       LevelSet
 	transitions uint64
 	found       map[int]violation // by property index
@@ -607,23 +608,21 @@ const workerShift = 20
 // mergeToMemory keeps the segment's new states, in search order, in next
 // and t; held is how many states the level being expanded holds.
 func (s *search[S, A]) mergeToMemory(blocks []block, next *frontier, t *trail, held int) {
-	budget := s.cfg.MemoryBudget > 0 || s.cfg.Compact == HashCompaction // a full table stops the search as a budget does
+	parallel := s.addInParallel(blocks, held+len(next.refs))
 	for _, b := range blocks {
 		wk := s.workers[b.worker]
 		for k := b.start; k < b.end; k++ {
 			c := &wk.kids[k]
-			if s.full() {
-				if !s.visited.Has(c.fp) {
-					s.capped = true
-					return
-				}
-				continue
+			var keep, halt bool
+			if parallel {
+				keep = s.added.next(c.fp)
+			} else {
+				keep, halt = s.admit(c, held+len(next.refs))
 			}
-			if budget && s.visited.Grows(c.fp) && !s.visited.Has(c.fp) && !s.roomToGrow(c.fp, held+len(next.refs)) {
-				s.stop(s.fullStop())
+			if halt {
 				return
 			}
-			if !s.visited.Add(c.fp) {
+			if !keep {
 				continue
 			}
 			t.parent, t.action = append(t.parent, c.parent), append(t.action, c.action)
@@ -632,6 +631,117 @@ func (s *search[S, A]) mergeToMemory(blocks []block, next *frontier, t *trail, h
 			next.refs = append(next.refs, r)
 		}
 	}
+}
+
+// admit adds c to the visited set, in the merge's order, and reports
+// whether the merge keeps it, or halts there: at --max-states, or when
+// the visited set may not grow within the budget (refs: the frontier's
+// refs memory holds).
+func (s *search[S, A]) admit(c *kid, refs int) (keep, halt bool) {
+	if s.full() {
+		if !s.visited.Has(c.fp) {
+			s.capped = true
+			return false, true
+		}
+		return false, false
+	}
+	budget := s.cfg.MemoryBudget > 0 || s.cfg.Compact == HashCompaction // a full table stops the search as a budget does
+	if budget && s.visited.Grows(c.fp) && !s.visited.Has(c.fp) && !s.roomToGrow(c.fp, refs) {
+		s.stop(s.fullStop())
+		return false, true
+	}
+	return s.visited.Add(c.fp), false
+}
+
+// parallelAddMin is the fewest successors addInParallel shares out: below
+// it, starting the goroutines costs more than the adds.
+var parallelAddMin = 4096
+
+// addInParallel adds the successors in blocks to the visited set with
+// every worker at once, each owning a share of the set's shards, and
+// records in s.added which kids were new, when nothing can halt the merge midway:
+// the set is exact, --max-states is out of reach and no growth of a
+// shard can cross the budget (refs: as for admit). Each shard then sees
+// its fingerprints in the merge's order, so the kids found new are the
+// very ones admit would keep; it reports whether it ran. The merge is
+// the one part of a level the workers do not share, and its adds, cache
+// misses in a table of hundreds of megabytes, are most of it.
+func (s *search[S, A]) addInParallel(blocks []block, refs int) bool {
+	fs, ok := s.visited.(*FPSet)
+	workers := len(s.workers)
+	if !ok || workers < 2 {
+		return false
+	}
+	total := 0
+	for _, b := range blocks {
+		total += b.end - b.start
+	}
+	if total < parallelAddMin || s.cfg.MaxStates > 0 && fs.Len()+total > s.cfg.MaxStates {
+		return false
+	}
+	if s.cfg.MemoryBudget > 0 {
+		var perShard [fpShards]int
+		for _, b := range blocks {
+			for _, c := range s.workers[b.worker].kids[b.start:b.end] {
+				perShard[shardOf(c.fp)]++
+			}
+		}
+		grow, largest := 0, 0
+		for i, n := range perShard {
+			t, l := fs.growthBound(i, n)
+			grow, largest = grow+t, max(largest, l)
+		}
+		// admit's check at each growth sees at most all of the growth
+		// before it, the kept refs and their trail entries.
+		if s.memory(refs+total)+int64(8*total+grow+largest) > s.cfg.MemoryBudget {
+			return false
+		}
+	}
+	m := &s.added
+	m.unseen, m.at = slices.Grow(m.unseen[:0], workers)[:workers], append(m.at[:0], make([]int, workers)...)
+	added, grew := make([]int, workers), make([]int, workers)
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			unseen := m.unseen[g][:0]
+			for _, b := range blocks {
+				for _, c := range s.workers[b.worker].kids[b.start:b.end] {
+					if shardOf(c.fp)%workers != g {
+						continue
+					}
+					fresh, n := fs.addToShard(c.fp)
+					unseen = append(unseen, fresh)
+					grew[g] += n
+					if fresh {
+						added[g]++
+					}
+				}
+			}
+			m.unseen[g] = unseen
+		})
+	}
+	wg.Wait()
+	for g := range workers {
+		fs.n, fs.bytes = fs.n+added[g], fs.bytes+grew[g]
+	}
+	return true
+}
+
+// addMarks are what addInParallel found: for each worker, whether each
+// kid of its shards was new, in the merge's order. Each worker writes a
+// slice of its own, not a mark in each kid: workers marking neighbouring
+// kids would fight over their cache lines.
+type addMarks struct {
+	unseen [][]bool
+	at     []int
+}
+
+// next is whether the merge's next kid, whose fingerprint is fp, was new.
+func (m *addMarks) next(fp uint64) bool {
+	g := shardOf(fp) % len(m.unseen)
+	fresh := m.unseen[g][m.at[g]]
+	m.at[g]++
+	return fresh
 }
 
 // expandFromDisk expands the level in the work directory (states of
@@ -713,23 +823,21 @@ func (s *search[S, A]) expandFromDisk(ctx context.Context, states int) (int, err
 // each to the next level's file and its trail, and returns how many.
 func (s *search[S, A]) mergeToDisk(blocks []block, workers int, next, trailW *fileWriter) int {
 	n := 0
-	budget := s.cfg.MemoryBudget > 0 || s.cfg.Compact == HashCompaction // a full table stops the search as a budget does
+	parallel := s.addInParallel(blocks, 0)
 	for _, b := range blocks {
 		wk := s.workers[b.worker]
 		for k := b.start; k < b.end; k++ {
 			c := &wk.kids[k]
-			if s.full() {
-				if !s.visited.Has(c.fp) {
-					s.capped = true
-					return n
-				}
-				continue
+			var keep, halt bool
+			if parallel {
+				keep = s.added.next(c.fp)
+			} else {
+				keep, halt = s.admit(c, 0)
 			}
-			if budget && s.visited.Grows(c.fp) && !s.visited.Has(c.fp) && !s.roomToGrow(c.fp, 0) {
-				s.stop(s.fullStop())
+			if halt {
 				return n
 			}
-			if !s.visited.Add(c.fp) {
+			if !keep {
 				continue
 			}
 			trailW.step(c.parent, c.action)

@@ -245,3 +245,42 @@ func TestFPSetRoundTrips(t *testing.T) {
 	_, err = readFPSet(strings.NewReader(buf.String()[:buf.Len()-8]))
 	require.Error(t, err, "a cut file is damage")
 }
+
+// TestParallelAddsKeepTheMergeOrder makes every merge add its successors
+// with both workers at once (addInParallel) and requires the very search
+// the one-worker merge makes, which adds them one by one: the same states
+// in the same order (so the same transitions and counterexamples), in
+// memory, on disk and under a budget that leaves room; and under one that
+// stops the search midway, the budget kept.
+func TestParallelAddsKeepTheMergeOrder(t *testing.T) {
+	model := cube{side: 60} // 216,000 states, levels of thousands
+	want, err := Search(context.Background(), model, Config{Workers: 1})
+	require.NoError(t, err)
+	require.True(t, want.Complete)
+
+	saved := parallelAddMin
+	t.Cleanup(func() { parallelAddMin = saved })
+	for _, cfg := range []Config{
+		{Workers: 2},
+		{Workers: 2, WorkDir: t.TempDir()},
+		{Workers: 2, WorkDir: t.TempDir(), MemoryBudget: 16 << 20},
+	} {
+		parallelAddMin = 1
+		got, err := Search(context.Background(), model, cfg)
+		require.NoError(t, err)
+		sameSearch(t, want, got)
+	}
+
+	// A budget the visited set outgrows: the merges share their adds
+	// while the growth they may need fits, then add one by one, and the
+	// search stops at the budget, never past it. (Where it stops depends
+	// on the workers' buffers, which depend on which worker took which
+	// block: two runs with two workers need not stop at the same state.)
+	const budget = 1 << 20
+	parallelAddMin = 1
+	stopped, err := Search(context.Background(), model, Config{Workers: 2, WorkDir: t.TempDir(), MemoryBudget: budget})
+	require.NoError(t, err)
+	require.Equal(t, StoppedMemory, stopped.Stopped)
+	require.LessOrEqual(t, stopped.Memory, int64(budget))
+	require.Less(t, stopped.States, want.States)
+}

@@ -48,6 +48,17 @@ func (w *World) networkOnly(s *Step) (after, bool) {
 // it touches (msum, ssum), so the world keeps both once it has been
 // fingerprinted.
 func (w *World) fingerprint(a *after) uint64 {
+	w.KeepHashSums()
+	c := hashCodec{h: fp{h: fpSeed}, now: w.Now, kept: true, after: a}
+	c.world(w)
+	return c.sum()
+}
+
+// KeepHashSums computes the slot and message hash sums Fingerprint
+// starts from, unless they are kept already; from then on the world, and
+// every world copied from it, keeps them step by step. A caller that will
+// fingerprint many successors of one world calls it once on the world.
+func (w *World) KeepHashSums() {
 	if !w.ssumOK || w.ssumAt != w.Now {
 		w.ssum, w.ssumAt, w.ssumOK = 0, w.Now, true
 		w.Server.EachSlot(func(sl *protocol.Slot) { w.ssum += w.slotHash(sl) })
@@ -65,9 +76,6 @@ func (w *World) fingerprint(a *after) uint64 {
 		}
 		w.msumOK = true
 	}
-	c := hashCodec{h: fp{h: fpSeed}, now: w.Now, kept: true, after: a}
-	c.world(w)
-	return c.sum()
 }
 
 // slotHash is a slot's hash as a member of the set ssum sums, times

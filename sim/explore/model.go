@@ -126,7 +126,7 @@ func (m *Model) Decode(src []byte, s *State) error {
 		// The world keeps its slot and message hash sums from here on,
 		// and every copy of it inherits them.
 		s.ledHash = s.ledger.hash()
-		s.World.Fingerprint()
+		s.World.KeepHashSums()
 	}
 	return nil
 }

@@ -33,3 +33,50 @@ func BenchmarkMergeAdds(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVisitedLookups looks random fingerprints up in a visited set
+// of 32 million, half of them stored, as a search's later levels do: once
+// with the set's tables on ordinary pages and once on huge pages where
+// the system gives them (hugeTables), in the same run, so that their
+// ratio is what the huge pages gain. Building each set takes seconds
+// before the timer starts.
+func BenchmarkVisitedLookups(b *testing.B) {
+	const stored = 32 << 20
+	saved := hugeTables
+	b.Cleanup(func() { hugeTables = saved })
+	for _, c := range []struct {
+		name string
+		huge bool
+	}{{"small-pages", false}, {"huge-pages", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			hugeTables = c.huge
+			set := NewFPSet(stored)
+			defer set.free()
+			x := uint64(0x9e3779b97f4a7c15)
+			next := func() uint64 {
+				x ^= x << 13
+				x ^= x >> 7
+				x ^= x << 17
+				return x
+			}
+			for range stored {
+				set.Add(next())
+			}
+			x = 0x9e3779b97f4a7c15 // the same sequence again: every other lookup is of a stored one
+			found := 0
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				fp := next()
+				if i%2 == 1 {
+					fp = ^fp
+				}
+				if set.Has(fp) {
+					found++
+				}
+			}
+			if found == 0 {
+				b.Fatal("no stored fingerprint found")
+			}
+		})
+	}
+}

@@ -23,8 +23,16 @@ func tableAlloc(n int) ([]uint64, bool) {
 	if err != nil {
 		return make([]uint64, n), false
 	}
+	if hugeTables {
+		adviseHugePages(b)
+	}
 	return unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), n), true
 }
+
+// hugeTables asks for the mapped tables to be backed by huge pages where
+// the system offers them (adviseHugePages); a benchmark turns it off to
+// measure what they gain.
+var hugeTables = true
 
 // tableFree returns a table tableAlloc mapped; the Go heap keeps the rest.
 func tableFree(slots []uint64, mapped bool) {

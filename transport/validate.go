@@ -94,6 +94,13 @@ type ValidationReport struct {
 	// Receives counts delivered messages; Matched those paired with a send.
 	Receives, Matched int
 	Injections        []Injection
+	// Undone counts server steps traced before a restart and not stored
+	// (a kill between the trace and the store): the slot's first step after
+	// the restart replays only from the state before that step, which is
+	// then undone, claims and all. Retracted counts the steps the server
+	// took back itself (a retract line: the store refused the slot). Each
+	// undone step is also a warning.
+	Undone, Retracted int
 	// Claims counts claims checked; Violations are the properties broken
 	// (AUTH-C, AUTH-S and CMD over the claims of clients present in the
 	// trace; BOUNDED over the server's slots).
@@ -111,6 +118,9 @@ type traceLine struct {
 	line int
 	run  int // the file's run, from 1: one per header
 	rec  trace.Record
+	// retract marks a retract line: rec holds its T, Machine, RegID and
+	// Step, the step it takes back.
+	retract bool
 }
 
 // runKey names one run of one file.
@@ -193,8 +203,9 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 		return nil, &TraceError{File: names[0], Line: 1, Reason: fmt.Sprintf("header profile: %v", err)}
 	}
 	v := &validator{h: h, names: names, report: &ValidationReport{Profile: profile, Files: len(inputs), Runs: runs, Warnings: warns},
-		sends: map[uint64]*traceLine{}, emitted: map[uint64]bool{},
+		sends: map[uint64]*traceLine{}, emitted: map[uint64]bool{}, received: map[uint64]bool{},
 		clients: map[protocol.RegID]*protocol.Client{}, slots: map[protocol.RegID]*protocol.Slot{},
+		lastStep: map[protocol.RegID]*slotStep{}, counted: map[protocol.RegID]bool{},
 		lastRun: map[machineKey]runKey{}, warnedAfresh: map[warnKey]bool{}}
 	if err := v.indexSends(files); err != nil {
 		return nil, err
@@ -221,8 +232,8 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	return v.report, nil
 }
 
-// readTrace parses one file: one or more runs, each a header, step lines
-// and at most one end line. A second header starts the run of a restart
+// readTrace parses one file: one or more runs, each a header, step and
+// retract lines and at most one end line. A second header starts the run of a restart
 // (OpenTraceFile appends it), which must have the first one's profile. A
 // line cut short (a JSON object that ends before it closes: a crash or a
 // failed write in the middle of a record) is skipped with a warning, and
@@ -289,6 +300,13 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 			}
 			lastN = l.rec.N
 			lines = append(lines, l)
+		case trace.LineRetract:
+			rt, err := trace.DecodeRetract(b)
+			if err != nil {
+				return nil, profile, runs, warns, bad("%v", err)
+			}
+			lines = append(lines, &traceLine{file: file, line: n, run: runs, retract: true,
+				rec: trace.Record{Type: trace.LineRetract, T: rt.T, Machine: rt.Machine, RegID: rt.RegID, Step: rt.Step}})
 		case trace.LineEnd:
 			ended = true
 		default:
@@ -305,16 +323,30 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 }
 
 type validator struct {
-	h       *protocol.Handshake
-	names   []string
-	report  *ValidationReport
-	sends   map[uint64]*traceLine // message id → the machine step that sent it
-	emitted map[uint64]bool       // sends already placed in the merged order
-	honest  map[protocol.RegID]bool
-	clients map[protocol.RegID]*protocol.Client
-	slots   map[protocol.RegID]*protocol.Slot
-	ledger  protocol.Ledger // AUTH-C, AUTH-S, CMD over the honest RegIDs' claims
+	h        *protocol.Handshake
+	names    []string
+	report   *ValidationReport
+	sends    map[uint64]*traceLine // message id → the machine step that sent it
+	emitted  map[uint64]bool       // sends already placed in the merged order
+	received map[uint64]bool       // message ids some step of the trace received
+	honest   map[protocol.RegID]bool
+	clients  map[protocol.RegID]*protocol.Client
+	slots    map[protocol.RegID]*protocol.Slot
+	ledger   protocol.Ledger // AUTH-C, AUTH-S, CMD over the honest RegIDs' claims
+	// lastStep is each server slot's last step, while it may still be
+	// undone: at the slot's first step after a restart, or by a retract
+	// line of its run.
+	lastStep map[protocol.RegID]*slotStep
+	// half counts the slots counted half-open, counted says which: a slot
+	// whose last step before a restart may be undone is counted only if
+	// it is half-open whether or not that step was stored.
 	half    int
+	counted map[protocol.RegID]bool
+	// serverRun is the run of the last server step, so that the first
+	// server step of the next run (a restart) is known; serverSeen says
+	// there was one.
+	serverRun  runKey
+	serverSeen bool
 	// lastRun is the run of each machine's last step, so that its first
 	// step after a restart is known; warnedAfresh the runs warned about.
 	lastRun      map[machineKey]runKey
@@ -324,6 +356,25 @@ type validator struct {
 func (v *validator) at(l *traceLine, forbidden bool, format string, args ...any) error {
 	return &TraceError{File: v.names[l.file], Line: l.line, Forbidden: forbidden, Reason: fmt.Sprintf(format, args...)}
 }
+
+// slotStep is a server slot's last step, as much of it as undoing it needs.
+type slotStep struct {
+	line   *traceLine
+	before protocol.Slot // the slot before the step
+	// claims are the step's claims that went into the ledger (an honest
+	// RegID's, and no violation), in order.
+	claims  []protocol.Claim
+	evicted bool
+}
+
+// origin is the state a step is replayed from.
+type origin int8
+
+const (
+	fromLast   origin = iota // the machine's state after its last step
+	fromBefore               // a server slot's state before its last step, which is undone
+	fromNew                  // a new machine: its state was not kept across a restart
+)
 
 // indexSends finds every machine send by id, and the honest clients: the
 // RegIDs with client steps in the trace. Claims of other RegIDs (an
@@ -335,6 +386,9 @@ func (v *validator) indexSends(files [][]*traceLine) error {
 		for _, l := range lines {
 			if l.rec.Machine == "client" {
 				v.honest[protocol.RegID(l.rec.RegID)] = true
+			}
+			if l.rec.Machine != "" && l.rec.Recv != nil && l.rec.Recv.ID != 0 {
+				v.received[l.rec.Recv.ID] = true
 			}
 			if l.rec.Machine == "" || l.rec.Sent == nil || l.rec.Sent.ID == 0 {
 				continue
@@ -402,6 +456,9 @@ func (v *validator) ready(l *traceLine) bool {
 // replay runs one step through the model and compares.
 func (v *validator) replay(l *traceLine) error {
 	rec := &l.rec
+	if l.retract {
+		return v.retract(l)
+	}
 	if rec.Machine == "" {
 		// A network step of a simulated run (drop, dup, corrupt, inject),
 		// or a delivery no machine took: nothing for a machine to check.
@@ -425,14 +482,34 @@ func (v *validator) replay(l *traceLine) error {
 	}
 	here := runKey{l.file, l.run}
 	key := machineKey{server: rec.Machine == "server", id: id}
+	if key.server {
+		if v.serverSeen && v.serverRun != here {
+			v.serverRestarted()
+		}
+		v.serverRun, v.serverSeen = here, true
+	}
 	last, seen := v.lastRun[key]
 	v.lastRun[key] = here
-	out, commit, err := v.apply(l, recv, sent, false)
-	if err != nil && seen && last != here {
+	restarted := seen && last != here
+	out, commit, err := v.apply(l, recv, sent, fromLast)
+	if err != nil && restarted && key.server {
+		// The slot's first step since a restart, from the state before
+		// its last step: that step was traced and not stored (the server
+		// writes ahead of its store, and was killed between the two). It
+		// is undone, and only it: a server stores every step before it
+		// traces the next.
+		if ls, ledger, ok := v.undoable(id); ok {
+			if uout, ucommit, uerr := v.apply(l, recv, sent, fromBefore); uerr == nil {
+				out, err = uout, nil
+				commit = func() { v.undo(l, ls, ledger); ucommit() }
+			}
+		}
+	}
+	if err != nil && restarted {
 		// The machine's first step since a restart: a server on a memory
 		// store, or a device process, starts with nothing. If the step
 		// replays from a new machine, the state was lost, not forged.
-		if fout, fcommit, ferr := v.apply(l, recv, sent, true); ferr == nil {
+		if fout, fcommit, ferr := v.apply(l, recv, sent, fromNew); ferr == nil {
 			out, commit, err = fout, fcommit, nil
 			v.warnAfresh(l, key, last)
 		}
@@ -441,6 +518,7 @@ func (v *validator) replay(l *traceLine) error {
 		return err
 	}
 	commit()
+	var kept []protocol.Claim
 	for _, c := range out.ClaimList() {
 		v.report.Claims++
 		if !v.honest[c.RegID] {
@@ -448,14 +526,141 @@ func (v *validator) replay(l *traceLine) error {
 		}
 		if viol, bad := v.ledger.Observe(c); bad {
 			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line, Violation: viol})
+		} else {
+			kept = append(kept, c)
 		}
+	}
+	if key.server {
+		v.lastStep[id].claims = kept
 	}
 	return nil
 }
 
-// apply replays step l on a copy of its machine (a new machine if fresh)
+// serverRestarted is told that the server's steps go on in a new run: a
+// restart. Every slot's last step may then be one that was traced and not
+// stored, so a slot is counted half-open, for BOUNDED, only if it is
+// half-open whether or not that step was stored, until its first step
+// after the restart tells which.
+func (v *validator) serverRestarted() {
+	for id, ls := range v.lastStep {
+		if v.counted[id] && !ls.before.HalfOpen() {
+			v.counted[id] = false
+			v.half--
+		}
+	}
+}
+
+// undoable reports whether the last step of slot id may be undone, and the
+// ledger without its claims: the step sent nothing that any step of the
+// trace received (a server pushes an answer only once the step is
+// stored), and its claims are all still as it left them.
+func (v *validator) undoable(id protocol.RegID) (*slotStep, protocol.Ledger, bool) {
+	ls := v.lastStep[id]
+	if ls == nil {
+		return nil, nil, false
+	}
+	if s := ls.line.rec.Sent; s != nil && v.received[s.ID] {
+		return nil, nil, false
+	}
+	ledger := slices.Clone(v.ledger)
+	for _, c := range slices.Backward(ls.claims) {
+		if !unobserve(&ledger, c) {
+			return nil, nil, false
+		}
+	}
+	return ls, ledger, true
+}
+
+// unobserve takes back what Observe did with c, a server's claim, and
+// reports whether it could: a Running or Issued must still be unmatched,
+// and a Commit gives back the client's Running it consumed.
+func unobserve(l *protocol.Ledger, c protocol.Claim) bool {
+	if c.Role != protocol.RoleServer {
+		return false // a server step makes no client claim
+	}
+	switch c.Kind {
+	case protocol.Running:
+		return deleteClaim(l, protocol.Claim{Kind: protocol.Running, Role: protocol.RoleServer, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
+	case protocol.Issued:
+		return deleteClaim(l, protocol.Claim{Kind: protocol.Issued, Role: protocol.RoleServer, RegID: c.RegID, Ts: c.Ts, Seq: c.Seq})
+	case protocol.Commit:
+		_, bad := l.Observe(protocol.Claim{Kind: protocol.Running, Role: protocol.RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
+		return !bad
+	}
+	return false
+}
+
+// deleteClaim deletes one unmatched claim equal to c from the ledger, if
+// there is one; deleting from the sorted multiset keeps it sorted.
+func deleteClaim(l *protocol.Ledger, c protocol.Claim) bool {
+	i := slices.Index(*l, c)
+	if i < 0 {
+		return false
+	}
+	*l = slices.Delete(*l, i, i+1)
+	return true
+}
+
+// undo takes back the last step ls of a slot, whose first step after a
+// restart is l, and keeps ledger, the ledger without its claims. The
+// caller then commits l from the state before ls.
+func (v *validator) undo(l *traceLine, ls *slotStep, ledger protocol.Ledger) {
+	v.ledger = ledger
+	if ls.evicted {
+		v.report.Evictions--
+	}
+	v.report.Undone++
+	v.report.Warnings = append(v.report.Warnings, TraceWarning{File: v.names[l.file], Line: l.line,
+		Reason: fmt.Sprintf("server slot %d replays from the state before its step at %s:%d, which was traced before the restart and not stored (the server was stopped between the two): that step is undone",
+			ls.line.rec.RegID, v.names[ls.line.file], ls.line.line)})
+}
+
+// retract replays a retract line: the server's store refused the slot's
+// last step, which is undone. It must name that step, in the same run,
+// and the step must have had no effect since.
+func (v *validator) retract(l *traceLine) error {
+	id := protocol.RegID(l.rec.RegID)
+	ls := v.lastStep[id]
+	if ls == nil || ls.line.file != l.file || ls.line.run != l.run || ls.line.rec.T != l.rec.T || ls.line.rec.Step != l.rec.Step {
+		return v.at(l, true, "retracts a %s step of server slot %d at t=%d that is not the slot's last step in this run", l.rec.Step, id, l.rec.T)
+	}
+	_, ledger, ok := v.undoable(id)
+	if !ok {
+		return v.at(l, true, "retracts the step of server slot %d at %s:%d, which had effects since: its answer was received, or its claims were matched",
+			id, v.names[ls.line.file], ls.line.line)
+	}
+	v.ledger = ledger
+	if ls.evicted {
+		v.report.Evictions--
+	}
+	v.report.Retracted++
+	before := ls.before
+	v.slots[id] = &before
+	delete(v.lastStep, id)
+	v.count(l, id, before.HalfOpen())
+	return nil
+}
+
+// count records whether slot id is half-open after step l and checks
+// BOUNDED on the count.
+func (v *validator) count(l *traceLine, id protocol.RegID, half bool) {
+	if half != v.counted[id] {
+		v.counted[id] = half
+		if half {
+			v.half++
+		} else {
+			v.half--
+		}
+	}
+	if limit := v.h.Profile().HalfOpenCap; limit > 0 && v.half > limit {
+		v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line,
+			Violation: protocol.Violation{Property: protocol.Bounded, Reason: fmt.Sprintf("%d half-open sessions, cap %d", v.half, limit)}})
+	}
+}
+
+// apply replays step l on a copy of its machine, in the state from says,
 // and compares the outcome with the trace; commit keeps the new state.
-func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool) (out protocol.Output, commit func(), err error) {
+func (v *validator) apply(l *traceLine, recv, sent protocol.Message, from origin) (out protocol.Output, commit func(), err error) {
 	rec := &l.rec
 	id := protocol.RegID(rec.RegID)
 	// The token a fresh-token step drew is the one its message carries.
@@ -469,7 +674,7 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool)
 	var state string
 	if rec.Machine == "client" {
 		c := protocol.NewClient(id)
-		if old := v.clients[id]; old != nil && !fresh {
+		if old := v.clients[id]; old != nil && from == fromLast {
 			c = *old
 		}
 		switch rec.Step {
@@ -489,14 +694,15 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool)
 		commit = func() { v.clients[id] = &c }
 	} else {
 		sl := protocol.Slot{RegID: id}
-		wasHalf := false
-		if old := v.slots[id]; old != nil {
-			// A slot replaced by a new one is no longer half-open either.
-			wasHalf = old.HalfOpen()
-			if !fresh {
+		switch from {
+		case fromLast:
+			if old := v.slots[id]; old != nil {
 				sl = *old
 			}
+		case fromBefore:
+			sl = v.lastStep[id].before
 		}
+		before := sl
 		switch rec.Step {
 		case trace.StepDeliver:
 			if rec.Recv == nil {
@@ -524,17 +730,9 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool)
 		state = sl.State.String()
 		commit = func() {
 			v.slots[id] = &sl
-			if now := sl.HalfOpen(); now != wasHalf {
-				if now {
-					v.half++
-				} else {
-					v.half--
-				}
-			}
-			if limit := v.h.Profile().HalfOpenCap; limit > 0 && v.half > limit {
-				v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line,
-					Violation: protocol.Violation{Property: protocol.Bounded, Reason: fmt.Sprintf("%d half-open sessions, cap %d", v.half, limit)}})
-			}
+			// The claims are the caller's to add, once it has checked them.
+			v.lastStep[id] = &slotStep{line: l, before: before, evicted: rec.Step == trace.StepServerTimer && rec.Err == ErrEvicted.Error()}
+			v.count(l, id, sl.HalfOpen())
 		}
 	}
 	if err := v.compare(l, out, sent, state); err != nil {

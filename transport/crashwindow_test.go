@@ -294,12 +294,13 @@ func TestTraceOfKillInTheStoreWindowValidates(t *testing.T) {
 }
 
 // TestRestartUndoHidesNoViolation: undoing a slot's last step before a
-// restart does not let a server that verifies a session twice pass. Once
-// the Confirm2 of the step before the restart has reached the device, the
-// step was stored (an answer is pushed only then), so it cannot be undone;
-// and once a slot has taken its first step after the restart, no step
-// before it can be undone. In both cases the restarted server's Commit on
-// a session it had verified already is reported.
+// restart does not let a server that forgets or repeats a step pass. Once
+// the answer of the step before the restart has reached the device, the
+// step was stored (an answer is pushed only then), so it cannot be undone:
+// a restarted server that verifies a session a second time, or forgets the
+// re-handshake it stored, is reported. And once a slot has taken its first
+// step after the restart, no step before it can be undone: a second
+// Commit there is reported too.
 func TestRestartUndoHidesNoViolation(t *testing.T) {
 	t.Run("the step's answer was received", func(t *testing.T) {
 		r := newCrashRig(t, protocol.Hardened())
@@ -316,10 +317,37 @@ func TestRestartUndoHidesNoViolation(t *testing.T) {
 		require.True(t, rep.OK(), "%v", rep.Violations)
 		require.Empty(t, undoneWarnings(rep))
 
-		commit := commitClaim(t, r.server.Bytes())
-		edited, line := editLastServerStep(t, r.server.Bytes(), func(rec *trace.Record) { rec.Claims = []trace.Claim{commit} })
+		verified := verifyingClaims(t, r.server.Bytes())
+		edited, line := editLastServerStep(t, r.server.Bytes(), func(rec *trace.Record) { rec.Claims = verified })
 		_, err = ValidateTraces(r.inputs(edited))
 		requireForbiddenAt(t, err, line, "claims")
+	})
+	t.Run("the Hello's Validation was received", func(t *testing.T) {
+		r := newCrashRig(t, protocol.Hardened())
+		c := protocol.NewClient(1)
+		r.verify(&c)
+		verified, _, err := r.srv.Slot(1)
+		require.NoError(t, err)
+		require.True(t, r.post(r.hello(&c)), "a re-handshake: the verified session is kept beside the pending one")
+		confirm1 := r.deliver(&c)
+		require.Equal(t, protocol.Confirm1, confirm1.Send.Kind)
+		r.kill()
+		r.start()
+		require.True(t, r.post(confirm1))
+		rep, err := r.validate()
+		require.NoError(t, err)
+		require.True(t, rep.OK(), "%v", rep.Violations)
+
+		// A restarted server that lost the stored re-handshake would answer
+		// the Confirm1 from the verified session alone: it refuses it.
+		edited, line := editLastServerStep(t, r.server.Bytes(), func(rec *trace.Record) {
+			lost := verified
+			out := lost.Handle(r.h, rec.T, confirm1.Send, protocol.CryptoTokens{}, protocol.SlotEnv{Admit: true})
+			require.Error(t, out.Err)
+			rec.Sent, rec.Claims, rec.Err, rec.State = nil, nil, out.Err.Error(), lost.State.String()
+		})
+		_, err = ValidateTraces(r.inputs(edited))
+		requireForbiddenAt(t, err, line, "rejects")
 	})
 	t.Run("the slot stepped since the restart", func(t *testing.T) {
 		r := newCrashRig(t, protocol.Hardened())
@@ -338,26 +366,25 @@ func TestRestartUndoHidesNoViolation(t *testing.T) {
 		require.True(t, rep.OK(), "%v", rep.Violations)
 		require.Len(t, undoneWarnings(rep), 1)
 
-		commit := commitClaim(t, r.server.Bytes())
-		edited, line := editLastServerStep(t, r.server.Bytes(), func(rec *trace.Record) { rec.Claims = []trace.Claim{commit} })
+		verified := verifyingClaims(t, r.server.Bytes())
+		edited, line := editLastServerStep(t, r.server.Bytes(), func(rec *trace.Record) { rec.Claims = verified })
 		_, err = ValidateTraces(r.inputs(edited))
 		requireForbiddenAt(t, err, line, "claims")
 	})
 }
 
-// commitClaim returns the first server Commit claim of a trace file.
-func commitClaim(t *testing.T, file []byte) trace.Claim {
+// verifyingClaims returns the claims of the first server step of a trace
+// file that verified a session (its claims end in a Commit).
+func verifyingClaims(t *testing.T, file []byte) []trace.Claim {
 	t.Helper()
 	recs, _ := serverSteps(t, file)
 	for _, rec := range recs {
-		for _, c := range rec.Claims {
-			if c.Kind == "Commit" {
-				return c
-			}
+		if n := len(rec.Claims); n > 0 && rec.Claims[n-1].Kind == "Commit" {
+			return rec.Claims
 		}
 	}
-	t.Fatal("no server Commit in the trace")
-	return trace.Claim{}
+	t.Fatal("no server step verified a session")
+	return nil
 }
 
 // requireForbiddenAt checks that err is a *TraceError for a step the model

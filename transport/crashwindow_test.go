@@ -103,8 +103,11 @@ type crashRig struct {
 	srv    *Server
 }
 
-func newCrashRig(t *testing.T, p protocol.Profile) *crashRig {
-	r := &crashRig{t: t, h: p.MustCompile(), clock: newFakeClock(), store: &killingStore{Store: NewMemoryStore()}, pusher: &capturePusher{}}
+func newCrashRig(t *testing.T, p protocol.Profile) *crashRig { return newCrashRigOn(t, p, NewMemoryStore()) }
+
+// newCrashRigOn is newCrashRig on a store of the caller's.
+func newCrashRigOn(t *testing.T, p protocol.Profile, store Store) *crashRig {
+	r := &crashRig{t: t, h: p.MustCompile(), clock: newFakeClock(), store: &killingStore{Store: store}, pusher: &capturePusher{}}
 	var err error
 	r.dev, err = NewTraceWriter(&r.device, p)
 	require.NoError(t, err)
@@ -135,17 +138,21 @@ func (r *crashRig) now() protocol.Time { return protocol.Time(r.clock.Now().Unix
 // post hands what st sent to the server, as a request does, and reports
 // whether the server lived through the step (false: killed in its save).
 func (r *crashRig) post(st Step) bool {
+	lived, err := r.postResult(st)
+	require.NoError(r.t, err)
+	return lived
+}
+
+// postResult is post, returning the server's error.
+func (r *crashRig) postResult(st Step) (lived bool, err error) {
 	done := make(chan struct{})
-	var lived bool
-	var err error
 	go func() {
 		defer close(done)
 		_, err = r.srv.Handle(context.Background(), st.Send, st.SendID)
 		lived = true
 	}()
 	<-done
-	require.NoError(r.t, err)
-	return lived
+	return lived, err
 }
 
 // issue sends a command from the server, in a goroutine of its own for the

@@ -103,7 +103,9 @@ type crashRig struct {
 	srv    *Server
 }
 
-func newCrashRig(t *testing.T, p protocol.Profile) *crashRig { return newCrashRigOn(t, p, NewMemoryStore()) }
+func newCrashRig(t *testing.T, p protocol.Profile) *crashRig {
+	return newCrashRigOn(t, p, NewMemoryStore())
+}
 
 // newCrashRigOn is newCrashRig on a store of the caller's.
 func newCrashRigOn(t *testing.T, p protocol.Profile, store Store) *crashRig {

@@ -164,10 +164,18 @@ func (s *tokenScript) NewToken() protocol.Token {
 // A file may hold several runs, each from its header on (a service
 // restarted on the same trace file); the runs of a file, like the files of
 // successive runs, are one sequence, and a machine keeps its state across
-// them, as a server slot does on a durable store. A machine whose first
-// step after a restart replays only from a new machine (a memory store, a
-// restarted device) starts afresh there, with a warning. A record cut
-// short and a gap in a run's step numbers are read past with a warning.
+// them, as a server slot does on a durable store. A server traces a step
+// before it stores the slot, so a server killed between the two has traced
+// one step of the slot that its store does not hold: a slot's first step
+// after a restart that replays only from the state before the slot's last
+// step before the restart undoes that step (its state and its claims),
+// with a warning, unless the step's answer was received or its claims were
+// matched since. Only that one step can be undone, and only there. A
+// retract line (the store refused the step) undoes the slot's last step
+// of its run likewise. A machine whose first step after a restart replays
+// only from a new machine (a memory store, a restarted device) starts
+// afresh there, with a warning. A record cut short and a gap in a run's
+// step numbers are read past with a warning.
 //
 // A line that does not parse, or a set of files that disagree on the
 // profile, gives a *TraceError with Forbidden false; the first step the

@@ -298,6 +298,8 @@ func TestTraceOfKillInTheStoreWindowValidates(t *testing.T) {
 			require.Equal(t, 3, rep.Runs, "two server runs and the devices' one")
 			require.Equal(t, 1, rep.Verified)
 			require.Len(t, undoneWarnings(rep), tc.undone, "%v", rep.Warnings)
+			undone := "Note over S: this step was not stored before the restart, and is undone\n"
+			require.Equal(t, tc.undone, strings.Count(rep.SequenceDiagram(1), undone))
 		})
 	}
 }

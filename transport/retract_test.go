@@ -78,6 +78,9 @@ func TestServerRetractsStepsItCouldNotStore(t *testing.T) {
 	require.Equal(t, 3, rep.Retracted)
 	require.Zero(t, rep.Undone)
 	require.Equal(t, 1, rep.Verified)
+	d := rep.SequenceDiagram(1)
+	require.Contains(t, d, "Note over S: deliver step retracted, as the store refused it\n")
+	require.Contains(t, d, "Note over S: issue step retracted, as the store refused it\n")
 }
 
 // TestValidateRefusesRetractionsOfOtherSteps: a retraction must name the

@@ -121,6 +121,9 @@ type traceLine struct {
 	// retract marks a retract line: rec holds its T, Machine, RegID and
 	// Step, the step it takes back.
 	retract bool
+	// undone marks a server step undone at the slot's first step after a
+	// restart: it was traced and not stored.
+	undone bool
 }
 
 // runKey names one run of one file.
@@ -617,6 +620,7 @@ func (v *validator) undo(l *traceLine, ls *slotStep, ledger protocol.Ledger) {
 	if ls.evicted {
 		v.report.Evictions--
 	}
+	ls.line.undone = true
 	v.report.Undone++
 	v.report.Warnings = append(v.report.Warnings, TraceWarning{File: v.names[l.file], Line: l.line,
 		Reason: fmt.Sprintf("server slot %d replays from the state before its step at %s:%d, which was traced before the restart and not stored (the server was stopped between the two): that step is undone",

@@ -56,8 +56,9 @@ type ServerConfig struct {
 const lockStripes = 4096
 
 // Server is the server side of the handshake over HTTP: it decodes upstream
-// frames, runs each RegID's protocol.Slot under that RegID's lock, stores
-// the slot before answering, and pushes the answer. It implements
+// frames, runs each RegID's protocol.Slot under that RegID's lock, traces
+// each step before storing the slot (see commit), stores the slot before
+// answering, and pushes the answer. It implements
 // http.Handler for POST /v1/hello and POST /v1/confirm1.
 //
 // The half-open count is exact under concurrency: a Hello that may open a
@@ -348,9 +349,9 @@ func (s *Server) settle(old, sl protocol.Slot, held placeHeld) {
 }
 
 // Handle runs one upstream message through its RegID's slot: it loads the
-// slot, applies any expiry that is due, lets the machine decide, stores the
-// result and then pushes the answer, so that no answer ever goes out for a
-// step that is not stored. id is the sender's trace id for m ("" if none).
+// slot, applies any expiry that is due, lets the machine decide, traces
+// the step, stores the result and then pushes the answer, so that no
+// answer ever goes out for a step that is not traced and stored. id is the sender's trace id for m ("" if none).
 // A Hello that finds the half-open cap full may first evict the oldest
 // pending session (see ServerConfig.EvictAfter) and take its place.
 //

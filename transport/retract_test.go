@@ -179,3 +179,24 @@ func TestServerRetractsABatchOfExpiriesItCouldNotStore(t *testing.T) {
 	require.True(t, rep.OK(), "%v", rep.Violations)
 	require.Equal(t, 2, rep.Retracted)
 }
+
+// TestValidateRefusesMalformedRetractions: a retract line that names no
+// server step, or has a field the schema does not, is a line that does not
+// parse, named by its file and line.
+func TestValidateRefusesMalformedRetractions(t *testing.T) {
+	header, err := json.Marshal(trace.Header{Type: trace.LineHeader, Schema: trace.Schema, Source: trace.SourceTransport, Profile: protocol.Hardened()})
+	require.NoError(t, err)
+	for _, tc := range []struct{ line, reason string }{
+		{`{"type":"retract","t":1,"machine":"client","regid":1,"step":"start"}`, `retract: machine "client", want "server"`},
+		{`{"type":"retract","t":1,"machine":"server","regid":1,"step":"nap"}`, `retract: unknown step "nap"`},
+		{`{"type":"retract","t":1,"machine":"server","regid":1,"step":"deliver","n":4}`, `retract: json: unknown field "n"`},
+		{`{"type":"retract","t":"soon"}`, `retract: json: cannot unmarshal`},
+	} {
+		_, err := ValidateTraces([]TraceInput{{Name: "server.jsonl", R: strings.NewReader(string(header) + "\n" + tc.line + "\n")}})
+		te, ok := err.(*TraceError)
+		require.True(t, ok, "%s: want a *TraceError, got %v", tc.line, err)
+		require.False(t, te.Forbidden)
+		require.Equal(t, 2, te.Line)
+		require.Contains(t, te.Reason, tc.reason)
+	}
+}

@@ -490,3 +490,51 @@ func TestRestartDoesNotCountAnUnstoredSessionAgainstTheCap(t *testing.T) {
 	require.Equal(t, 1, rep.Evictions)
 	require.Len(t, undoneWarnings(rep), 1)
 }
+
+// TestRestartDoubtIsSettledByTheSlotsNextStep: the server dies issuing a
+// command, and the slot's first step after the restart, answering a copy
+// of the device's Confirm1, is the same whether the command was stored or
+// not. The slot is in doubt until its next step, the next command, whose
+// number tells which: the trace validates either way, undoing the command
+// only when it was not stored. A command numbered as from neither state is
+// reported.
+func TestRestartDoubtIsSettledByTheSlotsNextStep(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		at     killPoint
+		seq    uint32 // of the command issued after the restart
+		undone int
+	}{
+		{"killed before the write", killBeforeSave, 2, 1},
+		{"killed after the write", killAfterSave, 3, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newCrashRig(t, protocol.Hardened())
+			c := protocol.NewClient(1)
+			require.True(t, r.post(r.hello(&c)))
+			confirm1 := r.deliver(&c)
+			require.True(t, r.post(confirm1))
+			require.NoError(t, r.deliver(&c).Err)
+			require.True(t, r.issue(1, "first"))
+			require.NoError(t, r.deliver(&c).Err)
+			r.store.kill.Store(int32(tc.at))
+			require.False(t, r.issue(1, "killed"))
+			r.kill()
+
+			r.start()
+			require.True(t, r.post(confirm1), "a copy of the Confirm1 is answered from the verified session")
+			require.Equal(t, protocol.Confirm2, r.pusher.last().Message.Kind)
+			require.True(t, r.issue(1, "after"))
+			require.Equal(t, tc.seq, r.pusher.last().Message.Seq)
+			require.NoError(t, r.deliver(&c).Err)
+			rep, err := r.validate()
+			require.NoError(t, err)
+			require.True(t, rep.OK(), "%v", rep.Violations)
+			require.Len(t, undoneWarnings(rep), tc.undone, "%v", rep.Warnings)
+
+			edited, line := editLastServerStep(t, r.server.Bytes(), func(rec *trace.Record) { rec.Sent.Seq = 9 })
+			_, err = ValidateTraces(r.inputs(edited))
+			requireForbiddenAt(t, err, line, "sends")
+		})
+	}
+}

@@ -216,7 +216,7 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	v := &validator{h: h, names: names, report: &ValidationReport{Profile: profile, Files: len(inputs), Runs: runs, Warnings: warns},
 		sends: map[uint64]*traceLine{}, emitted: map[uint64]bool{}, received: map[uint64]bool{},
 		clients: map[protocol.RegID]*protocol.Client{}, slots: map[protocol.RegID]*protocol.Slot{},
-		lastStep: map[protocol.RegID]*slotStep{}, counted: map[protocol.RegID]bool{},
+		lastStep: map[protocol.RegID]*slotStep{}, doubt: map[protocol.RegID]*unstored{}, counted: map[protocol.RegID]bool{},
 		lastRun: map[machineKey]runKey{}, warnedAfresh: map[warnKey]bool{}}
 	if err := v.indexSends(files); err != nil {
 		return nil, err
@@ -348,6 +348,11 @@ type validator struct {
 	// undone: at the slot's first step after a restart, or by a retract
 	// line of its run.
 	lastStep map[protocol.RegID]*slotStep
+	// doubt holds, for a slot whose first step after a restart replayed
+	// both from the state its last step before reached and from the state
+	// before that step, the slot as it would be had that step not been
+	// stored, until one of the two fails to replay a step of the slot.
+	doubt map[protocol.RegID]*unstored
 	// half counts the slots counted half-open, counted says which: a slot
 	// whose last step before a restart may be undone is counted only if
 	// it is half-open whether or not that step was stored.
@@ -378,6 +383,14 @@ type slotStep struct {
 	evicted bool
 }
 
+// unstored is the other course of a slot in doubt: its last step before a
+// restart, undo, not stored, and the slot as it is on that course (slot)
+// and as it was before its latest step (before, for a retraction).
+type unstored struct {
+	undo         *slotStep
+	slot, before protocol.Slot
+}
+
 // origin is the state a step is replayed from.
 type origin int8
 
@@ -385,6 +398,7 @@ const (
 	fromLast   origin = iota // the machine's state after its last step
 	fromBefore               // a server slot's state before its last step, which is undone
 	fromNew                  // a new machine: its state was not kept across a restart
+	fromDoubt                // a slot in doubt, on the course where its last step before the restart was not stored
 )
 
 // indexSends finds every machine send by id, and the honest clients: the
@@ -502,17 +516,44 @@ func (v *validator) replay(l *traceLine) error {
 	last, seen := v.lastRun[key]
 	v.lastRun[key] = here
 	restarted := seen && last != here
-	out, commit, err := v.apply(l, recv, sent, fromLast)
-	if err != nil && restarted && key.server {
+	out, commit, _, err := v.apply(l, recv, sent, fromLast)
+	switch {
+	case key.server && restarted:
 		// The slot's first step since a restart, from the state before
 		// its last step: that step was traced and not stored (the server
 		// writes ahead of its store, and was killed between the two). It
 		// is undone, and only it: a server stores every step before it
-		// traces the next.
-		if ls, ledger, ok := v.undoable(id); ok {
-			if uout, ucommit, uerr := v.apply(l, recv, sent, fromBefore); uerr == nil {
-				out, err = uout, nil
-				commit = func() { v.undo(l, ls, ledger); ucommit() }
+		// traces the next. If the step replays from both states, the
+		// slot is in doubt until one of them fails.
+		ls := v.lastStep[id]
+		ledger, ok := v.undoable(ls)
+		if !ok {
+			break
+		}
+		uout, ucommit, unext, uerr := v.apply(l, recv, sent, fromBefore)
+		switch {
+		case uerr != nil:
+		case err == nil:
+			kept := commit
+			commit = func() { kept(); v.doubt[id] = &unstored{undo: ls, slot: unext, before: ls.before} }
+		default:
+			out, err = uout, nil
+			commit = func() { v.undo(l, ls, ledger); ucommit() }
+		}
+	case key.server && v.doubt[id] != nil:
+		d := v.doubt[id]
+		dout, dcommit, dnext, derr := v.apply(l, recv, sent, fromDoubt)
+		switch {
+		case derr != nil && err == nil:
+			delete(v.doubt, id) // the step was stored after all
+		case derr != nil:
+		case err == nil:
+			kept := commit
+			commit = func() { kept(); d.before, d.slot = d.slot, dnext }
+		default:
+			if ledger, ok := v.undoable(d.undo); ok {
+				out, err = dout, nil
+				commit = func() { delete(v.doubt, id); v.undo(l, d.undo, ledger); dcommit() }
 			}
 		}
 	}
@@ -520,7 +561,7 @@ func (v *validator) replay(l *traceLine) error {
 		// The machine's first step since a restart: a server on a memory
 		// store, or a device process, starts with nothing. If the step
 		// replays from a new machine, the state was lost, not forged.
-		if fout, fcommit, ferr := v.apply(l, recv, sent, fromNew); ferr == nil {
+		if fout, fcommit, _, ferr := v.apply(l, recv, sent, fromNew); ferr == nil {
 			out, commit, err = fout, fcommit, nil
 			v.warnAfresh(l, key, last)
 		}
@@ -551,8 +592,11 @@ func (v *validator) replay(l *traceLine) error {
 // restart. Every slot's last step may then be one that was traced and not
 // stored, so a slot is counted half-open, for BOUNDED, only if it is
 // half-open whether or not that step was stored, until its first step
-// after the restart tells which.
+// after the restart tells which. A doubt left from the restart before is
+// settled for the step having been stored: a slot is in doubt about one
+// step at most.
 func (v *validator) serverRestarted() {
+	clear(v.doubt)
 	for id, ls := range v.lastStep {
 		if v.counted[id] && !ls.before.HalfOpen() {
 			v.counted[id] = false
@@ -561,25 +605,24 @@ func (v *validator) serverRestarted() {
 	}
 }
 
-// undoable reports whether the last step of slot id may be undone, and the
-// ledger without its claims: the step sent nothing that any step of the
-// trace received (a server pushes an answer only once the step is
-// stored), and its claims are all still as it left them.
-func (v *validator) undoable(id protocol.RegID) (*slotStep, protocol.Ledger, bool) {
-	ls := v.lastStep[id]
+// undoable reports whether a slot's step ls may be undone, and the ledger
+// without its claims: the step sent nothing that any step of the trace
+// received (a server pushes an answer only once the step is stored), and
+// its claims are all still as it left them.
+func (v *validator) undoable(ls *slotStep) (protocol.Ledger, bool) {
 	if ls == nil {
-		return nil, nil, false
+		return nil, false
 	}
 	if s := ls.line.rec.Sent; s != nil && v.received[s.ID] {
-		return nil, nil, false
+		return nil, false
 	}
 	ledger := slices.Clone(v.ledger)
 	for _, c := range slices.Backward(ls.claims) {
 		if !unobserve(&ledger, c) {
-			return nil, nil, false
+			return nil, false
 		}
 	}
-	return ls, ledger, true
+	return ledger, true
 }
 
 // unobserve takes back what Observe did with c, a server's claim, and
@@ -639,7 +682,7 @@ func (v *validator) retract(l *traceLine) error {
 	if ls == nil || ls.line.file != l.file || ls.line.run != l.run || ls.line.rec.T != l.rec.T || ls.line.rec.Step != l.rec.Step {
 		return v.at(l, true, "retracts a %s step of server slot %d at t=%d that is not the slot's last step in this run", l.rec.Step, id, l.rec.T)
 	}
-	_, ledger, ok := v.undoable(id)
+	ledger, ok := v.undoable(ls)
 	if !ok {
 		return v.at(l, true, "retracts the step of server slot %d at %s:%d, which had effects since: its answer was received, or its claims were matched",
 			id, v.names[ls.line.file], ls.line.line)
@@ -652,6 +695,9 @@ func (v *validator) retract(l *traceLine) error {
 	before := ls.before
 	v.slots[id] = &before
 	delete(v.lastStep, id)
+	if d := v.doubt[id]; d != nil {
+		d.slot = d.before
+	}
 	v.count(l, id, before.HalfOpen())
 	return nil
 }
@@ -674,8 +720,9 @@ func (v *validator) count(l *traceLine, id protocol.RegID, half bool) {
 }
 
 // apply replays step l on a copy of its machine, in the state from says,
-// and compares the outcome with the trace; commit keeps the new state.
-func (v *validator) apply(l *traceLine, recv, sent protocol.Message, from origin) (out protocol.Output, commit func(), err error) {
+// and compares the outcome with the trace; commit keeps the new state, and
+// next is it for a server slot.
+func (v *validator) apply(l *traceLine, recv, sent protocol.Message, from origin) (out protocol.Output, commit func(), next protocol.Slot, err error) {
 	rec := &l.rec
 	id := protocol.RegID(rec.RegID)
 	// The token a fresh-token step drew is the one its message carries.
@@ -697,13 +744,13 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, from origin
 			out = c.Start(v.h, rec.T, script)
 		case trace.StepDeliver:
 			if rec.Recv == nil {
-				return out, nil, v.at(l, false, "deliver step without a received message")
+				return out, nil, next, v.at(l, false, "deliver step without a received message")
 			}
 			out = c.Handle(v.h, rec.T, recv)
 		case trace.StepClientTimer:
 			out = c.Timeout(v.h, rec.T, script)
 		default:
-			return out, nil, v.at(l, true, "a client takes no %q step", rec.Step)
+			return out, nil, next, v.at(l, true, "a client takes no %q step", rec.Step)
 		}
 		state = c.State.String()
 		commit = func() { v.clients[id] = &c }
@@ -716,12 +763,14 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, from origin
 			}
 		case fromBefore:
 			sl = v.lastStep[id].before
+		case fromDoubt:
+			sl = v.doubt[id].slot
 		}
 		before := sl
 		switch rec.Step {
 		case trace.StepDeliver:
 			if rec.Recv == nil {
-				return out, nil, v.at(l, false, "deliver step without a received message")
+				return out, nil, next, v.at(l, false, "deliver step without a received message")
 			}
 			// The server's admission depends on requests in flight, which
 			// a trace does not show: its verdict on the cap is taken as
@@ -732,7 +781,7 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, from origin
 			if rec.Err == ErrEvicted.Error() {
 				var err error
 				if out, err = v.evict(l, &sl); err != nil {
-					return out, nil, err
+					return out, nil, next, err
 				}
 				break
 			}
@@ -740,20 +789,24 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, from origin
 		case trace.StepIssue:
 			out = sl.Issue(v.h, rec.T, sent.Payload)
 		default:
-			return out, nil, v.at(l, true, "a server slot takes no %q step", rec.Step)
+			return out, nil, next, v.at(l, true, "a server slot takes no %q step", rec.Step)
 		}
-		state = sl.State.String()
+		state, next = sl.State.String(), sl
+		evicted := rec.Step == trace.StepServerTimer && rec.Err == ErrEvicted.Error()
 		commit = func() {
 			v.slots[id] = &sl
 			// The claims are the caller's to add, once it has checked them.
-			v.lastStep[id] = &slotStep{line: l, before: before, evicted: rec.Step == trace.StepServerTimer && rec.Err == ErrEvicted.Error()}
+			v.lastStep[id] = &slotStep{line: l, before: before, evicted: evicted}
+			if evicted {
+				v.report.Evictions++
+			}
 			v.count(l, id, sl.HalfOpen())
 		}
 	}
 	if err := v.compare(l, out, sent, state); err != nil {
-		return out, nil, err
+		return out, nil, next, err
 	}
-	return out, commit, nil
+	return out, commit, next, nil
 }
 
 // evict replays an eviction (ServerConfig.EvictAfter): the slot's pending
@@ -762,7 +815,7 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, from origin
 // sessions end at their lifetime only; it is the one step a server takes
 // outside it, and it can only take away: it ends a handshake the server
 // would otherwise have verified, and makes no claim. It is counted in the
-// report.
+// report when the step is committed.
 func (v *validator) evict(l *traceLine, sl *protocol.Slot) (protocol.Output, error) {
 	if !sl.HalfOpen() {
 		return protocol.Output{}, v.at(l, true, "evicts the pending session of slot %d, which has none (state %v)", sl.RegID, sl.State)
@@ -772,7 +825,6 @@ func (v *validator) evict(l *traceLine, sl *protocol.Slot) (protocol.Output, err
 		return protocol.Output{}, v.at(l, true, "evicts the pending session of slot %d, whose profile never ends one", sl.RegID)
 	}
 	sl.State, sl.Pending = to, protocol.Session{}
-	v.report.Evictions++
 	return protocol.Output{Deadline: sl.Deadline(), Err: ErrEvicted}, nil
 }
 

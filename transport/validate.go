@@ -173,7 +173,9 @@ func (s *tokenScript) NewToken() protocol.Token {
 // after a restart that replays only from the state before the slot's last
 // step before the restart undoes that step (its state and its claims),
 // with a warning, unless the step's answer was received or its claims were
-// matched since. Only that one step can be undone, and only there. A
+// matched since. Only that one step can be undone, and only there (when
+// the first step replays either way, the slot's steps replay on both
+// courses until one of them fails, which settles it). A
 // retract line (the store refused the step) undoes the slot's last step
 // of its run likewise. A machine whose first step after a restart replays
 // only from a new machine (a memory store, a restarted device) starts

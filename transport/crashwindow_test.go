@@ -118,22 +118,20 @@ func newCrashRigOn(t *testing.T, p protocol.Profile, store Store) *crashRig {
 }
 
 // start starts a server process: a new trace run on the same file and the
-// same store.
+// same store. Its timer goroutine is stopped at once, so that no expiry
+// races the steps a test takes: a test that wants one calls expireBatch.
 func (r *crashRig) start() {
 	tw, err := NewTraceWriter(&r.server, r.h.Profile())
 	require.NoError(r.t, err)
 	srv, err := NewServer(ServerConfig{Handshake: r.h, Store: r.store, Pusher: r.pusher, Tracer: tw, Now: r.clock.Now})
 	require.NoError(r.t, err)
+	require.NoError(r.t, srv.Close())
 	r.srv = srv
-	r.t.Cleanup(func() { _ = srv.Close() })
 }
 
-// kill ends the server process as kill -9 does: its timers stop, its
-// trace run gets no end line, and writes its store held in memory are lost.
-func (r *crashRig) kill() {
-	require.NoError(r.t, r.srv.Close())
-	r.store.lose()
-}
+// kill ends the server process as kill -9 does: its trace run gets no end
+// line, and writes its store held in memory are lost.
+func (r *crashRig) kill() { r.store.lose() }
 
 func (r *crashRig) now() protocol.Time { return protocol.Time(r.clock.Now().UnixNano()) }
 

@@ -336,8 +336,7 @@ func (s *Server) retract(st Step) {
 func (s *Server) settle(old, sl protocol.Slot, held placeHeld) {
 	s.index.track(old, sl)
 	// The slot's old session was counted, and so was a reservation; the
-	// slot's new state is counted instead. (A reserving slot may have been
-	// half-open too, until the lazy expiry at the start of the step.)
+	// slot's new state is counted instead.
 	delta := -int64(held)
 	if old.HalfOpen() {
 		delta--
@@ -351,7 +350,8 @@ func (s *Server) settle(old, sl protocol.Slot, held placeHeld) {
 // Handle runs one upstream message through its RegID's slot: it loads the
 // slot, applies any expiry that is due, lets the machine decide, traces
 // the step, stores the result and then pushes the answer, so that no
-// answer ever goes out for a step that is not traced and stored. id is the sender's trace id for m ("" if none).
+// answer ever goes out for a step that is not traced and stored. id is
+// the sender's trace id for m ("" if none).
 // A Hello that finds the half-open cap full may first evict the oldest
 // pending session (see ServerConfig.EvictAfter) and take its place.
 //

@@ -96,8 +96,9 @@ type ValidationReport struct {
 	Injections        []Injection
 	// Undone counts server steps traced before a restart and not stored
 	// (a kill between the trace and the store): the slot's first step after
-	// the restart replays only from the state before that step, which is
-	// then undone, claims and all. Retracted counts the steps the server
+	// the restart (or, when that one replays either way, a later one)
+	// replays only from the state before that step, which is then undone,
+	// claims and all. Retracted counts the steps the server
 	// took back itself (a retract line: the store refused the slot). Each
 	// undone step is also a warning.
 	Undone, Retracted int
@@ -121,8 +122,8 @@ type traceLine struct {
 	// retract marks a retract line: rec holds its T, Machine, RegID and
 	// Step, the step it takes back.
 	retract bool
-	// undone marks a server step undone at the slot's first step after a
-	// restart: it was traced and not stored.
+	// undone marks a server step undone after a restart: it was traced
+	// and not stored.
 	undone bool
 }
 
@@ -175,9 +176,8 @@ func (s *tokenScript) NewToken() protocol.Token {
 // with a warning, unless the step's answer was received or its claims were
 // matched since. Only that one step can be undone, and only there (when
 // the first step replays either way, the slot's steps replay on both
-// courses until one of them fails, which settles it). A
-// retract line (the store refused the step) undoes the slot's last step
-// of its run likewise. A machine whose first step after a restart replays
+// courses until one of them fails, which settles it). A retract line (the
+// store refused the step) undoes the slot's last step of its run likewise. A machine whose first step after a restart replays
 // only from a new machine (a memory store, a restarted device) starts
 // afresh there, with a warning. A record cut short and a gap in a run's
 // step numbers are read past with a warning.
@@ -246,11 +246,12 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 }
 
 // readTrace parses one file: one or more runs, each a header, step and
-// retract lines and at most one end line. A second header starts the run of a restart
-// (OpenTraceFile appends it), which must have the first one's profile. A
-// line cut short (a JSON object that ends before it closes: a crash or a
-// failed write in the middle of a record) is skipped with a warning, and
-// so is a gap in a run's step numbers (records a failed write lost).
+// retract lines and at most one end line. A second header starts the run
+// of a restart (OpenTraceFile appends it), which must have the first one's
+// profile. A line cut short (a JSON object that ends before it closes: a
+// crash or a failed write in the middle of a record) is skipped with a
+// warning, and so is a gap in a run's step numbers (records a failed write
+// lost).
 //
 // Package trace parses each line; the runs are read here rather than by
 // trace.Reader so that validation keeps the rules and messages it had when

@@ -63,6 +63,22 @@ func DecodeRecord(b []byte) (Record, error) {
 	return r, r.Check()
 }
 
+// DecodeRetract decodes a retract line as DecodeHeader does a header, and
+// checks that it names a server step.
+func DecodeRetract(b []byte) (Retract, error) {
+	var r Retract
+	if err := decodeStrict(b, &r); err != nil {
+		return r, fmt.Errorf("retract: %w", err)
+	}
+	if r.Machine != MachineServer {
+		return r, fmt.Errorf("retract: machine %q, want %q: only a server slot's step is retracted", r.Machine, MachineServer)
+	}
+	if err := CheckStep(r.Step); err != nil {
+		return r, fmt.Errorf("retract: %w", err)
+	}
+	return r, nil
+}
+
 // DecodeEnd decodes an end line as DecodeHeader does a header.
 func DecodeEnd(b []byte) (End, error) {
 	var e End

@@ -12,10 +12,11 @@ import (
 const MaxLine = 1 << 20
 
 // Reader reads a trace a line at a time, each checked against the schema:
-// a trace is one or more runs, each a header of this Schema, its steps,
-// and at most one end line (package transport appends a run to a file
-// per restart of a service). Blank lines are skipped. Each line decodes
-// strictly (DecodeHeader, DecodeRecord, DecodeEnd). What a run means,
+// a trace is one or more runs, each a header of this Schema, its steps
+// and retractions, and at most one end line (package transport appends a
+// run to a file per restart of a service). Blank lines are skipped. Each
+// line decodes strictly (DecodeHeader, DecodeRecord, DecodeRetract,
+// DecodeEnd). What a run means,
 // such as whether its steps replay, is the caller's to check.
 type Reader struct {
 	sc      *bufio.Scanner
@@ -33,13 +34,15 @@ func NewReader(r io.Reader) *Reader {
 	return &Reader{sc: sc}
 }
 
-// Line is one line of a trace: Header, Step or End is set, as Type says.
+// Line is one line of a trace: Header, Step, Retract or End is set, as
+// Type says.
 type Line struct {
-	Number int // from 1
-	Type   string
-	Header *Header
-	Step   *Record
-	End    *End
+	Number  int // from 1
+	Type    string
+	Header  *Header
+	Step    *Record
+	Retract *Retract
+	End     *End
 }
 
 // LineError is a line that is not what the schema allows: Err says what
@@ -119,6 +122,12 @@ func (r *Reader) decode(b []byte) (Line, error) {
 			return l, err
 		}
 		l.Step = &rec
+	case LineRetract:
+		rt, err := DecodeRetract(b)
+		if err != nil {
+			return l, err
+		}
+		l.Retract = &rt
 	case LineEnd:
 		e, err := DecodeEnd(b)
 		if err != nil {

@@ -95,3 +95,21 @@ func TestReaderCutShortIsErrCutShort(t *testing.T) {
 	_, err = rd.Next()
 	require.ErrorIs(t, err, io.EOF)
 }
+
+// TestReaderReadsRetractions: a retract line names a server step; one that
+// names a client's, or no step the schema has, is refused with its line.
+func TestReaderReadsRetractions(t *testing.T) {
+	retract := `{"type":"retract","t":5,"machine":"server","regid":1,"step":"deliver"}`
+	lines, errs := readAll(t, testHeader+"\n"+retract+"\n"+
+		`{"type":"retract","t":5,"machine":"client","regid":1,"step":"start"}`+"\n"+
+		`{"type":"retract","t":5,"machine":"server","regid":1,"step":"reboot"}`+"\n"+
+		`{"type":"retract","t":5,"machine":"server","regid":1,"step":"deliver","n":3}`+"\n")
+	require.Len(t, lines, 2)
+	require.Equal(t, LineRetract, lines[1].Type)
+	require.Equal(t, Retract{Type: LineRetract, T: 5, Machine: MachineServer, RegID: 1, Step: StepDeliver}, *lines[1].Retract)
+	require.Equal(t, []string{
+		`trace: line 3: retract: machine "client", want "server": only a server slot's step is retracted`,
+		`trace: line 4: retract: unknown step "reboot"`,
+		`trace: line 5: retract: json: unknown field "n"`,
+	}, errs)
+}

@@ -20,6 +20,9 @@ const (
 	LineHeader = "header" // first line of a run: what produced the trace
 	LineStep   = "step"   // one step of one machine or of the network
 	LineEnd    = "end"    // last line of a run: the outcome
+	// LineRetract takes back a server slot's last step: package transport
+	// traces a step before it stores it, and the store refused it.
+	LineRetract = "retract"
 )
 
 // Trace sources: who wrote a trace.
@@ -193,6 +196,21 @@ type Claim struct {
 	Tc    string `json:"tc,omitempty"`
 	Ts    string `json:"ts,omitempty"`
 	Seq   uint32 `json:"seq,omitempty"`
+}
+
+// Retract is a line that takes back the last step of a server slot in its
+// run: package transport writes a step before it stores the slot (so that
+// a process killed between the two leaves the trace ahead of the store,
+// never behind), and writes this when the store then refused the slot, so
+// that the step did not happen. It names the step by its slot, time and
+// kind; validation undoes it, and refuses a retraction that names no such
+// step. A real run's traces only: the simulator never writes one.
+type Retract struct {
+	Type    string        `json:"type"` // LineRetract
+	T       protocol.Time `json:"t"`
+	Machine string        `json:"machine"` // MachineServer
+	RegID   uint64        `json:"regid"`
+	Step    string        `json:"step"`
 }
 
 // End is the last line of a run: how it stopped and what it found.

@@ -44,6 +44,13 @@ func (r *ValidationReport) SequenceDiagram(id protocol.RegID) string {
 		note := func(format string, args ...any) {
 			fmt.Fprintf(&b, "    Note over %s: %s\n", me, trace.MermaidText(fmt.Sprintf(format, args...)))
 		}
+		if l.retract {
+			note("%s step retracted, as the store refused it", rec.Step)
+			continue
+		}
+		if l.undone {
+			note("this step was not stored before the restart, and is undone")
+		}
 		switch rec.Step {
 		case trace.StepStart:
 			if rec.HS != 0 {

@@ -351,20 +351,27 @@ func (w *world) replay(ctx context.Context, rng *rand.Rand) {
 	}
 }
 
-// quiesce waits until the relay has handed out everything it queued and
-// every device has taken a step for each.
+// quiesce waits until the relay has handed out everything it queued,
+// every device has taken a step for each, and every command a device
+// executed has reached its OnCommand (a device traces the step before it
+// calls OnCommand, without its lock).
 func (w *world) quiesce(t *testing.T) {
 	waitFor(t, 10*time.Second, "the relay and devices to go quiet", func() bool {
 		st := w.relay.Stats()
 		w.log.mu.Lock()
-		recv := 0
+		recv, executed := 0, int64(0)
 		for _, s := range w.log.steps {
 			if s.Role == protocol.RoleClient && s.Input == InputRecv {
 				recv++
 			}
+			for _, c := range s.Claims {
+				if c.Kind == protocol.Executed {
+					executed++
+				}
+			}
 		}
 		w.log.mu.Unlock()
-		return st.Delivered == st.Accepted-st.Lost+st.Duplicated && uint64(recv) == st.Delivered
+		return st.Delivered == st.Accepted-st.Lost+st.Duplicated && uint64(recv) == st.Delivered && w.executed.Load() == executed
 	})
 }
 

@@ -56,8 +56,9 @@ type ServerConfig struct {
 const lockStripes = 4096
 
 // Server is the server side of the handshake over HTTP: it decodes upstream
-// frames, runs each RegID's protocol.Slot under that RegID's lock, stores
-// the slot before answering, and pushes the answer. It implements
+// frames, runs each RegID's protocol.Slot under that RegID's lock, traces
+// each step before storing the slot (see commit), stores the slot before
+// answering, and pushes the answer. It implements
 // http.Handler for POST /v1/hello and POST /v1/confirm1.
 //
 // The half-open count is exact under concurrency: a Hello that may open a
@@ -79,11 +80,6 @@ type Server struct {
 	timers   *scheduler
 	index    *halfOpenIndex // the half-open sessions, oldest first
 	evictAge time.Duration  // negative: never evict
-
-	// traceMu orders the half-open count's changes and the trace's lines
-	// alike, so that replaying a trace in line order never sees more
-	// half-open sessions than the server had; held only when tracing.
-	traceMu sync.Mutex
 
 	closeOnce sync.Once
 	stats     serverStats
@@ -290,30 +286,57 @@ const (
 	handedOver placeHeld = -1
 )
 
-// commit stores sl if it differs from old, settles the half-open count
-// and traces the steps that led from old to sl. On a failed save nothing
-// changed, a reservation is given back, and nothing is traced.
-func (s *Server) commit(old, sl protocol.Slot, held placeHeld, steps ...Step) error {
+// commit traces st and then stores sl if it differs from old, and settles
+// the half-open count. The trace is written ahead of the store, so that a
+// process killed between the two leaves its trace one step ahead of its
+// store, never behind: validation may undo a slot's last step before a
+// restart (see ValidateTraces), while a step stored and not traced would
+// be a step the trace cannot account for. Each call traces one step and
+// stores once, so that the step a restart may undo is one step. On a
+// failed save nothing changed: the step is retracted (Retracter), and a
+// reservation is given back.
+func (s *Server) commit(old, sl protocol.Slot, held placeHeld, st Step) error {
+	s.trace(st)
 	if sl != old {
 		if err := s.store.Save(sl); err != nil {
+			s.retract(st)
 			if held == reservedPlace {
 				s.halfOpen.Add(-1)
 			}
 			return err
 		}
 	}
-	s.settle(old, sl, held, steps...)
+	s.settle(old, sl, held)
 	return nil
 }
 
+// trace hands st to the tracer, if there is one.
+func (s *Server) trace(st Step) {
+	if s.tracer != nil {
+		s.tracer.Step(st)
+	}
+}
+
+// retract takes back a traced step that was not stored, if the tracer can.
+func (s *Server) retract(st Step) {
+	if r, ok := s.tracer.(Retracter); ok {
+		r.Retract(st)
+	}
+}
+
 // settle moves the half-open count by the change from old to the stored
-// sl and by what held says, and traces steps, all under traceMu when
-// tracing.
-func (s *Server) settle(old, sl protocol.Slot, held placeHeld, steps ...Step) {
+// sl and by what held says.
+//
+// It needs no lock shared with the trace: replaying a trace in line order
+// never sees more half-open sessions than the server counts (reservations
+// included), slot by slot, because a step that opens a session reserved
+// its place before it was traced, a step that ends one is traced before
+// its place is given back here, and a retraction is traced before a
+// reservation is given back.
+func (s *Server) settle(old, sl protocol.Slot, held placeHeld) {
 	s.index.track(old, sl)
 	// The slot's old session was counted, and so was a reservation; the
-	// slot's new state is counted instead. (A reserving slot may have been
-	// half-open too, until the lazy expiry at the start of the step.)
+	// slot's new state is counted instead.
 	delta := -int64(held)
 	if old.HalfOpen() {
 		delta--
@@ -321,22 +344,14 @@ func (s *Server) settle(old, sl protocol.Slot, held placeHeld, steps ...Step) {
 	if sl.HalfOpen() {
 		delta++
 	}
-	if s.tracer == nil {
-		s.halfOpen.Add(delta)
-		return
-	}
-	s.traceMu.Lock()
 	s.halfOpen.Add(delta)
-	for _, st := range steps {
-		s.tracer.Step(st)
-	}
-	s.traceMu.Unlock()
 }
 
 // Handle runs one upstream message through its RegID's slot: it loads the
-// slot, applies any expiry that is due, lets the machine decide, stores the
-// result and then pushes the answer, so that no answer ever goes out for a
-// step that is not stored. id is the sender's trace id for m ("" if none).
+// slot, applies any expiry that is due, lets the machine decide, traces
+// the step, stores the result and then pushes the answer, so that no
+// answer ever goes out for a step that is not traced and stored. id is
+// the sender's trace id for m ("" if none).
 // A Hello that finds the half-open cap full may first evict the oldest
 // pending session (see ServerConfig.EvictAfter) and take its place.
 //
@@ -388,15 +403,23 @@ func (s *Server) step(m protocol.Message, id uint64, mayEvict, held bool) (out p
 	if !found {
 		old = protocol.Slot{RegID: m.RegID}
 	}
-	sl := old
-	var steps []Step
-	if found && m.Kind == protocol.Hello && sl.Expire(s.h, now).Err == nil {
+	if expired := old; found && m.Kind == protocol.Hello && expired.Expire(s.h, now).Err == nil {
 		// Expiry first, so that a pending session whose lifetime is over
 		// frees its place under the cap before the Hello asks for one. It
 		// is a step of its own (the slot's timer, run early), so that the
-		// trace stays a sequence of the model's steps.
-		steps = append(steps, Step{Role: protocol.RoleServer, RegID: m.RegID, Time: now, Input: InputExpire, State: uint8(sl.State)})
+		// trace stays a sequence of the model's steps, and it is stored on
+		// its own, so that every traced step is one stored state.
+		st := Step{Role: protocol.RoleServer, RegID: m.RegID, Time: now, Input: InputExpire, State: uint8(expired.State)}
+		if err := s.commit(old, expired, noPlace, st); err != nil {
+			if held {
+				s.halfOpen.Add(-1)
+			}
+			return protocol.Output{}, Push{}, false, s.storeFailure("save", m.RegID, err)
+		}
+		s.timers.arm(m.RegID, expired.Deadline())
+		old = expired
 	}
+	sl := old
 	env := protocol.SlotEnv{}
 	reserved := false
 	switch {
@@ -421,13 +444,13 @@ func (s *Server) step(m protocol.Message, id uint64, mayEvict, held bool) (out p
 	if out.Send.Kind != 0 {
 		p = Push{Message: out.Send, ID: newMessageID()}
 	}
-	steps = append(steps, Step{Role: protocol.RoleServer, RegID: m.RegID, Time: now, Input: InputRecv, State: uint8(sl.State),
-		Recv: m, RecvID: id, Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err})
+	st := Step{Role: protocol.RoleServer, RegID: m.RegID, Time: now, Input: InputRecv, State: uint8(sl.State),
+		Recv: m, RecvID: id, Send: out.Send, SendID: p.ID, Claims: out.ClaimList(), Err: out.Err}
 	placed := noPlace
 	if reserved {
 		placed = reservedPlace
 	}
-	if err := s.commit(old, sl, placed, steps...); err != nil {
+	if err := s.commit(old, sl, placed, st); err != nil {
 		return protocol.Output{}, Push{}, false, s.storeFailure("save", m.RegID, err)
 	}
 	s.timers.arm(sl.RegID, sl.Deadline())
@@ -553,8 +576,13 @@ func (s *Server) expireBatch(ids []protocol.RegID) {
 		}
 		due = append(due, expiry{old, sl, Step{Role: protocol.RoleServer, RegID: id, Time: now, Input: InputExpire, State: uint8(sl.State)}})
 	}
+	// Traced ahead of the store, as commit does; a slot that is then not
+	// stored has its step retracted.
+	for _, e := range due {
+		s.trace(e.step)
+	}
 	done := func(e expiry) {
-		s.settle(e.old, e.sl, noPlace, e.step)
+		s.settle(e.old, e.sl, noPlace)
 		s.timers.arm(e.sl.RegID, e.sl.Deadline())
 		s.stats.expired.Add(1)
 		if e.old.HalfOpen() && !e.sl.HalfOpen() {
@@ -565,6 +593,7 @@ func (s *Server) expireBatch(ids []protocol.RegID) {
 	if !ok {
 		for _, e := range due {
 			if err := s.store.Save(e.sl); err != nil {
+				s.retract(e.step)
 				_ = s.storeFailure("expire", e.sl.RegID, err)
 				s.timers.arm(e.sl.RegID, retry)
 				continue
@@ -581,8 +610,9 @@ func (s *Server) expireBatch(ids []protocol.RegID) {
 		// One failed write, but every slot in it is a failed save.
 		s.stats.storeFailed.Add(uint64(len(slots)) - 1)
 		_ = s.storeFailure("expire", slots[0].RegID, fmt.Errorf("batch of %d sessions: %w", len(slots), err))
-		for _, sl := range slots {
-			s.timers.arm(sl.RegID, retry)
+		for _, e := range due {
+			s.retract(e.step)
+			s.timers.arm(e.sl.RegID, retry)
 		}
 		return
 	}

@@ -63,6 +63,17 @@ type Tracer interface {
 	Step(Step)
 }
 
+// Retracter is a Tracer that can take a step back. A Server traces each
+// step of a slot before it stores the slot (so that a kill between the two
+// leaves the trace ahead of the store, never behind); when the store then
+// refuses the slot, the step did not happen, and the Server retracts it.
+// A Tracer that is not a Retracter has seen the step and sees no
+// retraction: the Server's error says the step failed.
+type Retracter interface {
+	// Retract takes back st, the last step traced for its RegID's slot.
+	Retract(st Step)
+}
+
 // TracerFunc adapts a function to Tracer.
 type TracerFunc func(Step)
 

@@ -20,10 +20,15 @@ import (
 // message ids tie a send in one file to its receives in another.
 //
 // Each record goes to the underlying writer whole, in one Write, before
-// Step returns: a process that is killed loses no step it took (a Server
-// traces a step after storing it and before pushing its answer). A record
-// reaches the disk when the operating system writes it back, or at Flush
-// and Close of a file opened with OpenTraceFile.
+// Step returns: a process that is killed loses no step it took. A Server
+// traces a step before it stores the slot and pushes the answer (write
+// ahead), so that after a kill the trace may be one step of a slot ahead
+// of the store, which `verishake validate` accounts for, and never behind;
+// a step the store then refuses is retracted (Retract). A record reaches
+// the disk when the operating system writes it back, or at Flush and Close
+// of a file opened with OpenTraceFile: the order holds against a process
+// that is killed, not against the machine losing power, as a record is
+// not synced before the store's write is.
 //
 // A failed write loses its record and nothing else: the writer goes on
 // with the next step, so that a trace resumes when a full disk has room
@@ -100,6 +105,21 @@ func (t *TraceWriter) Step(st Step) {
 		return
 	}
 	_ = t.line(rec) // failures are counted and logged by line
+}
+
+// Retract writes a retraction of st, the last step it traced for st's
+// server slot: the session store refused the slot, so the step did not
+// happen (see Retracter). `verishake validate` undoes that step.
+func (t *TraceWriter) Retract(st Step) {
+	rec := Record(st)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		// The step after Close was not traced either; counted like it.
+		t.lost++
+		return
+	}
+	_ = t.line(trace.Retract{Type: trace.LineRetract, T: rec.T, Machine: rec.Machine, RegID: rec.RegID, Step: rec.Step})
 }
 
 // Record converts a step to its trace record, with N unset.
@@ -244,13 +264,24 @@ func (t *TraceWriter) Lost() uint64 {
 	return t.lost
 }
 
-// MultiTracer sends every step to each of ts.
-func MultiTracer(ts ...Tracer) Tracer {
-	return TracerFunc(func(s Step) {
-		for _, t := range ts {
-			if t != nil {
-				t.Step(s)
-			}
+// MultiTracer sends every step to each of ts, and every retraction to
+// each of them that is a Retracter.
+func MultiTracer(ts ...Tracer) Tracer { return multiTracer(ts) }
+
+type multiTracer []Tracer
+
+func (m multiTracer) Step(s Step) {
+	for _, t := range m {
+		if t != nil {
+			t.Step(s)
 		}
-	})
+	}
+}
+
+func (m multiTracer) Retract(s Step) {
+	for _, t := range m {
+		if r, ok := t.(Retracter); ok {
+			r.Retract(s)
+		}
+	}
 }

@@ -94,6 +94,14 @@ type ValidationReport struct {
 	// Receives counts delivered messages; Matched those paired with a send.
 	Receives, Matched int
 	Injections        []Injection
+	// Undone counts server steps traced before a restart and not stored
+	// (a kill between the trace and the store): the slot's first step after
+	// the restart (or, when that one replays either way, a later one)
+	// replays only from the state before that step, which is then undone,
+	// claims and all. Retracted counts the steps the server
+	// took back itself (a retract line: the store refused the slot). Each
+	// undone step is also a warning.
+	Undone, Retracted int
 	// Claims counts claims checked; Violations are the properties broken
 	// (AUTH-C, AUTH-S and CMD over the claims of clients present in the
 	// trace; BOUNDED over the server's slots).
@@ -111,6 +119,12 @@ type traceLine struct {
 	line int
 	run  int // the file's run, from 1: one per header
 	rec  trace.Record
+	// retract marks a retract line: rec holds its T, Machine, RegID and
+	// Step, the step it takes back.
+	retract bool
+	// undone marks a server step undone after a restart: it was traced
+	// and not stored.
+	undone bool
 }
 
 // runKey names one run of one file.
@@ -154,10 +168,19 @@ func (s *tokenScript) NewToken() protocol.Token {
 // A file may hold several runs, each from its header on (a service
 // restarted on the same trace file); the runs of a file, like the files of
 // successive runs, are one sequence, and a machine keeps its state across
-// them, as a server slot does on a durable store. A machine whose first
-// step after a restart replays only from a new machine (a memory store, a
-// restarted device) starts afresh there, with a warning. A record cut
-// short and a gap in a run's step numbers are read past with a warning.
+// them, as a server slot does on a durable store. A server traces a step
+// before it stores the slot, so a server killed between the two has traced
+// one step of the slot that its store does not hold: a slot's first step
+// after a restart that replays only from the state before the slot's last
+// step before the restart undoes that step (its state and its claims),
+// with a warning, unless the step's answer was received or its claims were
+// matched since. Only that one step can be undone, and only there (when
+// the first step replays either way, the slot's steps replay on both
+// courses until one of them fails, which settles it). A retract line (the
+// store refused the step) undoes the slot's last step of its run likewise. A machine whose first step after a restart replays
+// only from a new machine (a memory store, a restarted device) starts
+// afresh there, with a warning. A record cut short and a gap in a run's
+// step numbers are read past with a warning.
 //
 // A line that does not parse, or a set of files that disagree on the
 // profile, gives a *TraceError with Forbidden false; the first step the
@@ -193,8 +216,9 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 		return nil, &TraceError{File: names[0], Line: 1, Reason: fmt.Sprintf("header profile: %v", err)}
 	}
 	v := &validator{h: h, names: names, report: &ValidationReport{Profile: profile, Files: len(inputs), Runs: runs, Warnings: warns},
-		sends: map[uint64]*traceLine{}, emitted: map[uint64]bool{},
+		sends: map[uint64]*traceLine{}, emitted: map[uint64]bool{}, received: map[uint64]bool{},
 		clients: map[protocol.RegID]*protocol.Client{}, slots: map[protocol.RegID]*protocol.Slot{},
+		lastStep: map[protocol.RegID]*slotStep{}, doubt: map[protocol.RegID]*unstored{}, counted: map[protocol.RegID]bool{},
 		lastRun: map[machineKey]runKey{}, warnedAfresh: map[warnKey]bool{}}
 	if err := v.indexSends(files); err != nil {
 		return nil, err
@@ -221,12 +245,13 @@ func ValidateTraces(inputs []TraceInput) (*ValidationReport, error) {
 	return v.report, nil
 }
 
-// readTrace parses one file: one or more runs, each a header, step lines
-// and at most one end line. A second header starts the run of a restart
-// (OpenTraceFile appends it), which must have the first one's profile. A
-// line cut short (a JSON object that ends before it closes: a crash or a
-// failed write in the middle of a record) is skipped with a warning, and
-// so is a gap in a run's step numbers (records a failed write lost).
+// readTrace parses one file: one or more runs, each a header, step and
+// retract lines and at most one end line. A second header starts the run
+// of a restart (OpenTraceFile appends it), which must have the first one's
+// profile. A line cut short (a JSON object that ends before it closes: a
+// crash or a failed write in the middle of a record) is skipped with a
+// warning, and so is a gap in a run's step numbers (records a failed write
+// lost).
 //
 // Package trace parses each line; the runs are read here rather than by
 // trace.Reader so that validation keeps the rules and messages it had when
@@ -289,6 +314,13 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 			}
 			lastN = l.rec.N
 			lines = append(lines, l)
+		case trace.LineRetract:
+			rt, err := trace.DecodeRetract(b)
+			if err != nil {
+				return nil, profile, runs, warns, bad("%v", err)
+			}
+			lines = append(lines, &traceLine{file: file, line: n, run: runs, retract: true,
+				rec: trace.Record{Type: trace.LineRetract, T: rt.T, Machine: rt.Machine, RegID: rt.RegID, Step: rt.Step}})
 		case trace.LineEnd:
 			ended = true
 		default:
@@ -305,16 +337,35 @@ func readTrace(file int, in TraceInput) (lines []*traceLine, profile protocol.Pr
 }
 
 type validator struct {
-	h       *protocol.Handshake
-	names   []string
-	report  *ValidationReport
-	sends   map[uint64]*traceLine // message id → the machine step that sent it
-	emitted map[uint64]bool       // sends already placed in the merged order
-	honest  map[protocol.RegID]bool
-	clients map[protocol.RegID]*protocol.Client
-	slots   map[protocol.RegID]*protocol.Slot
-	ledger  protocol.Ledger // AUTH-C, AUTH-S, CMD over the honest RegIDs' claims
+	h        *protocol.Handshake
+	names    []string
+	report   *ValidationReport
+	sends    map[uint64]*traceLine // message id → the machine step that sent it
+	emitted  map[uint64]bool       // sends already placed in the merged order
+	received map[uint64]bool       // message ids some step of the trace received
+	honest   map[protocol.RegID]bool
+	clients  map[protocol.RegID]*protocol.Client
+	slots    map[protocol.RegID]*protocol.Slot
+	ledger   protocol.Ledger // AUTH-C, AUTH-S, CMD over the honest RegIDs' claims
+	// lastStep is each server slot's last step, while it may still be
+	// undone: at the slot's first step after a restart, or by a retract
+	// line of its run.
+	lastStep map[protocol.RegID]*slotStep
+	// doubt holds, for a slot whose first step after a restart replayed
+	// both from the state its last step before reached and from the state
+	// before that step, the slot as it would be had that step not been
+	// stored, until one of the two fails to replay a step of the slot.
+	doubt map[protocol.RegID]*unstored
+	// half counts the slots counted half-open, counted says which: a slot
+	// whose last step before a restart may be undone is counted only if
+	// it is half-open whether or not that step was stored.
 	half    int
+	counted map[protocol.RegID]bool
+	// serverRun is the run of the last server step, so that the first
+	// server step of the next run (a restart) is known; serverSeen says
+	// there was one.
+	serverRun  runKey
+	serverSeen bool
 	// lastRun is the run of each machine's last step, so that its first
 	// step after a restart is known; warnedAfresh the runs warned about.
 	lastRun      map[machineKey]runKey
@@ -324,6 +375,34 @@ type validator struct {
 func (v *validator) at(l *traceLine, forbidden bool, format string, args ...any) error {
 	return &TraceError{File: v.names[l.file], Line: l.line, Forbidden: forbidden, Reason: fmt.Sprintf(format, args...)}
 }
+
+// slotStep is a server slot's last step, as much of it as undoing it needs.
+type slotStep struct {
+	line   *traceLine
+	before protocol.Slot // the slot before the step
+	// claims are the step's claims that went into the ledger (an honest
+	// RegID's, and no violation), in order.
+	claims  []protocol.Claim
+	evicted bool
+}
+
+// unstored is the other course of a slot in doubt: its last step before a
+// restart, undo, not stored, and the slot as it is on that course (slot)
+// and as it was before its latest step (before, for a retraction).
+type unstored struct {
+	undo         *slotStep
+	slot, before protocol.Slot
+}
+
+// origin is the state a step is replayed from.
+type origin int8
+
+const (
+	fromLast   origin = iota // the machine's state after its last step
+	fromBefore               // a server slot's state before its last step, which is undone
+	fromNew                  // a new machine: its state was not kept across a restart
+	fromDoubt                // a slot in doubt, on the course where its last step before the restart was not stored
+)
 
 // indexSends finds every machine send by id, and the honest clients: the
 // RegIDs with client steps in the trace. Claims of other RegIDs (an
@@ -335,6 +414,9 @@ func (v *validator) indexSends(files [][]*traceLine) error {
 		for _, l := range lines {
 			if l.rec.Machine == "client" {
 				v.honest[protocol.RegID(l.rec.RegID)] = true
+			}
+			if l.rec.Machine != "" && l.rec.Recv != nil && l.rec.Recv.ID != 0 {
+				v.received[l.rec.Recv.ID] = true
 			}
 			if l.rec.Machine == "" || l.rec.Sent == nil || l.rec.Sent.ID == 0 {
 				continue
@@ -402,6 +484,9 @@ func (v *validator) ready(l *traceLine) bool {
 // replay runs one step through the model and compares.
 func (v *validator) replay(l *traceLine) error {
 	rec := &l.rec
+	if l.retract {
+		return v.retract(l)
+	}
 	if rec.Machine == "" {
 		// A network step of a simulated run (drop, dup, corrupt, inject),
 		// or a delivery no machine took: nothing for a machine to check.
@@ -425,14 +510,61 @@ func (v *validator) replay(l *traceLine) error {
 	}
 	here := runKey{l.file, l.run}
 	key := machineKey{server: rec.Machine == "server", id: id}
+	if key.server {
+		if v.serverSeen && v.serverRun != here {
+			v.serverRestarted()
+		}
+		v.serverRun, v.serverSeen = here, true
+	}
 	last, seen := v.lastRun[key]
 	v.lastRun[key] = here
-	out, commit, err := v.apply(l, recv, sent, false)
-	if err != nil && seen && last != here {
+	restarted := seen && last != here
+	out, commit, _, err := v.apply(l, recv, sent, fromLast)
+	switch {
+	case key.server && restarted:
+		// The slot's first step since a restart, from the state before
+		// its last step: that step was traced and not stored (the server
+		// writes ahead of its store, and was killed between the two). It
+		// is undone, and only it: a server stores every step before it
+		// traces the next. If the step replays from both states, the
+		// slot is in doubt until one of them fails.
+		ls := v.lastStep[id]
+		ledger, ok := v.undoable(ls)
+		if !ok {
+			break
+		}
+		uout, ucommit, unext, uerr := v.apply(l, recv, sent, fromBefore)
+		switch {
+		case uerr != nil:
+		case err == nil:
+			kept := commit
+			commit = func() { kept(); v.doubt[id] = &unstored{undo: ls, slot: unext, before: ls.before} }
+		default:
+			out, err = uout, nil
+			commit = func() { v.undo(l, ls, ledger); ucommit() }
+		}
+	case key.server && v.doubt[id] != nil:
+		d := v.doubt[id]
+		dout, dcommit, dnext, derr := v.apply(l, recv, sent, fromDoubt)
+		switch {
+		case derr != nil && err == nil:
+			delete(v.doubt, id) // the step was stored after all
+		case derr != nil:
+		case err == nil:
+			kept := commit
+			commit = func() { kept(); d.before, d.slot = d.slot, dnext }
+		default:
+			if ledger, ok := v.undoable(d.undo); ok {
+				out, err = dout, nil
+				commit = func() { delete(v.doubt, id); v.undo(l, d.undo, ledger); dcommit() }
+			}
+		}
+	}
+	if err != nil && restarted {
 		// The machine's first step since a restart: a server on a memory
 		// store, or a device process, starts with nothing. If the step
 		// replays from a new machine, the state was lost, not forged.
-		if fout, fcommit, ferr := v.apply(l, recv, sent, true); ferr == nil {
+		if fout, fcommit, _, ferr := v.apply(l, recv, sent, fromNew); ferr == nil {
 			out, commit, err = fout, fcommit, nil
 			v.warnAfresh(l, key, last)
 		}
@@ -441,6 +573,7 @@ func (v *validator) replay(l *traceLine) error {
 		return err
 	}
 	commit()
+	var kept []protocol.Claim
 	for _, c := range out.ClaimList() {
 		v.report.Claims++
 		if !v.honest[c.RegID] {
@@ -448,14 +581,151 @@ func (v *validator) replay(l *traceLine) error {
 		}
 		if viol, bad := v.ledger.Observe(c); bad {
 			v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line, Violation: viol})
+		} else {
+			kept = append(kept, c)
 		}
+	}
+	if key.server {
+		v.lastStep[id].claims = kept
 	}
 	return nil
 }
 
-// apply replays step l on a copy of its machine (a new machine if fresh)
-// and compares the outcome with the trace; commit keeps the new state.
-func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool) (out protocol.Output, commit func(), err error) {
+// serverRestarted is told that the server's steps go on in a new run: a
+// restart. Every slot's last step may then be one that was traced and not
+// stored, so a slot is counted half-open, for BOUNDED, only if it is
+// half-open whether or not that step was stored, until its first step
+// after the restart tells which. A doubt left from the restart before is
+// settled for the step having been stored: a slot is in doubt about one
+// step at most.
+func (v *validator) serverRestarted() {
+	clear(v.doubt)
+	for id, ls := range v.lastStep {
+		if v.counted[id] && !ls.before.HalfOpen() {
+			v.counted[id] = false
+			v.half--
+		}
+	}
+}
+
+// undoable reports whether a slot's step ls may be undone, and the ledger
+// without its claims: the step sent nothing that any step of the trace
+// received (a server pushes an answer only once the step is stored), and
+// its claims are all still as it left them.
+func (v *validator) undoable(ls *slotStep) (protocol.Ledger, bool) {
+	if ls == nil {
+		return nil, false
+	}
+	if s := ls.line.rec.Sent; s != nil && v.received[s.ID] {
+		return nil, false
+	}
+	ledger := slices.Clone(v.ledger)
+	for _, c := range slices.Backward(ls.claims) {
+		if !unobserve(&ledger, c) {
+			return nil, false
+		}
+	}
+	return ledger, true
+}
+
+// unobserve takes back what Observe did with c, a server's claim, and
+// reports whether it could: a Running or Issued must still be unmatched,
+// and a Commit gives back the client's Running it consumed.
+func unobserve(l *protocol.Ledger, c protocol.Claim) bool {
+	if c.Role != protocol.RoleServer {
+		return false // a server step makes no client claim
+	}
+	switch c.Kind {
+	case protocol.Running:
+		return deleteClaim(l, protocol.Claim{Kind: protocol.Running, Role: protocol.RoleServer, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
+	case protocol.Issued:
+		return deleteClaim(l, protocol.Claim{Kind: protocol.Issued, Role: protocol.RoleServer, RegID: c.RegID, Ts: c.Ts, Seq: c.Seq})
+	case protocol.Commit:
+		_, bad := l.Observe(protocol.Claim{Kind: protocol.Running, Role: protocol.RoleClient, RegID: c.RegID, Tc: c.Tc, Ts: c.Ts})
+		return !bad
+	}
+	return false
+}
+
+// deleteClaim deletes one unmatched claim equal to c from the ledger, if
+// there is one; deleting from the sorted multiset keeps it sorted. Tokens
+// are compared in constant time, as everywhere.
+func deleteClaim(l *protocol.Ledger, c protocol.Claim) bool {
+	i := slices.IndexFunc(*l, func(e protocol.Claim) bool {
+		return e.Kind == c.Kind && e.Role == c.Role && e.RegID == c.RegID && e.Seq == c.Seq && e.Tc.Equal(c.Tc) && e.Ts.Equal(c.Ts)
+	})
+	if i < 0 {
+		return false
+	}
+	*l = slices.Delete(*l, i, i+1)
+	return true
+}
+
+// undo takes back the last step ls of a slot, whose first step after a
+// restart is l, and keeps ledger, the ledger without its claims. The
+// caller then commits l from the state before ls.
+func (v *validator) undo(l *traceLine, ls *slotStep, ledger protocol.Ledger) {
+	v.ledger = ledger
+	if ls.evicted {
+		v.report.Evictions--
+	}
+	ls.line.undone = true
+	v.report.Undone++
+	v.report.Warnings = append(v.report.Warnings, TraceWarning{File: v.names[l.file], Line: l.line,
+		Reason: fmt.Sprintf("server slot %d replays from the state before its step at %s:%d, which was traced before the restart and not stored (the server was stopped between the two): that step is undone",
+			ls.line.rec.RegID, v.names[ls.line.file], ls.line.line)})
+}
+
+// retract replays a retract line: the server's store refused the slot's
+// last step, which is undone. It must name that step, in the same run,
+// and the step must have had no effect since.
+func (v *validator) retract(l *traceLine) error {
+	id := protocol.RegID(l.rec.RegID)
+	ls := v.lastStep[id]
+	if ls == nil || ls.line.file != l.file || ls.line.run != l.run || ls.line.rec.T != l.rec.T || ls.line.rec.Step != l.rec.Step {
+		return v.at(l, true, "retracts a %s step of server slot %d at t=%d that is not the slot's last step in this run", l.rec.Step, id, l.rec.T)
+	}
+	ledger, ok := v.undoable(ls)
+	if !ok {
+		return v.at(l, true, "retracts the step of server slot %d at %s:%d, which had effects since: its answer was received, or its claims were matched",
+			id, v.names[ls.line.file], ls.line.line)
+	}
+	v.ledger = ledger
+	if ls.evicted {
+		v.report.Evictions--
+	}
+	v.report.Retracted++
+	before := ls.before
+	v.slots[id] = &before
+	delete(v.lastStep, id)
+	if d := v.doubt[id]; d != nil {
+		d.slot = d.before
+	}
+	v.count(l, id, before.HalfOpen())
+	return nil
+}
+
+// count records whether slot id is half-open after step l and checks
+// BOUNDED on the count.
+func (v *validator) count(l *traceLine, id protocol.RegID, half bool) {
+	if half != v.counted[id] {
+		v.counted[id] = half
+		if half {
+			v.half++
+		} else {
+			v.half--
+		}
+	}
+	if limit := v.h.Profile().HalfOpenCap; limit > 0 && v.half > limit {
+		v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line,
+			Violation: protocol.Violation{Property: protocol.Bounded, Reason: fmt.Sprintf("%d half-open sessions, cap %d", v.half, limit)}})
+	}
+}
+
+// apply replays step l on a copy of its machine, in the state from says,
+// and compares the outcome with the trace; commit keeps the new state, and
+// next is it for a server slot.
+func (v *validator) apply(l *traceLine, recv, sent protocol.Message, from origin) (out protocol.Output, commit func(), next protocol.Slot, err error) {
 	rec := &l.rec
 	id := protocol.RegID(rec.RegID)
 	// The token a fresh-token step drew is the one its message carries.
@@ -469,7 +739,7 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool)
 	var state string
 	if rec.Machine == "client" {
 		c := protocol.NewClient(id)
-		if old := v.clients[id]; old != nil && !fresh {
+		if old := v.clients[id]; old != nil && from == fromLast {
 			c = *old
 		}
 		switch rec.Step {
@@ -477,30 +747,33 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool)
 			out = c.Start(v.h, rec.T, script)
 		case trace.StepDeliver:
 			if rec.Recv == nil {
-				return out, nil, v.at(l, false, "deliver step without a received message")
+				return out, nil, next, v.at(l, false, "deliver step without a received message")
 			}
 			out = c.Handle(v.h, rec.T, recv)
 		case trace.StepClientTimer:
 			out = c.Timeout(v.h, rec.T, script)
 		default:
-			return out, nil, v.at(l, true, "a client takes no %q step", rec.Step)
+			return out, nil, next, v.at(l, true, "a client takes no %q step", rec.Step)
 		}
 		state = c.State.String()
 		commit = func() { v.clients[id] = &c }
 	} else {
 		sl := protocol.Slot{RegID: id}
-		wasHalf := false
-		if old := v.slots[id]; old != nil {
-			// A slot replaced by a new one is no longer half-open either.
-			wasHalf = old.HalfOpen()
-			if !fresh {
+		switch from {
+		case fromLast:
+			if old := v.slots[id]; old != nil {
 				sl = *old
 			}
+		case fromBefore:
+			sl = v.lastStep[id].before
+		case fromDoubt:
+			sl = v.doubt[id].slot
 		}
+		before := sl
 		switch rec.Step {
 		case trace.StepDeliver:
 			if rec.Recv == nil {
-				return out, nil, v.at(l, false, "deliver step without a received message")
+				return out, nil, next, v.at(l, false, "deliver step without a received message")
 			}
 			// The server's admission depends on requests in flight, which
 			// a trace does not show: its verdict on the cap is taken as
@@ -511,7 +784,7 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool)
 			if rec.Err == ErrEvicted.Error() {
 				var err error
 				if out, err = v.evict(l, &sl); err != nil {
-					return out, nil, err
+					return out, nil, next, err
 				}
 				break
 			}
@@ -519,28 +792,24 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool)
 		case trace.StepIssue:
 			out = sl.Issue(v.h, rec.T, sent.Payload)
 		default:
-			return out, nil, v.at(l, true, "a server slot takes no %q step", rec.Step)
+			return out, nil, next, v.at(l, true, "a server slot takes no %q step", rec.Step)
 		}
-		state = sl.State.String()
+		state, next = sl.State.String(), sl
+		evicted := rec.Step == trace.StepServerTimer && rec.Err == ErrEvicted.Error()
 		commit = func() {
 			v.slots[id] = &sl
-			if now := sl.HalfOpen(); now != wasHalf {
-				if now {
-					v.half++
-				} else {
-					v.half--
-				}
+			// The claims are the caller's to add, once it has checked them.
+			v.lastStep[id] = &slotStep{line: l, before: before, evicted: evicted}
+			if evicted {
+				v.report.Evictions++
 			}
-			if limit := v.h.Profile().HalfOpenCap; limit > 0 && v.half > limit {
-				v.report.Violations = append(v.report.Violations, TraceViolation{File: v.names[l.file], Line: l.line,
-					Violation: protocol.Violation{Property: protocol.Bounded, Reason: fmt.Sprintf("%d half-open sessions, cap %d", v.half, limit)}})
-			}
+			v.count(l, id, sl.HalfOpen())
 		}
 	}
 	if err := v.compare(l, out, sent, state); err != nil {
-		return out, nil, err
+		return out, nil, next, err
 	}
-	return out, commit, nil
+	return out, commit, next, nil
 }
 
 // evict replays an eviction (ServerConfig.EvictAfter): the slot's pending
@@ -549,7 +818,7 @@ func (v *validator) apply(l *traceLine, recv, sent protocol.Message, fresh bool)
 // sessions end at their lifetime only; it is the one step a server takes
 // outside it, and it can only take away: it ends a handshake the server
 // would otherwise have verified, and makes no claim. It is counted in the
-// report.
+// report when the step is committed.
 func (v *validator) evict(l *traceLine, sl *protocol.Slot) (protocol.Output, error) {
 	if !sl.HalfOpen() {
 		return protocol.Output{}, v.at(l, true, "evicts the pending session of slot %d, which has none (state %v)", sl.RegID, sl.State)
@@ -559,7 +828,6 @@ func (v *validator) evict(l *traceLine, sl *protocol.Slot) (protocol.Output, err
 		return protocol.Output{}, v.at(l, true, "evicts the pending session of slot %d, whose profile never ends one", sl.RegID)
 	}
 	sl.State, sl.Pending = to, protocol.Session{}
-	v.report.Evictions++
 	return protocol.Output{Deadline: sl.Deadline(), Err: ErrEvicted}, nil
 }
 

@@ -33,6 +33,8 @@ type validateJSON struct {
 	Slots      int                   `json:"slots"`
 	Verified   int                   `json:"verified"`
 	Evictions  int                   `json:"evictions"`
+	Undone     int                   `json:"undone"`
+	Retracted  int                   `json:"retracted"`
 	Receives   int                   `json:"receives"`
 	Matched    int                   `json:"matched"`
 	Injections []transport.Injection `json:"injections"`
@@ -100,7 +102,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verishake validate: warning: %s\n", w)
 	}
 	out := validateJSON{OK: rep.OK(), Files: rep.Files, Runs: rep.Runs, Profile: rep.Profile.Name, Steps: rep.Steps, Clients: rep.Clients,
-		Slots: rep.Slots, Verified: rep.Verified, Evictions: rep.Evictions, Receives: rep.Receives, Matched: rep.Matched,
+		Slots: rep.Slots, Verified: rep.Verified, Evictions: rep.Evictions, Undone: rep.Undone, Retracted: rep.Retracted, Receives: rep.Receives, Matched: rep.Matched,
 		Injections: rep.Injections, Claims: rep.Claims, Violations: viols, Warnings: warns,
 		Properties: validateVerdicts(rep, fs.Args(), false)}
 	if out.Injections == nil {
@@ -118,6 +120,12 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 			rep.Receives, rep.Matched, len(rep.Injections), rep.Claims, rep.Verified)
 		if rep.Evictions > 0 {
 			fmt.Fprintf(stdout, "evictions: %d pending sessions ended before their lifetime at a full half-open cap (the server's one step outside the model; it claims nothing)\n", rep.Evictions)
+		}
+		if rep.Undone > 0 {
+			fmt.Fprintf(stdout, "undone: %d server steps traced before a restart and not stored (each is a warning)\n", rep.Undone)
+		}
+		if rep.Retracted > 0 {
+			fmt.Fprintf(stdout, "retracted: %d server steps the session store refused, taken back by the server\n", rep.Retracted)
 		}
 		for _, in := range rep.Injections {
 			fmt.Fprintf(stdout, "injection: %s:%d: %s %d: %s\n", in.File, in.Line, in.Kind, in.ID, in.Reason)

@@ -201,12 +201,15 @@ func (r *crashRig) retransmit(c *protocol.Client) Step {
 	return st
 }
 
-// verify runs c's handshake to the end on the server as it is.
-func (r *crashRig) verify(c *protocol.Client) {
+// verify runs c's handshake to the end on the server as it is and
+// returns the Confirm1 c sent, for a test to deliver a copy of it later.
+func (r *crashRig) verify(c *protocol.Client) Step {
 	require.True(r.t, r.post(r.hello(c)))
-	require.True(r.t, r.post(r.deliver(c)))
+	confirm1 := r.deliver(c)
+	require.True(r.t, r.post(confirm1))
 	require.NoError(r.t, r.deliver(c).Err)
 	require.Equal(r.t, protocol.ClientVerified, c.State)
+	return confirm1
 }
 
 func (r *crashRig) inputs(server []byte) []TraceInput {
@@ -314,10 +317,7 @@ func TestRestartUndoHidesNoViolation(t *testing.T) {
 	t.Run("the step's answer was received", func(t *testing.T) {
 		r := newCrashRig(t, protocol.Hardened())
 		c := protocol.NewClient(1)
-		require.True(t, r.post(r.hello(&c)))
-		confirm1 := r.deliver(&c)
-		require.True(t, r.post(confirm1))
-		require.NoError(t, r.deliver(&c).Err)
+		confirm1 := r.verify(&c)
 		r.kill()
 		r.start()
 		require.True(t, r.post(confirm1), "a copy of the Confirm1 reaches the restarted server")
@@ -509,10 +509,7 @@ func TestRestartDoubtIsSettledByTheSlotsNextStep(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newCrashRig(t, protocol.Hardened())
 			c := protocol.NewClient(1)
-			require.True(t, r.post(r.hello(&c)))
-			confirm1 := r.deliver(&c)
-			require.True(t, r.post(confirm1))
-			require.NoError(t, r.deliver(&c).Err)
+			confirm1 := r.verify(&c)
 			require.True(t, r.issue(1, "first"))
 			require.NoError(t, r.deliver(&c).Err)
 			r.store.kill.Store(int32(tc.at))

@@ -162,7 +162,7 @@ func (j Job) Run(ctx context.Context, progress func(explore.Progress)) (CheckRep
 		if c, bad := rep.Violated(id); bad {
 			r.Set(VerdictViolated)
 			r.Reason, r.Steps = c.Reason, len(c.Steps)
-			path, err := j.writeCounterexample(p, c)
+			path, err := j.WriteCounterexample(c)
 			if err != nil {
 				return out, err
 			}
@@ -184,14 +184,15 @@ func (j Job) Run(ctx context.Context, progress func(explore.Progress)) (CheckRep
 // own, which AGREE's excuse needs to know (explore.Config.RetriesCapped).
 func (j Job) capped() bool { return j.Bounds.Retries < j.Profile.Retries }
 
-// writeCounterexample writes steps as a trace `verishake replay` re-runs.
-func (j Job) writeCounterexample(p protocol.Profile, c explore.Counterexample) (string, error) {
+// WriteCounterexample writes c as a trace `verishake replay` re-runs, in
+// CexDir, named by the profile, the job's configuration and the property;
+// with no CexDir it writes nothing and returns "".
+func (j Job) WriteCounterexample(c explore.Counterexample) (string, error) {
 	if j.CexDir == "" {
 		return "", nil
 	}
-	if err := os.MkdirAll(j.CexDir, 0o755); err != nil {
-		return "", fmt.Errorf("--cex: %w", err)
-	}
+	p := j.Profile
+	p.Retries = min(p.Retries, j.Bounds.Retries) // the profile the search ran
 	f, path, err := CreateCounterexample(j.CexDir, cexName(p.Name, j.configuration(), c.Property))
 	if err != nil {
 		return "", fmt.Errorf("--cex: %w", err)

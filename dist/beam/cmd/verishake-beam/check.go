@@ -203,7 +203,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	} else {
 		printCheck(stdout, rep)
 	}
-	return checkStatus(rep.Properties)
+	return verifier.Status(rep.Properties)
 }
 
 // report is the search's report as verishake check gives it, each
@@ -213,10 +213,12 @@ func (c *checkFlags) report(m *explore.Model, res bfs.Result[sim.Step], work str
 	sym, rename := m.Reductions()
 	caps := c.caps
 	out := checkReport{
-		Profile: c.profile.Name, Variant: c.job.Variant, Bounds: c.job.Bounds, Adversary: caps.String(),
-		States: r.States, Transitions: r.Transitions, Depth: r.Depth, Complete: r.Complete,
-		Seconds: r.Elapsed.Seconds(), BytesPerState: float64(r.VisitedBytes) / float64(max(r.States, 1)),
-		Symmetry: sym, RenameTokens: rename, Stopped: r.Stopped, WorkDir: work, Disk: r.Disk,
+		CheckReport: verifier.CheckReport{
+			Profile: c.profile.Name, Variant: c.job.Variant, Bounds: c.job.Bounds, Adversary: caps.String(),
+			States: r.States, Transitions: r.Transitions, Depth: r.Depth, Complete: r.Complete,
+			Seconds: r.Elapsed.Seconds(), BytesPerState: float64(r.VisitedBytes) / float64(max(r.States, 1)),
+			Symmetry: sym, RenameTokens: rename, Stopped: r.Stopped, WorkDir: work, Disk: r.Disk,
+		},
 		Beam: &beamReport{Runner: c.runner, Endpoint: c.endpoint, Partitions: c.partitions, Levels: res.Pipelines,
 			Candidates: res.Candidates, ShuffledBytes: res.Shuffled},
 	}
@@ -238,17 +240,18 @@ func (c *checkFlags) report(m *explore.Model, res bfs.Result[sim.Step], work str
 		if id == protocol.Agree && !c.job.Agree {
 			continue
 		}
-		p := propertyResult{ID: id, By: "explore"}
-		p.set(r.Verdict(id))
+		p := verifier.Property{ID: id, By: "explore"}
+		p.Set(r.Verdict(id))
 		if ce, bad := r.Violated(id); bad {
 			p.Reason = ce.Reason
 			steps := m.Steps(ce.Actions)
-			path, err := c.writeCounterexample(id, steps, ce.Continuation)
+			job := verifier.Job{Profile: c.profile, Variant: c.job.Variant, Bounds: c.job.Bounds, Caps: c.caps, CexDir: c.cex}
+			path, err := job.WriteCounterexample(explore.Counterexample{Property: id, Steps: steps, Continuation: ce.Continuation})
 			if err != nil {
 				return out, err
 			}
 			if path != "" {
-				p.Counterexample = &counterexample{File: path, Steps: len(steps), Property: id, Replay: "verishake replay " + verifier.ShellQuote(path)}
+				p.Counterexample = &verifier.Counterexample{File: path, Steps: len(steps), Property: id, Replay: "verishake replay " + verifier.ShellQuote(path)}
 			}
 		}
 		out.Properties = append(out.Properties, p)

@@ -54,7 +54,7 @@ func NewFPSet(capacity int) *FPSet {
 	return s
 }
 
-func (s *FPSet) shard(fp uint64) *fpShard { return &s.shards[fp>>(64-fpShardBits)] }
+func (s *FPSet) shard(fp uint64) *fpShard { return &s.shards[shardOf(fp)] }
 
 func (sh *fpShard) home(fp uint64) int {
 	hi, _ := bits.Mul64(fp<<fpShardBits, uint64(len(sh.slots)))
@@ -76,7 +76,7 @@ func (s *FPSet) Add(fp uint64) bool {
 // addToShard is Add with the set's totals left to the caller: it inserts
 // fp into its shard and reports whether fp was new and how many bytes the
 // shard grew by. Goroutines may call it at once for fingerprints of
-// different shards (AddShards).
+// different shards (the search's addInParallel does).
 func (s *FPSet) addToShard(fp uint64) (added bool, grew int) {
 	if fp == 0 {
 		fp = 1
@@ -104,7 +104,7 @@ func (s *FPSet) addToShard(fp uint64) (added bool, grew int) {
 	}
 }
 
-// shardOf is the shard fp is kept in, as addToShard keeps it.
+// shardOf is the shard fp is kept in (0 is kept as 1, in shard 0).
 func shardOf(fp uint64) int { return int(max(fp, 1) >> (64 - fpShardBits)) }
 
 // growthBound is at most what adding fps new fingerprints to shard i may

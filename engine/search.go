@@ -663,9 +663,9 @@ var parallelAddMin = 4096
 // the set is exact, --max-states is out of reach and no growth of a
 // shard can cross the budget (refs: as for admit). Each shard then sees
 // its fingerprints in the merge's order, so the kids found new are the
-// very ones admit would keep; it reports whether it ran. The merge is
-// the one part of a level the workers do not share, and its adds, cache
-// misses in a table of hundreds of megabytes, are most of it.
+// very ones admit would keep; it reports whether it ran. Without it the
+// merge is the one part of a level the workers do not share, and its
+// adds, cache misses in a table of hundreds of megabytes, are most of it.
 func (s *search[S, A]) addInParallel(blocks []block, refs int) bool {
 	fs, ok := s.visited.(*FPSet)
 	workers := len(s.workers)
@@ -698,26 +698,27 @@ func (s *search[S, A]) addInParallel(blocks []block, refs int) bool {
 		}
 	}
 	m := &s.added
-	m.unseen, m.at = slices.Grow(m.unseen[:0], workers)[:workers], append(m.at[:0], make([]int, workers)...)
+	m.unseen = slices.Grow(m.unseen[:0], workers)[:workers]
+	m.at = slices.Grow(m.at[:0], workers)[:workers]
+	clear(m.at)
 	added, grew := make([]int, workers), make([]int, workers)
 	var wg sync.WaitGroup
 	for g := range workers {
 		wg.Go(func() {
-			unseen := m.unseen[g][:0]
+			unseen, n, bytes := m.unseen[g][:0], 0, 0
 			for _, b := range blocks {
 				for _, c := range s.workers[b.worker].kids[b.start:b.end] {
 					if shardOf(c.fp)%workers != g {
 						continue
 					}
-					fresh, n := fs.addToShard(c.fp)
-					unseen = append(unseen, fresh)
-					grew[g] += n
+					fresh, grown := fs.addToShard(c.fp)
+					unseen, bytes = append(unseen, fresh), bytes+grown
 					if fresh {
-						added[g]++
+						n++
 					}
 				}
 			}
-			m.unseen[g] = unseen
+			m.unseen[g], added[g], grew[g] = unseen, n, bytes
 		})
 	}
 	wg.Wait()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -56,30 +57,72 @@ func (sp *spill) close() {
 	}
 }
 
-// fileWriter writes a file sequentially through a buffer and keeps its
-// first error, so that a full disk is found once, where it is checked.
+// fileWriter writes a file sequentially and keeps its first error, so
+// that a full disk is found once, where it is checked. It fills one
+// buffer while a goroutine of its own writes the other: the frontier and
+// the trail are written by the merge, which the workers wait for, and a
+// write(2) into the page cache, throttled while the kernel writes back,
+// costs as much as the rest of the merge. An error of a background write
+// is kept when the next buffer is handed over, or at close.
 type fileWriter struct {
-	f     *os.File
-	w     *bufio.Writer
-	bytes int64
-	err   error
+	f       *os.File
+	buf     []byte     // being filled
+	spare   []byte     // the other buffer, when no write is in flight
+	written chan error // the background write's outcome (nil: none in flight)
+	bytes   int64
+	err     error
 }
+
+// writeBuffer is the size of each of a fileWriter's two buffers.
+const writeBuffer = 1 << 20
 
 func createFile(path string) (*fileWriter, error) {
 	f, err := createForWrite(path)
 	if err != nil {
 		return nil, err
 	}
-	return &fileWriter{f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	return &fileWriter{f: f, buf: make([]byte, 0, writeBuffer), spare: make([]byte, 0, writeBuffer)}, nil
 }
 
 func (fw *fileWriter) write(p []byte) {
 	if fw.err != nil {
 		return
 	}
-	n, err := fw.w.Write(p)
-	fw.bytes += int64(n)
-	fw.err = err
+	for len(p) > 0 {
+		n := copy(fw.buf[len(fw.buf):cap(fw.buf)], p)
+		fw.buf, p, fw.bytes = fw.buf[:len(fw.buf)+n], p[n:], fw.bytes+int64(n)
+		if len(fw.buf) == cap(fw.buf) {
+			if fw.handOver(); fw.err != nil {
+				return
+			}
+		}
+	}
+}
+
+// handOver starts the background write of the full buffer, once the one
+// before it is written, and goes on filling the other.
+func (fw *fileWriter) handOver() {
+	fw.wait()
+	if fw.err != nil {
+		return
+	}
+	full, done := fw.buf, make(chan error, 1)
+	fw.buf, fw.spare, fw.written = fw.spare[:0], nil, done
+	go func() {
+		_, err := fw.f.Write(full)
+		fw.spare = full // read only after wait has received from done
+		done <- err
+	}()
+}
+
+// wait waits for the background write, if one is in flight, and keeps
+// its error.
+func (fw *fileWriter) wait() {
+	if fw.written == nil {
+		return
+	}
+	fw.err = cmp.Or(fw.err, <-fw.written)
+	fw.written = nil
 }
 
 // state writes one encoded state of a frontier.
@@ -97,12 +140,13 @@ func (fw *fileWriter) step(parent, action int32) {
 	fw.write(b[:])
 }
 
-// close flushes and closes the file, and with sync makes it durable (a
-// checkpoint names it).
+// close writes what is buffered and closes the file, and with sync
+// makes it durable (a checkpoint names it).
 func (fw *fileWriter) close(sync bool) error {
+	fw.wait()
 	err := fw.err
-	if err == nil {
-		err = fw.w.Flush()
+	if err == nil && len(fw.buf) > 0 {
+		_, err = fw.f.Write(fw.buf)
 	}
 	if err == nil && sync {
 		err = fw.f.Sync()
@@ -122,7 +166,61 @@ func openLevel(path string, states int) (*levelReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &levelReader{f: f, r: bufio.NewReaderSize(f, 1<<20), left: states}, nil
+	return &levelReader{f: f, r: bufio.NewReaderSize(newReadAhead(f), 64<<10), left: states}, nil
+}
+
+// readAhead reads a file in order a buffer ahead of its reader, in a
+// goroutine of its own, so that the next segment of a level is read
+// while the workers expand this one; as fileWriter writes, with two
+// buffers.
+type readAhead struct {
+	f     *os.File
+	cur   []byte        // what is left to consume of whole
+	whole []byte        // the buffer cur is the rest of
+	ready chan readDone // the buffer being filled, when it is
+	err   error         // the error that ended the file, once cur is consumed
+}
+
+type readDone struct {
+	buf []byte
+	err error
+}
+
+func newReadAhead(f *os.File) *readAhead {
+	ra := &readAhead{f: f, ready: make(chan readDone, 1)}
+	ra.fill(make([]byte, writeBuffer))
+	return ra
+}
+
+// fill reads the next buffer of the file into buf in the background.
+func (ra *readAhead) fill(buf []byte) {
+	go func() {
+		n, err := io.ReadFull(ra.f, buf[:cap(buf)])
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF // a short last buffer: what it holds is read
+		}
+		ra.ready <- readDone{buf[:n], err}
+	}()
+}
+
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for len(ra.cur) == 0 {
+		if ra.err != nil {
+			return 0, ra.err
+		}
+		d := <-ra.ready
+		spent := ra.whole
+		ra.cur, ra.whole, ra.err = d.buf, d.buf, d.err
+		if ra.err == nil {
+			if spent == nil {
+				spent = make([]byte, writeBuffer)
+			}
+			ra.fill(spent)
+		}
+	}
+	n := copy(p, ra.cur)
+	ra.cur = ra.cur[n:]
+	return n, nil
 }
 
 // read fills seg with the next states of the level, about maxBytes of

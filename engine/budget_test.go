@@ -90,3 +90,37 @@ func TestMaxStatesWithinBudgetOnAWideLevel(t *testing.T) {
 	}
 	require.Less(t, first.Transitions, uint64(fanWidth+fanWidth*fanDegree), "the cap was met inside level 2")
 }
+
+// TestBudgetStopIsTheSameEveryRun stops a search at its memory budget
+// inside a level, again and again, with one worker and with two, in
+// memory and on disk: every run with as many workers must store, expand
+// and count the same states and report the same memory, whichever
+// worker took which block of the level and whichever claimed a successor
+// first. What the budget counts is what the search must hold, not the
+// capacity its workers' buffers happened to reach.
+func TestBudgetStopIsTheSameEveryRun(t *testing.T) {
+	model := cube{side: 60} // 216,000 states: the 1 MiB budget stops it midway
+	const budget = 1 << 20
+	for _, onDisk := range []bool{false, true} {
+		for _, workers := range []int{1, 2} {
+			var first Report[uint8]
+			for run := range 6 {
+				cfg := Config{Workers: workers, MemoryBudget: budget}
+				if onDisk {
+					cfg.WorkDir = t.TempDir()
+				}
+				r, err := Search(context.Background(), model, cfg)
+				require.NoError(t, err)
+				require.Equal(t, StoppedMemory, r.Stopped, "on disk %v, %d workers, run %d", onDisk, workers, run)
+				require.LessOrEqual(t, r.Memory, int64(budget), "on disk %v, %d workers, run %d", onDisk, workers, run)
+				if run == 0 {
+					first = r
+					continue
+				}
+				require.Equal(t, []any{first.States, first.Transitions, first.Depth, first.Memory},
+					[]any{r.States, r.Transitions, r.Depth, r.Memory},
+					"on disk %v, %d workers, run %d: states, transitions, depth and memory", onDisk, workers, run)
+			}
+		}
+	}
+}

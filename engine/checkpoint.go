@@ -41,6 +41,7 @@ type checkpoint struct {
 	PeakDisk    int64
 	Elapsed     time.Duration
 	Fanout      float64 // what sizes the next part of a level (search.fanout)
+	Scratch     int64   // what the budget counts for the workers' buffers (search.scratchHW)
 }
 
 // foundRecord is a violation as a checkpoint keeps it.
@@ -111,7 +112,7 @@ func (s *search[S, A]) writeCheckpoint(depth, states int, elapsed time.Duration)
 	s.peakDisk = max(s.peakDisk, sp.disk)
 	c := checkpoint{Version: checkpointVersion, Identity: s.cfg.Identity, Depth: depth, LevelStates: states,
 		States: s.visited.Len(), Transitions: s.transitions, Disk: sp.disk, PeakMemory: s.peakMem, PeakDisk: s.peakDisk,
-		Elapsed: elapsed, Fanout: s.fanout}
+		Elapsed: elapsed, Fanout: s.fanout, Scratch: s.scratchHW}
 	for _, p := range s.props {
 		c.Properties = append(c.Properties, p.Name)
 	}
@@ -204,7 +205,7 @@ func (s *search[S, A]) resume() (depth, states int, err error) {
 	s.visited.free()
 	s.visited, s.transitions = visited, c.Transitions
 	s.workers[0].taken = c.Taken
-	s.disk.disk, s.peakMem, s.peakDisk, s.before, s.fanout = c.Disk, c.PeakMemory, c.PeakDisk, c.Elapsed, c.Fanout
+	s.disk.disk, s.peakMem, s.peakDisk, s.before, s.fanout, s.scratchHW = c.Disk, c.PeakMemory, c.PeakDisk, c.Elapsed, c.Fanout, c.Scratch
 	return c.Depth, c.LevelStates, nil
 }
 

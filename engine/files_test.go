@@ -42,7 +42,7 @@ func TestLevelFileReadsBackWhatWasWritten(t *testing.T) {
 		var seg frontier
 		got := 0
 		for lr.left > 0 {
-			require.NoError(t, lr.read(&seg, segBytes, func() []byte { return make([]byte, 0, chunkSize) }))
+			require.NoError(t, lr.read(&seg, segBytes, func(n int) []byte { return make([]byte, 0, max(n, chunkSize)) }))
 			for _, r := range seg.refs {
 				require.Equal(t, states[got], seg.chunks[r.chunk][r.off:r.end], "segments of %d bytes: state %d", segBytes, got)
 				got++

@@ -259,18 +259,27 @@ type search[S, A any] struct {
 	workers     []*worker[S, A]
 	capped      bool
 	mu          sync.Mutex
-	spare       [][]byte // arena chunks of expanded levels, to reuse
+	spare       [][]byte // the workers' arena chunks, to reuse (scratch)
+	levelSpare  [][]byte // chunks of levels and segments expanded, to reuse
 
-	disk     *spill   // nil: levels and trails in memory
-	seg      frontier // the states of a level read from disk, a segment at a time
-	segBytes int      // how much of a level is read from disk, or expanded in memory, at a time
-	chunkLen int      // an arena chunk is full past this
-	stopped  string   // why the search stops short (Report.Stopped)
-	peakMem  int64
-	peakDisk int64
-	before   time.Duration // the search's time before it was resumed
-	held     int64         // in memory: the arena bytes of the levels held
-	fanout   float64       // actions per state in the last part expanded (0: none yet)
+	disk      *spill   // nil: levels and trails in memory
+	seg       frontier // the states of a level read from disk, a segment at a time
+	segBytes  int      // how much of a level is read from disk, or expanded in memory, at a time
+	chunkLen  int      // an arena chunk is full past this
+	stopped   string   // why the search stops short (Report.Stopped)
+	peakMem   int64
+	peakDisk  int64
+	before    time.Duration // the search's time before it was resumed
+	levelHeld int64         // in memory: the arena bytes of the level being expanded
+	nextHeld  int64         // in memory: the arena bytes of the next level so far
+	fanout    float64       // actions per state in the last part expanded (0: none yet)
+	// scratchHW is what the budget counts for the workers' buffers: the
+	// most any part expanded so far could have needed, every action a new
+	// successor as long as the part's first state. It is a count, not the
+	// buffers' capacity, so that a search stopped by its budget stops at
+	// the same state in every run: which worker took which block, and
+	// which claimed a successor first, change the capacities, not it.
+	scratchHW int64
 }
 
 // violation is a property's first failure: at a level, from the state
@@ -331,28 +340,73 @@ func (s *search[S, A]) stop(reason string) {
 }
 
 // memory is what the budget counts: the visited set, the level set, the
-// arenas (in use and spare), the successors found and, in memory, the
-// frontier's refs and the trails.
+// arenas of levels and segments (in use and spare), the workers' scratch
+// and, in memory, the frontier's refs and the trails. Each term is a
+// function of the search's counts alone, never of timing.
 func (s *search[S, A]) memory(refs int) int64 {
-	m := int64(s.visited.Bytes()) + int64(len(s.fresh.e))*16 + int64(refs)*12 + s.held
-	for _, c := range s.spare {
-		m += int64(cap(c))
-	}
-	for _, c := range s.seg.chunks {
-		m += int64(cap(c))
-	}
-	m += int64(cap(s.seg.refs)) * 12
-	for _, wk := range s.workers {
-		m += int64(cap(wk.kids)) * 32
-		for _, c := range wk.chunks {
-			m += int64(cap(c))
-		}
-	}
+	m := s.stored(refs) + s.scratch()
+	s.peakMem = max(s.peakMem, m)
+	return m
+}
+
+// stored is memory but the workers' scratch.
+func (s *search[S, A]) stored(refs int) int64 {
+	m := int64(s.visited.Bytes()) + int64(len(s.fresh.e))*16 + int64(refs)*12 + s.levelHeld + s.nextHeld
+	m += arenaBytes(s.levelSpare) + arenaBytes(s.seg.chunks) + int64(cap(s.seg.refs))*12
 	for _, t := range s.trails {
 		m += 8 * int64(len(t.parent))
 	}
-	s.peakMem = max(s.peakMem, m)
 	return m
+}
+
+// scratch is what the budget counts for the workers' successor records
+// and arena chunks, in use and spare: the most a part has needed
+// (scratchHW), and at least a chunk a worker.
+func (s *search[S, A]) scratch() int64 {
+	return max(s.scratchHW, int64(len(s.workers))*s.chunkCap())
+}
+
+// trimScratch gives back to the collector the workers' buffers above what
+// the budget counts for them (scratch): their capacity depends on which
+// worker took which block, and the budget must bound it.
+func (s *search[S, A]) trimScratch() {
+	kept := arenaBytes(s.spare)
+	for _, wk := range s.workers {
+		kept += int64(cap(wk.kids)) * kidBytesEach
+	}
+	for len(s.spare) > 0 && kept > s.scratch() {
+		kept -= int64(cap(s.spare[len(s.spare)-1]))
+		s.spare = s.spare[:len(s.spare)-1]
+	}
+	for _, wk := range s.workers {
+		if kept <= s.scratch() {
+			break
+		}
+		kept -= int64(cap(wk.kids)) * kidBytesEach
+		wk.kids = nil
+	}
+}
+
+// recycleScratch returns the workers' arena chunks, once a part is
+// merged, to the spare ones.
+func (s *search[S, A]) recycleScratch(workers int) {
+	for _, wk := range s.workers[:workers] {
+		s.spare = s.recycle(s.spare, wk.chunks)
+		wk.chunks = nil
+	}
+	s.trimScratch()
+}
+
+// recycle adds to pool the chunks of the capacity chunk makes (not a
+// state's own chunk, nor the initial state's encoding), so that every
+// chunk a pool gives out is alike.
+func (s *search[S, A]) recycle(pool, chunks [][]byte) [][]byte {
+	for _, c := range chunks {
+		if int64(cap(c)) == s.chunkCap() {
+			pool = append(pool, c)
+		}
+	}
+	return pool
 }
 
 // refsHeld is how many refs to a level of states memory holds.
@@ -455,9 +509,9 @@ func (s *search[S, A]) run(ctx context.Context) (Report[A], error) {
 			if err != nil {
 				return Report[A]{}, err
 			}
-			s.spare = append(s.spare, level.chunks...)
+			s.levelSpare = s.recycle(s.levelSpare, level.chunks)
 			level, levelSize = next, len(next.refs)
-			s.held = chunkBytes(level.chunks)
+			s.levelHeld, s.nextHeld = arenaBytes(level.chunks), 0
 			if s.overBudget(levelSize) {
 				s.stop(StoppedMemory)
 			}
@@ -559,8 +613,9 @@ func (s *search[S, A]) allFound(names []string) bool {
 // segment's successors, never all of a level's successors at once.
 func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
 	next := &frontier{}
-	var t trail
-	s.held = chunkBytes(level.chunks)
+	s.trails = append(s.trails, trail{}) // the next level's, counted as it grows
+	t := &s.trails[len(s.trails)-1]
+	s.levelHeld, s.nextHeld = arenaBytes(level.chunks), 0
 	for start := 0; start < len(level.refs); {
 		end := start
 		for bytes := 0; end < len(level.refs) && (bytes < s.segBytes || end == start); end++ {
@@ -568,8 +623,9 @@ func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
 		}
 		seg := frontier{refs: level.refs[start:end], chunks: level.chunks}
 		held := func() int { return len(level.refs) + len(next.refs) }
-		err := s.expandParts(&seg, start, held, func(blocks []block, _ int) {
-			s.mergeToMemory(blocks, next, &t, len(level.refs))
+		err := s.expandParts(&seg, start, held, func(blocks []block, workers int) {
+			s.mergeToMemory(blocks, next, t, len(level.refs))
+			s.recycleScratch(workers)
 		})
 		if err != nil {
 			return nil, err
@@ -585,39 +641,46 @@ func (s *search[S, A]) expand(level *frontier) (*frontier, error) {
 				Frontier: len(level.refs) - start + len(next.refs), Memory: s.memory(len(level.refs) + len(next.refs))})
 		}
 	}
-	// The merge named each state's chunk by worker and the worker's own
-	// chunk index; the next level's chunks are the workers' in order.
-	base := make([]int32, len(s.workers))
-	for wi, wk := range s.workers {
-		base[wi] = int32(len(next.chunks))
-		next.chunks = append(next.chunks, wk.chunks...)
-		wk.chunks = nil
-	}
-	for i := range next.refs {
-		r := &next.refs[i]
-		r.chunk = base[r.chunk>>workerShift] + r.chunk&(1<<workerShift-1)
-	}
-	s.trails = append(s.trails, t)
 	return next, nil
 }
 
-// workerShift places a worker's number above its chunk indices in the
-// refs of a level being merged in memory.
-const workerShift = 20
-
 // mergeToMemory keeps the segment's new states, in search order, in next
-// and t; held is how many states the level being expanded holds.
+// and t, each encoding copied into next's own arena, so that the level
+// holds what it keeps and no more: a worker's chunks also hold the
+// successors another worker claimed first. held is how many states the
+// level being expanded holds.
 func (s *search[S, A]) mergeToMemory(blocks []block, next *frontier, t *trail, held int) {
 	parallel := s.addInParallel(blocks, held+len(next.refs))
+	// room is what the budget leaves: each state kept takes a ref, a
+	// trail entry and its encoding in the next level's arena, and the
+	// merge stops, before the state, where they would not fit.
+	// (addInParallel runs only where every kid fits.)
+	budgeted := s.cfg.MemoryBudget > 0 && !parallel
+	var room int64
+	if budgeted {
+		room = s.cfg.MemoryBudget - s.memory(held+len(next.refs))
+	}
 	for _, b := range blocks {
 		wk := s.workers[b.worker]
 		for k := b.start; k < b.end; k++ {
 			c := &wk.kids[k]
+			r := c.ref
+			enc := wk.chunks[r.chunk][r.off:r.end]
+			need := int64(12 + 8)
+			if needsChunk(next.chunks, len(enc), s.chunkLen) {
+				need += max(s.chunkCap(), int64(len(enc)))
+			}
+			if budgeted && need > room {
+				s.stop(StoppedMemory)
+				return
+			}
 			var keep, halt bool
 			if parallel {
 				keep = s.added.next(c.fp)
 			} else {
+				visited := s.visited.Bytes()
 				keep, halt = s.admit(c, held+len(next.refs))
+				room -= int64(s.visited.Bytes() - visited)
 			}
 			if halt {
 				return
@@ -625,10 +688,13 @@ func (s *search[S, A]) mergeToMemory(blocks []block, next *frontier, t *trail, h
 			if !keep {
 				continue
 			}
+			room -= need
 			t.parent, t.action = append(t.parent, c.parent), append(t.action, c.action)
-			r := c.ref
-			r.chunk |= int32(b.worker) << workerShift
-			next.refs = append(next.refs, r)
+			before := len(next.chunks)
+			next.refs = append(next.refs, appendArena(&next.chunks, enc, s.chunkLen, s.levelChunk))
+			if len(next.chunks) > before {
+				s.nextHeld += int64(cap(next.chunks[len(next.chunks)-1]))
+			}
 		}
 	}
 }
@@ -681,9 +747,11 @@ func (s *search[S, A]) addInParallel(blocks []block, refs int) bool {
 	}
 	if s.cfg.MemoryBudget > 0 {
 		var perShard [fpShards]int
+		encs := int64(0)
 		for _, b := range blocks {
 			for _, c := range s.workers[b.worker].kids[b.start:b.end] {
 				perShard[shardOf(c.fp)]++
+				encs += int64(c.ref.end - c.ref.off)
 			}
 		}
 		grow, largest := 0, 0
@@ -692,8 +760,13 @@ func (s *search[S, A]) addInParallel(blocks []block, refs int) bool {
 			grow, largest = grow+t, max(largest, l)
 		}
 		// admit's check at each growth sees at most all of the growth
-		// before it, the kept refs and their trail entries.
-		if s.memory(refs+total)+int64(8*total+grow+largest) > s.cfg.MemoryBudget {
+		// before it, the kept refs and their trail entries, and in
+		// memory their encodings in the next level's arena.
+		arena := int64(0)
+		if s.disk == nil {
+			arena = encs + (encs/int64(s.chunkLen)+2)*s.chunkCap()
+		}
+		if s.stored(refs+total)+s.scratch()+int64(8*total+grow+largest)+arena > s.cfg.MemoryBudget {
 			return false
 		}
 	}
@@ -774,24 +847,21 @@ func (s *search[S, A]) expandFromDisk(ctx context.Context, states int) (int, err
 			s.stop(StoppedContext)
 			break
 		}
-		if err := lr.read(&s.seg, s.segBytes, s.chunk); err != nil {
+		if err := lr.read(&s.seg, s.segBytes, s.levelChunk); err != nil {
 			s.stop(fmt.Sprintf("work directory: level %d: %v", l, err))
 			break
 		}
 		err := s.expandParts(&s.seg, base, func() int { return 0 }, func(blocks []block, workers int) {
 			size += s.mergeToDisk(blocks, workers, next, trailW)
 			s.memory(0)
-			for _, wk := range s.workers[:workers] {
-				s.spare = append(s.spare, wk.chunks...)
-				wk.chunks = nil
-			}
+			s.recycleScratch(workers)
 		})
 		if err != nil {
 			next.close(false)
 			trailW.close(false)
 			return 0, err
 		}
-		s.spare = append(s.spare, s.seg.chunks...)
+		s.levelSpare = s.recycle(s.levelSpare, s.seg.chunks)
 		s.seg.chunks = s.seg.chunks[:0]
 		if err := cmp.Or(next.err, trailW.err); err != nil {
 			s.stop(fmt.Sprintf("work directory: writing level %d: %v", l+1, err))
@@ -862,7 +932,7 @@ func (s *search[S, A]) mergeToDisk(blocks []block, workers int, next, trailW *fi
 func (s *search[S, A]) expandParts(seg *frontier, base int, held func() int, merge func(blocks []block, workers int)) error {
 	limit := s.partLimit()
 	for k := 0; k < len(seg.refs); {
-		if b := s.cfg.MemoryBudget; b > 0 && s.memory(held())+limit > b {
+		if b := s.cfg.MemoryBudget; b > 0 && s.stored(held())+max(s.scratch(), limit) > b {
 			s.stop(StoppedMemory)
 			return nil
 		}
@@ -878,6 +948,11 @@ func (s *search[S, A]) expandParts(seg *frontier, base int, held func() int, mer
 			return err
 		}
 		s.fanout = float64(s.transitions-before) / float64(n)
+		// What the part could have needed, every action a new successor
+		// as long as the part's first state, but no more than the part
+		// was sized for: parts are sized so that it is at most the limit.
+		enc := int64(seg.refs[k].end - seg.refs[k].off)
+		s.scratchHW = max(s.scratchHW, min(limit, int64(s.transitions-before)*(kidBytesEach+enc)))
 		merge(blocks, workers)
 		if k += n; s.capped || s.stopped != "" {
 			return nil
@@ -1100,29 +1175,65 @@ func (wk *worker[S, A]) expand(level *frontier, at, base int) error {
 
 // save appends an encoding to the worker's arena.
 func (wk *worker[S, A]) save(enc []byte) ref {
-	if len(wk.chunks) == 0 || len(wk.chunks[len(wk.chunks)-1]) >= wk.s.chunkLen {
-		wk.chunks = append(wk.chunks, wk.s.chunk())
-	}
-	k := len(wk.chunks) - 1
-	off := len(wk.chunks[k])
-	wk.chunks[k] = append(wk.chunks[k], enc...)
-	return ref{chunk: int32(k), off: uint32(off), end: uint32(len(wk.chunks[k]))}
+	return appendArena(&wk.chunks, enc, wk.s.chunkLen, wk.s.chunk)
 }
 
-// chunk returns an empty arena chunk, reusing one of an expanded level's.
-func (s *search[S, A]) chunk() []byte {
+// appendArena appends enc to the last of chunks, or to a new chunk from
+// fresh (of at least len(enc) bytes) once that one is filled past full
+// or has no room for enc: a chunk never grows past its capacity, so that
+// every chunk a pool holds has the capacity it was made with.
+func appendArena(chunks *[][]byte, enc []byte, full int, fresh func(n int) []byte) ref {
+	k := len(*chunks) - 1
+	if needsChunk(*chunks, len(enc), full) {
+		*chunks = append(*chunks, fresh(len(enc)))
+		k++
+	}
+	c := &(*chunks)[k]
+	off := len(*c)
+	*c = append(*c, enc...)
+	return ref{chunk: int32(k), off: uint32(off), end: uint32(len(*c))}
+}
+
+// needsChunk reports whether appendArena puts an encoding of n bytes in
+// a new chunk.
+func needsChunk(chunks [][]byte, n, full int) bool {
+	k := len(chunks) - 1
+	return k < 0 || len(chunks[k]) >= full || len(chunks[k])+n > cap(chunks[k])
+}
+
+// chunkCap is the capacity of an arena chunk.
+func (s *search[S, A]) chunkCap() int64 { return int64(s.chunkLen + s.chunkLen/8) }
+
+// chunk returns an empty chunk of at least n bytes for a worker's arena,
+// reusing a spare one.
+func (s *search[S, A]) chunk(n int) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n := len(s.spare); n > 0 {
-		c := s.spare[n-1]
-		s.spare = s.spare[:n-1]
-		return c[:0]
-	}
-	return make([]byte, 0, s.chunkLen+s.chunkLen/8)
+	return takeChunk(&s.spare, s.chunkCap(), n)
 }
 
-// chunkBytes is the memory arena chunks hold.
-func chunkBytes(chunks [][]byte) int64 {
+// levelChunk returns an empty chunk of at least n bytes for a level's or
+// a segment's arena, reusing one of a level or segment expanded. Only
+// the merge and the reading of a segment take them, one at a time, in
+// search order.
+func (s *search[S, A]) levelChunk(n int) []byte { return takeChunk(&s.levelSpare, s.chunkCap(), n) }
+
+// takeChunk takes the last chunk of pool, or makes one of capacity size;
+// for n above size, a chunk of its own (a state longer than a chunk).
+func takeChunk(pool *[][]byte, size int64, n int) []byte {
+	if int64(n) > size {
+		return make([]byte, 0, n)
+	}
+	if n := len(*pool); n > 0 {
+		c := (*pool)[n-1]
+		*pool = (*pool)[:n-1]
+		return c[:0]
+	}
+	return make([]byte, 0, size)
+}
+
+// arenaBytes is the memory arena chunks hold.
+func arenaBytes(chunks [][]byte) int64 {
 	var n int64
 	for _, c := range chunks {
 		n += int64(cap(c))

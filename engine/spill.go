@@ -224,8 +224,9 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 }
 
 // read fills seg with the next states of the level, about maxBytes of
-// them (at least one while any is left), in arena chunks from chunk.
-func (lr *levelReader) read(seg *frontier, maxBytes int, chunk func() []byte) error {
+// them (at least one while any is left), in arena chunks from chunk (one
+// of at least n bytes).
+func (lr *levelReader) read(seg *frontier, maxBytes int, chunk func(n int) []byte) error {
 	seg.refs, seg.chunks = seg.refs[:0], seg.chunks[:0]
 	total := 0
 	for lr.left > 0 && (total < maxBytes || len(seg.refs) == 0) {
@@ -238,11 +239,7 @@ func (lr *levelReader) read(seg *frontier, maxBytes int, chunk func() []byte) er
 		}
 		k := len(seg.chunks) - 1
 		if k < 0 || len(seg.chunks[k])+int(n) > cap(seg.chunks[k]) {
-			c := chunk()
-			if cap(c) < int(n) {
-				c = make([]byte, 0, n)
-			}
-			seg.chunks = append(seg.chunks, c)
+			seg.chunks = append(seg.chunks, chunk(int(n)))
 			k++
 		}
 		c := seg.chunks[k]

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,14 +274,20 @@ func TestParallelAddsKeepTheMergeOrder(t *testing.T) {
 
 	// A budget the visited set outgrows: the merges share their adds
 	// while the growth they may need fits, then add one by one, and the
-	// search stops at the budget, never past it. (Where it stops depends
-	// on the workers' buffers, which depend on which worker took which
-	// block: two runs with two workers need not stop at the same state.)
+	// search stops at the budget, never past it, at the very state where
+	// the search that never shares its adds stops.
 	const budget = 1 << 20
-	parallelAddMin = 1
-	stopped, err := Search(context.Background(), model, Config{Workers: 2, WorkDir: t.TempDir(), MemoryBudget: budget})
-	require.NoError(t, err)
-	require.Equal(t, StoppedMemory, stopped.Stopped)
-	require.LessOrEqual(t, stopped.Memory, int64(budget))
+	var stops []Report[uint8]
+	for _, fewest := range []int{1, math.MaxInt} {
+		parallelAddMin = fewest
+		stopped, err := Search(context.Background(), model, Config{Workers: 2, WorkDir: t.TempDir(), MemoryBudget: budget})
+		require.NoError(t, err)
+		require.Equal(t, StoppedMemory, stopped.Stopped)
+		require.LessOrEqual(t, stopped.Memory, int64(budget))
+		stops = append(stops, stopped)
+	}
+	stopped := stops[0]
+	require.Equal(t, []any{stops[1].States, stops[1].Transitions, stops[1].Depth, stops[1].Memory},
+		[]any{stopped.States, stopped.Transitions, stopped.Depth, stopped.Memory}, "shared adds and one-by-one adds stop alike")
 	require.Less(t, stopped.States, want.States)
 }

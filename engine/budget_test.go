@@ -124,3 +124,41 @@ func TestBudgetStopIsTheSameEveryRun(t *testing.T) {
 		}
 	}
 }
+
+// TestResumedBudgetStopIsTheSameStop cuts a search that its budget will
+// stop, halfway to the stop, resumes it from its checkpoint, and
+// requires the stop an uninterrupted run makes, to the state: what the
+// budget counts after a resume is what it counted before, because it is
+// a function of the search's counts (the workers' share among them,
+// checkpointed), and not of the buffers a process happened to have.
+func TestResumedBudgetStopIsTheSameStop(t *testing.T) {
+	model := cube{side: 60}
+	const budget = 1 << 20
+	cfg := Config{Workers: 2, MemoryBudget: budget, Identity: "cube 60 at 1 MiB"}
+	whole := cfg
+	whole.Checkpoint = t.TempDir()
+	want, err := Search(context.Background(), model, whole)
+	require.NoError(t, err)
+	require.Equal(t, StoppedMemory, want.Stopped)
+	require.Greater(t, want.Depth, 4)
+
+	cut := cfg
+	cut.Checkpoint = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cut.Progress = func(p Progress) {
+		if p.Depth == want.Depth/2 {
+			cancel()
+		}
+	}
+	r, err := Search(ctx, model, cut)
+	require.NoError(t, err)
+	require.Equal(t, StoppedContext, r.Stopped)
+
+	resumed := cfg
+	resumed.Checkpoint, resumed.Resume = cut.Checkpoint, true
+	got, err := Search(context.Background(), model, resumed)
+	require.NoError(t, err)
+	require.Equal(t, []any{want.States, want.Transitions, want.Depth, want.Stopped, want.Memory},
+		[]any{got.States, got.Transitions, got.Depth, got.Stopped, got.Memory})
+}

@@ -666,8 +666,8 @@ func (s *search[S, A]) mergeToMemory(blocks []block, next *frontier, t *trail, h
 			c := &wk.kids[k]
 			r := c.ref
 			enc := wk.chunks[r.chunk][r.off:r.end]
-			need := int64(12 + 8)
-			if needsChunk(next.chunks, len(enc), s.chunkLen) {
+			need, newChunk := int64(12+8), needsChunk(next.chunks, len(enc), s.chunkLen)
+			if newChunk {
 				need += max(s.chunkCap(), int64(len(enc)))
 			}
 			if budgeted && need > room {
@@ -690,9 +690,8 @@ func (s *search[S, A]) mergeToMemory(blocks []block, next *frontier, t *trail, h
 			}
 			room -= need
 			t.parent, t.action = append(t.parent, c.parent), append(t.action, c.action)
-			before := len(next.chunks)
 			next.refs = append(next.refs, appendArena(&next.chunks, enc, s.chunkLen, s.levelChunk))
-			if len(next.chunks) > before {
+			if newChunk {
 				s.nextHeld += int64(cap(next.chunks[len(next.chunks)-1]))
 			}
 		}
